@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Builds everything `npm start` and `npm test` need: the WASM kernels (AssemblyScript),
+// the server and tests (tsc), and the web page (esbuild). Run by `npm install` (prepare).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, cpSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const step = (label, fn) => {
+  const t0 = Date.now();
+  fn();
+  console.log(`build: ${label} (${Date.now() - t0} ms)`);
+};
+
+mkdirSync(path.join(root, 'dist'), { recursive: true });
+
+const wasmEntry = 'src/processing/cpu/assembly/index.ts';
+if (existsSync(path.join(root, wasmEntry))) {
+  step('wasm kernels', () => {
+    mkdirSync(path.join(root, 'dist/wasm'), { recursive: true });
+    run(bin('asc'), [wasmEntry, '--outFile', 'dist/wasm/kernels.wasm', '--optimizeLevel', '3', '--shrinkLevel', '0',
+      '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--initialMemory', '1', '--exportRuntime', '--importMemory']);
+  });
+}
+
+step('typescript', () => run(bin('tsc'), ['-p', 'tsconfig.json']));
+
+const webEntry = 'src/web/app.ts';
+if (existsSync(path.join(root, webEntry))) {
+  step('web page', () => {
+    run(bin('esbuild'), [webEntry, '--bundle', '--format=esm', '--target=es2022', '--minify', '--sourcemap',
+      '--outdir=dist/web', '--loader:.css=css']);
+    for (const f of readdirSync(path.join(root, 'src/web'))) {
+      if (/\.(html|css|svg|ico|png)$/.test(f)) cpSync(path.join(root, 'src/web', f), path.join(root, 'dist/web', f));
+    }
+  });
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, only when something is missing.
+# Idempotent and quick when everything is present; called by `npm test` and .ci/run.
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+[ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ] || need+=(libvulkan1)
+ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' || need+=(libegl1)
+
+# Dawn refuses Debian 12's own Mesa 22 lavapipe; Mesa >= 25 from bookworm-backports works.
+mesa_ok() {
+  local v
+  v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+  [ -n "$v" ] && dpkg --compare-versions "$v" ge 25
+}
+need_mesa=0
+mesa_ok || need_mesa=1
+
+if [ ${#need[@]} -eq 0 ] && [ $need_mesa -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps: missing ${need[*]:-} ${need_mesa:+mesa-vulkan-drivers>=25}; run as root or install them" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+add_backports() {
+  # The backports suite lives on the same mirror as the main suite: derive its entry from there.
+  if grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then return 0; fi
+  local uri
+  uri=$(grep -rhs '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -m1 '/debian/\?$' || true)
+  if [ -z "$uri" ]; then
+    uri=$(grep -hs '^deb ' /etc/apt/sources.list 2>/dev/null | awk '$3=="bookworm"{print $2; exit}' || true)
+  fi
+  [ -n "$uri" ] || uri=http://deb.debian.org/debian
+  cat > /etc/apt/sources.list.d/bookworm-backports.sources <<SRC
+Types: deb
+URIs: $uri
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+}
+
+[ $need_mesa -eq 1 ] && add_backports
+apt-get update -qq
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ $need_mesa -eq 1 ]; then
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
+fi
+echo "install-system-deps: installed ${need[*]:-} $([ $need_mesa -eq 1 ] && echo mesa-vulkan-drivers/bookworm-backports)"

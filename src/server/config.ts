@@ -1,0 +1,117 @@
+/**
+ * All configuration, read once from environment variables, validated at start.
+ * A bad value is a ConfigError naming the variable; main.ts prints it and exits 1.
+ */
+import os from 'node:os';
+
+export type BackendSetting = 'auto' | 'gpu' | 'cpu' | 'reference';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** Interface to listen on. Loopback by default; the container image sets 0.0.0.0. */
+  host: string;
+  port: number;
+  backend: BackendSetting;
+  /** Use software WebGPU adapters (lavapipe, SwiftShader) as if they were GPUs. */
+  gpuAllowSoftware: boolean;
+  /** Dawn backend options passed to webgpu's create(), e.g. "backend=opengles". */
+  gpuDawnOptions: string[];
+  /** Set where the deployment asked for a GPU: running on CPU then raises rtc_gpu_fallback. */
+  expectGpu: boolean;
+  cpuWorkers: number;
+  maxSessions: number;
+  drainTimeoutS: number;
+  idleTimeoutS: number;
+  /** Largest width x height that /process and sessions accept. */
+  maxPixels: number;
+  maxDimension: number;
+  bodyLimitBytes: number;
+  logLevel: LogLevel;
+  /** UDP port range for ICE host candidates (0/0: any). Fixed ranges help firewalls and hostNetwork. */
+  icePortMin: number;
+  icePortMax: number;
+  /** STUN/TURN URLs handed to peer connections and to clients, comma separated. */
+  turnUrls: string[];
+  /** TURN REST API shared secret: when set, answers carry short-lived credentials. */
+  turnSecret: string;
+  turnTtlS: number;
+}
+
+/** A configuration value that cannot be used. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `expected 1/0, true/false, yes/no or on/off, got ${JSON.stringify(raw)}`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = raw.trim() as T;
+  if (!allowed.includes(v)) {
+    throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Read and validate the configuration from `env` (process.env by default). */
+export function loadConfig(env: Env = process.env): Config {
+  const cores = Math.max(1, os.availableParallelism());
+  const host = (env.RTC_HOST ?? '127.0.0.1').trim();
+  if (host === '') throw new ConfigError('RTC_HOST', 'must not be empty');
+  const turnUrls = list(env, 'RTC_TURN_URLS');
+  for (const u of turnUrls) {
+    if (!/^(stun|stuns|turn|turns):/.test(u)) throw new ConfigError('RTC_TURN_URLS', `not a stun:/turn: URL: ${JSON.stringify(u)}`);
+  }
+  const cfg: Config = {
+    host,
+    port: int(env, 'PORT', 8080, 0, 65535),
+    backend: oneOf(env, 'RTC_BACKEND', 'auto', ['auto', 'gpu', 'cpu', 'reference'] as const),
+    gpuAllowSoftware: bool(env, 'RTC_GPU_ALLOW_SOFTWARE', false),
+    gpuDawnOptions: list(env, 'RTC_GPU_DAWN_OPTIONS'),
+    expectGpu: bool(env, 'RTC_EXPECT_GPU', false),
+    cpuWorkers: int(env, 'RTC_CPU_WORKERS', cores, 1, 256),
+    maxSessions: int(env, 'RTC_MAX_SESSIONS', Math.max(2, cores * 2), 0, 10_000),
+    drainTimeoutS: int(env, 'RTC_DRAIN_TIMEOUT_S', 30, 0, 86_400),
+    idleTimeoutS: int(env, 'RTC_IDLE_TIMEOUT_S', 20, 1, 86_400),
+    maxPixels: int(env, 'RTC_MAX_PIXELS', 3840 * 2160, 1, 7680 * 4320),
+    maxDimension: int(env, 'RTC_MAX_DIMENSION', 7680, 1, 16_384),
+    bodyLimitBytes: int(env, 'RTC_BODY_LIMIT_BYTES', 40 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    logLevel: oneOf(env, 'RTC_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    icePortMin: int(env, 'RTC_ICE_PORT_MIN', 0, 0, 65535),
+    icePortMax: int(env, 'RTC_ICE_PORT_MAX', 0, 0, 65535),
+    turnUrls,
+    turnSecret: env.RTC_TURN_SECRET ?? '',
+    turnTtlS: int(env, 'RTC_TURN_TTL_S', 600, 60, 86_400),
+  };
+  if (cfg.icePortMin > cfg.icePortMax) {
+    throw new ConfigError('RTC_ICE_PORT_MIN', `must not exceed RTC_ICE_PORT_MAX (${cfg.icePortMax})`);
+  }
+  return cfg;
+}

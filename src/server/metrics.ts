@@ -1,0 +1,128 @@
+/**
+ * Prometheus metrics (prefix rtc_). One registry per server instance so tests can run several
+ * servers in one process; the names here are what monitoring/ rules and dashboards read.
+ */
+import client from 'prom-client';
+
+/** Fine buckets from 0.5 ms to 2 s, so a p95 anywhere between 1 ms and 1 s reads well. */
+export const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05,
+  0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2,
+];
+
+/** The metrics of one server. */
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly frameProcessingSeconds = new client.Histogram({
+    name: 'rtc_frame_processing_seconds',
+    help: 'Time to process one video frame on the backend (upload + compute + download)',
+    labelNames: ['backend', 'filter'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly frameServerLatencySeconds = new client.Histogram({
+    name: 'rtc_frame_server_latency_seconds',
+    help: 'Time from a decoded frame arriving to its processed frame handed to the encoder (queue wait + processing)',
+    labelNames: ['backend'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly frameQueueWaitSeconds = new client.Histogram({
+    name: 'rtc_frame_queue_wait_seconds',
+    help: 'Time a decoded frame waited in its session slot before processing started',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly processRequestSeconds = new client.Histogram({
+    name: 'rtc_process_request_seconds',
+    help: 'Total time of a /process request (workload generation excluded)',
+    labelNames: ['backend', 'filter'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly sessionsActive = new client.Gauge({
+    name: 'rtc_sessions_active',
+    help: 'Live WebRTC processing sessions',
+    registers: [this.registry],
+  });
+
+  readonly sessionsMax = new client.Gauge({
+    name: 'rtc_sessions_max',
+    help: 'Configured session limit (RTC_MAX_SESSIONS)',
+    registers: [this.registry],
+  });
+
+  readonly sessionsStarted = new client.Counter({
+    name: 'rtc_sessions_started_total',
+    help: 'Sessions accepted',
+    registers: [this.registry],
+  });
+
+  readonly sessionsRejected = new client.Counter({
+    name: 'rtc_sessions_rejected_total',
+    help: 'Offers refused, by reason (capacity, draining, invalid)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sessionsClosed = new client.Counter({
+    name: 'rtc_sessions_closed_total',
+    help: 'Sessions ended, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly framesReceived = new client.Counter({
+    name: 'rtc_frames_received_total',
+    help: 'Decoded frames received from clients',
+    registers: [this.registry],
+  });
+
+  readonly framesSent = new client.Counter({
+    name: 'rtc_frames_sent_total',
+    help: 'Processed frames sent back to clients',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+
+  readonly framesDropped = new client.Counter({
+    name: 'rtc_frames_dropped_total',
+    help: 'Frames dropped because a newer frame arrived before processing started (latest frame wins), or processing failed',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backendInfo = new client.Gauge({
+    name: 'rtc_backend_info',
+    help: 'The default processing backend of this server (value 1), with its device',
+    labelNames: ['backend', 'device', 'requested'] as const,
+    registers: [this.registry],
+  });
+
+  readonly gpuFallback = new client.Gauge({
+    name: 'rtc_gpu_fallback',
+    help: '1 when a GPU was expected (RTC_EXPECT_GPU or RTC_BACKEND=gpu) but the server processes on CPU',
+    registers: [this.registry],
+  });
+
+  readonly gpuBusyRatio = new client.Gauge({
+    name: 'rtc_gpu_busy_ratio',
+    help: 'Fraction of wall time with GPU work in flight, over the last scrape interval',
+    registers: [this.registry],
+  });
+
+  readonly draining = new client.Gauge({
+    name: 'rtc_draining',
+    help: '1 while the server drains before shutdown',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+  }
+}
