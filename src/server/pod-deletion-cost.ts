@@ -180,8 +180,8 @@ export class PodDeletionCostUpdater {
         this.wakeBackoff = undefined;
         resolve();
       };
+      // Not unref()ed: close() clears it, and a pending retry should keep a short script alive.
       const timer = setTimeout(done, ms);
-      timer.unref();
       this.wakeBackoff = done;
     });
   }
