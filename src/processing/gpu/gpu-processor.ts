@@ -1,7 +1,19 @@
 /**
- * PLACEHOLDER — being replaced by the WebGPU backend.
+ * The WebGPU backend (Dawn through the `webgpu` npm package): every filter as a WGSL compute
+ * kernel (kernels-wgsl.ts), byte-identical to the reference.
+ *
+ * Per frame: one writeBuffer upload into a cached slot (slot-pool.ts), one command buffer with one
+ * compute pass holding every iteration as a ping-pong dispatch, a copy into the readback buffer,
+ * one submit, one mapAsync. Pipelines are built once at start; buffers once per frame size.
  */
+import { performance } from 'node:perf_hooks';
 import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings, RgbaImage } from '../types.js';
+import { backendLabel, describeAdapter, softwareReason } from './adapter-info.js';
+import { BusyTracker } from './busy-tracker.js';
+import { createDawn, MapMode, type DawnGpu } from './dawn.js';
+import { frameLayout, type LayoutKind } from './frame-layout.js';
+import { I420_WORKGROUP, KERNELS_WGSL, Op, RGBA_WORKGROUP, type OpName } from './kernels-wgsl.js';
+import { SlotPool, type FrameSlot } from './slot-pool.js';
 
 export interface GpuProcessorOptions {
   /** Accept software adapters (lavapipe, SwiftShader, isFallbackAdapter). */
@@ -18,23 +30,292 @@ export class GpuUnavailableError extends Error {
   }
 }
 
+/**
+ * Dawn quantises timestamps (a browser anti-fingerprinting measure) unless told not to; a server
+ * wants them exact. Added unless the caller already passes its own disable-dawn-features.
+ */
+function dawnFlags(options: readonly string[]): string[] {
+  const flags = [...options];
+  if (!flags.some((f) => f.startsWith('disable-dawn-features='))) flags.push('disable-dawn-features=timestamp_quantization');
+  return flags;
+}
+
+const OP_NAMES: readonly OpName[] = ['invert', 'grayscale', 'blur', 'sharpen', 'edges'];
+
+type PipelineSet = Record<LayoutKind, Record<OpName, GPUComputePipeline>>;
+
 export class GpuProcessor implements FrameProcessor {
   readonly name = 'gpu' as const;
-  readonly device = 'none';
-  static async create(_options: GpuProcessorOptions): Promise<GpuProcessor> {
-    throw new GpuUnavailableError('GPU backend not built yet');
+  private readonly busy = new BusyTracker();
+  private readonly lostListeners: Array<(reason: string) => void> = [];
+  private readonly pool: SlotPool;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private lostReason: string | null = null;
+  private closing = false;
+  /** Rejects (never resolves) when the device is lost: raced against every GPU wait. */
+  private readonly lostSignal: Promise<never>;
+  private gpu: DawnGpu | null;
+  private dev: GPUDevice | null;
+
+  private constructor(
+    gpu: DawnGpu,
+    gpuDevice: GPUDevice,
+    private readonly pipelines: PipelineSet,
+    layout: GPUBindGroupLayout,
+    readonly device: string,
+    /** Whether compute times come from GPU timestamp queries (else wall clock). */
+    readonly hasTimestamps: boolean,
+  ) {
+    this.gpu = gpu;
+    this.dev = gpuDevice;
+    this.pool = new SlotPool(gpuDevice, layout, hasTimestamps);
+    this.lostSignal = new Promise<never>((_resolve, reject) => {
+      void gpuDevice.lost.then((info) => {
+        const reason = `${info.reason}: ${info.message || 'no message'}`;
+        const err = new GpuUnavailableError(`GPU device lost (${reason})`);
+        reject(err);
+        this.handleLost(reason, err);
+      });
+    });
+    this.lostSignal.catch(() => {});
   }
+
+  /** Open the best adapter and build the pipelines; throws GpuUnavailableError with the reason. */
+  static async create(options: GpuProcessorOptions): Promise<GpuProcessor> {
+    const flags = dawnFlags(options.dawnOptions);
+    let gpu: DawnGpu;
+    try {
+      gpu = createDawn(flags);
+    } catch (err) {
+      throw new GpuUnavailableError(`WebGPU (Dawn) could not start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const wantsCompat = flags.includes('backend=opengles');
+    let adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel: wantsCompat ? 'compatibility' : 'core' });
+    // The OpenGL ES backend only offers compatibility-level adapters.
+    if (!adapter && !wantsCompat) adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel: 'compatibility' });
+    const optText = flags.length > 0 ? ` (Dawn options: ${flags.join(' ')})` : '';
+    if (!adapter) throw new GpuUnavailableError(`no WebGPU adapter found${optText}`);
+
+    const info = adapter.info;
+    const software = softwareReason(info);
+    const label = describeAdapter(info, backendLabel(flags, info), software !== null);
+    if (software && !options.allowSoftware) {
+      throw new GpuUnavailableError(
+        `only a software adapter is available: ${label}; ${software}. Set RTC_GPU_ALLOW_SOFTWARE=1 to use it anyway`);
+    }
+
+    const hasTimestamps = adapter.features.has('timestamp-query');
+    let device: GPUDevice;
+    try {
+      device = await adapter.requestDevice({
+        label: 'rtc-scale',
+        requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
+        // Large frames (up to 8K RGBA) exceed the default 128 MiB binding limit.
+        requiredLimits: {
+          maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+          maxBufferSize: adapter.limits.maxBufferSize,
+          // Compatibility-level adapters (OpenGL ES) default to 128 invocations; ask for the kernels' size.
+          maxComputeInvocationsPerWorkgroup: Math.min(adapter.limits.maxComputeInvocationsPerWorkgroup, Math.max(I420_WORKGROUP, RGBA_WORKGROUP ** 2)),
+          maxComputeWorkgroupSizeX: Math.min(adapter.limits.maxComputeWorkgroupSizeX, Math.max(I420_WORKGROUP, RGBA_WORKGROUP)),
+          maxComputeWorkgroupSizeY: Math.min(adapter.limits.maxComputeWorkgroupSizeY, RGBA_WORKGROUP),
+        },
+      });
+    } catch (err) {
+      throw new GpuUnavailableError(`GPU device request failed on ${label}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+
+    try {
+      const { pipelines, layout } = await buildPipelines(device);
+      return new GpuProcessor(gpu, device, pipelines, layout, label, hasTimestamps);
+    } catch (err) {
+      device.destroy();
+      throw new GpuUnavailableError(`GPU kernels failed to build on ${label}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   /** Register a listener for device loss; called once with the reason. */
-  onDeviceLost(_listener: (reason: string) => void): void {}
+  onDeviceLost(listener: (reason: string) => void): void {
+    this.lostListeners.push(listener);
+  }
+
   /** Fraction of wall time with GPU work in flight since the previous call. */
   takeBusyRatio(): number {
-    return 0;
+    return this.busy.take();
   }
-  async processI420(_f: I420Frame, _s: FilterSpec, _o: Uint8Array): Promise<ProcessTimings> {
-    throw new GpuUnavailableError('GPU backend not built yet');
+
+  /** Why the device was lost, or null while it works. */
+  get lostBecause(): string | null {
+    return this.lostReason;
   }
-  async processRgba(_i: RgbaImage, _s: FilterSpec, _o: Uint8Array): Promise<ProcessTimings> {
-    throw new GpuUnavailableError('GPU backend not built yet');
+
+  /** Destroy the device as a driver reset would: for tests of the device-loss path. */
+  destroyDeviceForTest(): void {
+    this.dev?.destroy();
   }
-  async close(): Promise<void> {}
+
+  async processI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+    return this.track(this.run('i420', frame.width, frame.height, frame.data, filter, out));
+  }
+
+  async processRgba(image: RgbaImage, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+    return this.track(this.run('rgba', image.width, image.height, image.data, filter, out));
+  }
+
+  /** Wait for in-flight frames, then destroy the device and let go of Dawn (so the process can exit). */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.pool.fail(new GpuUnavailableError('GPU backend closed'));
+    await Promise.allSettled([...this.inFlight]);
+    this.pool.destroy();
+    this.dev?.destroy();
+    this.dev = null;
+    this.gpu = null;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    const done = (): void => {
+      this.inFlight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private unavailable(): GpuUnavailableError | null {
+    if (this.lostReason !== null) return new GpuUnavailableError(`GPU device lost (${this.lostReason})`);
+    if (this.closing || !this.dev || !this.gpu) return new GpuUnavailableError('GPU backend closed');
+    return null;
+  }
+
+  private async run(kind: LayoutKind, width: number, height: number, data: Uint8Array, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+    const refused = this.unavailable();
+    if (refused) throw refused;
+    const layout = frameLayout(kind, width, height);
+    if (data.length < layout.bytes) throw new RangeError(`input has ${data.length} bytes, a ${width}x${height} ${kind} frame needs ${layout.bytes}`);
+    if (out.length < layout.bytes) throw new RangeError(`output has ${out.length} bytes, a ${width}x${height} ${kind} frame needs ${layout.bytes}`);
+
+    const slot = await Promise.race([this.pool.acquire(layout), this.lostSignal]);
+    try {
+      return await this.runInSlot(slot, data, filter, out);
+    } catch (err) {
+      // After a loss every GPU error is the loss; report it as such so callers fall back.
+      throw this.unavailable() ?? err;
+    } finally {
+      this.pool.release(slot);
+    }
+  }
+
+  private async runInSlot(slot: FrameSlot, data: Uint8Array, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+    const dev = this.dev;
+    if (!dev) throw new GpuUnavailableError('GPU backend closed');
+    const layout = slot.layout;
+    const t0 = performance.now();
+    upload(dev.queue, slot, data);
+    const t1 = performance.now();
+
+    const encoder = dev.createCommandEncoder();
+    let result = slot.a;
+    const iterated = filter.name === 'blur' || filter.name === 'sharpen';
+    const timed = slot.timestamps !== null && filter.name !== 'none';
+    if (filter.name !== 'none') {
+      const pipeline = this.pipelines[layout.kind][filter.name];
+      const passes = iterated ? filter.iterations : 1;
+      const pass = encoder.beginComputePass(timed && slot.timestamps
+        ? { timestampWrites: { querySet: slot.timestamps.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } }
+        : {});
+      pass.setPipeline(pipeline);
+      for (let i = 0; i < passes; i++) {
+        // Dispatches in one pass are ordered with full storage visibility, so iterations ping-pong a <-> b.
+        pass.setBindGroup(0, i % 2 === 0 ? slot.aToB : slot.bToA);
+        pass.dispatchWorkgroups(layout.groups[0], layout.groups[1]);
+      }
+      pass.end();
+      result = passes % 2 === 1 ? slot.b : slot.a;
+    }
+    encoder.copyBufferToBuffer(result, 0, slot.readback, 0, layout.paddedBytes);
+    if (timed && slot.timestamps) {
+      encoder.resolveQuerySet(slot.timestamps.set, 0, 2, slot.timestamps.resolve, 0);
+      encoder.copyBufferToBuffer(slot.timestamps.resolve, 0, slot.readback, slot.timestamps.offset, 16);
+    }
+    dev.queue.submit([encoder.finish()]);
+    this.busy.begin();
+    let t2: number;
+    try {
+      await Promise.race([slot.readback.mapAsync(MapMode.READ, 0, slot.readbackBytes), this.lostSignal]);
+      t2 = performance.now();
+    } finally {
+      this.busy.end();
+    }
+    let kernelMs = t2 - t1;
+    try {
+      const mapped = slot.readback.getMappedRange(0, slot.readbackBytes);
+      out.set(new Uint8Array(mapped, 0, layout.bytes));
+      if (timed && slot.timestamps) {
+        const ts = new BigUint64Array(mapped, slot.timestamps.offset, 2);
+        const ns = Number(ts[1]! - ts[0]!);
+        // A driver that does not implement timestamps writes zeros; keep the wall clock then.
+        if (ns > 0) kernelMs = ns / 1e6;
+      }
+    } finally {
+      slot.readback.unmap();
+    }
+    const t3 = performance.now();
+    const total = t3 - t0;
+    const uploadMs = t1 - t0;
+    const compute = Math.min(kernelMs, total - uploadMs);
+    return { upload: uploadMs, compute, download: Math.max(0, total - uploadMs - compute), total };
+  }
+
+  private handleLost(reason: string, err: GpuUnavailableError): void {
+    if (this.closing) return; // our own destroy() in close(): not a loss anyone must react to
+    this.lostReason = reason;
+    this.pool.fail(err);
+    for (const l of this.lostListeners.splice(0)) {
+      try {
+        l(reason);
+      } catch {
+        // A listener's failure must not stop the others from switching to CPU.
+      }
+    }
+  }
+}
+
+/** Copy the frame into slot.a: whole words straight from `data`, the ragged tail through a padded scratch word. */
+function upload(queue: GPUQueue, slot: FrameSlot, data: Uint8Array): void {
+  const bytes = slot.layout.bytes;
+  const whole = bytes & ~3;
+  if (whole > 0) queue.writeBuffer(slot.a, 0, data, 0, whole);
+  if (whole < bytes) {
+    slot.tail.fill(0);
+    slot.tail.set(data.subarray(whole, bytes));
+    queue.writeBuffer(slot.a, whole, slot.tail, 0, 4);
+  }
+}
+
+/** Compile the kernels once: one pipeline per (layout, filter), all sharing one bind group layout. */
+async function buildPipelines(device: GPUDevice): Promise<{ pipelines: PipelineSet; layout: GPUBindGroupLayout }> {
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ label: 'rtc-scale kernels', code: KERNELS_WGSL });
+  const layout = device.createBindGroupLayout({
+    entries: [
+      { binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } },
+      { binding: 1, visibility: 4, buffer: { type: 'read-only-storage' } },
+      { binding: 2, visibility: 4, buffer: { type: 'storage' } },
+    ],
+  });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  const build = (entryPoint: LayoutKind, op: OpName): Promise<GPUComputePipeline> => device.createComputePipelineAsync({
+    label: `${entryPoint} ${op}`,
+    layout: pipelineLayout,
+    compute: { module, entryPoint, constants: { OP: Op[op] } },
+  });
+  const forKind = async (kind: LayoutKind): Promise<Record<OpName, GPUComputePipeline>> => {
+    const built = await Promise.all(OP_NAMES.map((op) => build(kind, op)));
+    return Object.fromEntries(OP_NAMES.map((op, i) => [op, built[i]!])) as Record<OpName, GPUComputePipeline>;
+  };
+  const [i420, rgba] = await Promise.all([forKind('i420'), forKind('rgba')]);
+  const error = await device.popErrorScope();
+  if (error) throw new Error(error.message);
+  return { pipelines: { i420, rgba }, layout };
 }
