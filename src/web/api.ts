@@ -1,0 +1,170 @@
+/**
+ * Typed client for the server's HTTP API (the contract in ARCHITECTURE.md / HELPERS.md).
+ * Every non-2xx answer becomes an ApiRequestError carrying the server's error code, so the
+ * UI can tell "at capacity" (retry later) from a real failure.
+ */
+
+export type BackendName = 'gpu' | 'cpu' | 'reference';
+export type BackendChoice = 'auto' | 'gpu' | 'cpu';
+export const FILTERS = ['none', 'invert', 'grayscale', 'blur', 'edges', 'sharpen'] as const;
+export type FilterName = (typeof FILTERS)[number];
+
+export interface BackendInfo {
+  name: BackendName;
+  available: boolean;
+  device: string | null;
+  reason: string | null;
+  isDefault: boolean;
+}
+
+export interface BackendsResponse {
+  default: BackendName;
+  requested: string;
+  backends: BackendInfo[];
+}
+
+export interface ProcessTimings {
+  upload: number;
+  compute: number;
+  download: number;
+  total: number;
+}
+
+export interface ProcessResult {
+  backend: BackendName;
+  device: string | null;
+  filter: FilterName;
+  width: number;
+  height: number;
+  iterations: number;
+  timings: ProcessTimings;
+  checksum: string;
+}
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+}
+
+export interface SessionInfo {
+  id: string;
+  state: string;
+  createdAt: string;
+  filter: FilterName;
+  iterations: number;
+  backend: string;
+  activeBackend: string;
+  width: number;
+  height: number;
+  codec: string;
+  fpsIn: number;
+  fpsOut: number;
+  framesReceived: number;
+  framesSent: number;
+  framesDropped: number;
+  processingMs: Percentiles;
+  serverLatencyMs: Percentiles;
+}
+
+export interface OfferRequest {
+  sdp: string;
+  type: 'offer';
+  filter: FilterName;
+  iterations: number;
+  backend: BackendChoice;
+}
+
+export interface OfferAnswer {
+  sdp: string;
+  type: 'answer';
+  sessionId: string;
+  iceServers?: RTCIceServer[];
+}
+
+/** A non-2xx answer from the server, with its error code and Retry-After (seconds) if sent. */
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterS: number | null,
+  ) {
+    super(message);
+    this.name = 'ApiRequestError';
+  }
+
+  /** True for 503 AT_CAPACITY: the server is full and the request may be retried later. */
+  get atCapacity(): boolean {
+    return this.status === 503 && this.code === 'AT_CAPACITY';
+  }
+}
+
+function parseRetryAfter(header: string | null): number | null {
+  if (header === null) return null;
+  const s = Number(header);
+  if (Number.isFinite(s) && s >= 0) return s;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.round((at - Date.now()) / 1000));
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init?.headers ?? {}) } });
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text === '' ? null : JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiRequestError(
+      res.status,
+      err?.code ?? `HTTP_${res.status}`,
+      err?.message ?? (text.slice(0, 200) || res.statusText),
+      parseRetryAfter(res.headers.get('retry-after')),
+    );
+  }
+  return body as T;
+}
+
+/** GET /backends. */
+export function getBackends(): Promise<BackendsResponse> {
+  return request<BackendsResponse>('/backends');
+}
+
+/** GET /process: one run of the synthetic workload on one backend. */
+export function runProcess(p: { width: number; height: number; filter: FilterName; iterations: number; backend: string }): Promise<ProcessResult> {
+  const q = new URLSearchParams({
+    width: String(p.width),
+    height: String(p.height),
+    filter: p.filter,
+    iterations: String(p.iterations),
+    backend: p.backend,
+  });
+  return request<ProcessResult>(`/process?${q.toString()}`);
+}
+
+/** GET /ice-servers; an empty list when the server has none configured. */
+export async function getIceServers(): Promise<RTCIceServer[]> {
+  const r = await request<{ iceServers?: RTCIceServer[] }>('/ice-servers');
+  return r.iceServers ?? [];
+}
+
+/** POST /offer: the complete (non-trickle) offer in, the answer out. */
+export function postOffer(offer: OfferRequest): Promise<OfferAnswer> {
+  return request<OfferAnswer>('/offer', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(offer),
+  });
+}
+
+/** DELETE /sessions/:id, best effort (the data channel closing ends the session anyway). */
+export async function deleteSession(id: string): Promise<void> {
+  try {
+    await fetch(`/sessions/${encodeURIComponent(id)}`, { method: 'DELETE', keepalive: true });
+  } catch {
+    // The session also ends when its data channel closes or it idles out.
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * One live processing session: a peer connection with a sendrecv video transceiver and a
+ * "control" data channel, negotiated with one POST /offer after ICE gathering has finished
+ * (the server does not trickle). Reports what the server says over the data channel.
+ */
+import { getIceServers, postOffer, type BackendChoice, type FilterName, type SessionInfo } from './api.js';
+
+export interface LiveSettings {
+  filter: FilterName;
+  iterations: number;
+  backend: BackendChoice;
+}
+
+export interface LiveSessionEvents {
+  /** The processed video arrived. */
+  onRemoteStream(stream: MediaStream): void;
+  /** ICE/DTLS connected and the control channel is open. */
+  onConnected(): void;
+  /** The connection failed or the server closed the control channel. */
+  onLost(reason: string): void;
+  /** A message from the server: periodic stats or an ack of a settings change. */
+  onServerInfo(info: SessionInfo, kind: 'stats' | 'ack'): void;
+  /** The server refused a settings change. */
+  onServerError(message: string): void;
+  /** Round trip of a ping over the data channel, ms. */
+  onChannelRtt(ms: number): void;
+}
+
+/** Gathering normally ends in milliseconds on loopback; do not hang forever on a broken network. */
+const GATHER_TIMEOUT_MS = 5000;
+/** "disconnected" can recover by itself; call it lost only if it lasts this long. */
+const DISCONNECT_GRACE_MS = 4000;
+
+function waitForGathering(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+/** A live session; `start()` negotiates, `close()` ends it. */
+export class LiveSession {
+  readonly pc: RTCPeerConnection;
+  sessionId: string | null = null;
+  private channel: RTCDataChannel | null = null;
+  private pingTimer = 0;
+  private lostTimer = 0;
+  private closed = false;
+  private connected = false;
+
+  private constructor(pc: RTCPeerConnection, private readonly events: LiveSessionEvents) {
+    this.pc = pc;
+  }
+
+  /**
+   * Negotiate a session sending `track`. Throws ApiRequestError (atCapacity for 503 AT_CAPACITY)
+   * when the server refuses the offer.
+   */
+  static async start(track: MediaStreamTrack, stream: MediaStream, settings: LiveSettings, events: LiveSessionEvents): Promise<LiveSession> {
+    const iceServers = await getIceServers().catch(() => [] as RTCIceServer[]);
+    const pc = new RTCPeerConnection({ iceServers });
+    const s = new LiveSession(pc, events);
+    try {
+      await s.negotiate(track, stream, settings);
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  private async negotiate(track: MediaStreamTrack, stream: MediaStream, settings: LiveSettings): Promise<void> {
+    const pc = this.pc;
+    pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
+    pc.ontrack = (ev) => this.events.onRemoteStream(ev.streams[0] ?? new MediaStream([ev.track]));
+    pc.onconnectionstatechange = () => this.onConnectionState();
+    const ch = pc.createDataChannel('control');
+    this.channel = ch;
+    ch.onopen = () => {
+      this.pingTimer = window.setInterval(() => this.send({ type: 'ping', t: performance.now() }), 1000);
+      this.markConnected();
+    };
+    ch.onclose = () => this.lose('the server closed the session');
+    ch.onmessage = (ev) => this.onMessage(ev.data);
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForGathering(pc);
+    const local = pc.localDescription;
+    if (!local) throw new Error('no local description after gathering');
+    const answer = await postOffer({ sdp: local.sdp, type: 'offer', ...settings });
+    this.sessionId = answer.sessionId;
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  }
+
+  /** Ask the server to switch filter, iterations or backend; the answer comes as onServerInfo(…, 'ack'). */
+  set(settings: Partial<LiveSettings>): boolean {
+    return this.send({ type: 'set', ...settings });
+  }
+
+  /** End the session: closing the data channel tells the server to tear it down. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    clearTimeout(this.lostTimer);
+    try {
+      this.channel?.close();
+    } catch {
+      // already closed
+    }
+    this.pc.close();
+  }
+
+  private send(msg: object): boolean {
+    if (!this.channel || this.channel.readyState !== 'open') return false;
+    this.channel.send(JSON.stringify(msg));
+    return true;
+  }
+
+  private markConnected(): void {
+    if (this.connected || this.closed) return;
+    this.connected = true;
+    this.events.onConnected();
+  }
+
+  private lose(reason: string): void {
+    if (this.closed) return;
+    this.close();
+    this.events.onLost(reason);
+  }
+
+  private onConnectionState(): void {
+    const st = this.pc.connectionState;
+    if (st === 'connected') {
+      clearTimeout(this.lostTimer);
+      this.lostTimer = 0;
+    } else if (st === 'failed') {
+      this.lose('the connection to the server failed');
+    } else if (st === 'disconnected' && this.lostTimer === 0) {
+      this.lostTimer = window.setTimeout(() => this.lose('the connection to the server dropped'), DISCONNECT_GRACE_MS);
+    }
+  }
+
+  private onMessage(data: unknown): void {
+    if (typeof data !== 'string') return;
+    let msg: { type?: string; session?: SessionInfo; t?: number; error?: { message?: string; code?: string } };
+    try {
+      msg = JSON.parse(data) as typeof msg;
+    } catch {
+      return;
+    }
+    if ((msg.type === 'stats' || msg.type === 'ack') && msg.session) this.events.onServerInfo(msg.session, msg.type);
+    else if (msg.type === 'pong' && typeof msg.t === 'number') this.events.onChannelRtt(performance.now() - msg.t);
+    else if (msg.type === 'error') this.events.onServerError(msg.error?.message ?? msg.error?.code ?? 'unknown error');
+  }
+}
