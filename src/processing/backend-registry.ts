@@ -4,18 +4,20 @@
  */
 import { CpuProcessor } from './cpu/cpu-processor.js';
 import { GpuProcessor } from './gpu/gpu-processor.js';
-import { ReferenceProcessor } from './reference/reference-processor.js';
 import type { BackendChoice, BackendName, FrameProcessor } from './types.js';
 
 export interface BackendRegistryOptions {
   /** The default backend: auto picks gpu when a usable adapter exists, else cpu. */
-  backend: BackendChoice;
+  backend: ServingBackend;
   cpuWorkers: number;
   gpuAllowSoftware: boolean;
   gpuDawnOptions: string[];
   /** Called when something changes that operators must see (GPU missing, lost). */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
+
+/** Backends a server runs; the reference is for tests only (it blocks the event loop). */
+export type ServingBackend = 'auto' | 'cpu' | 'gpu';
 
 /** What /backends reports of one backend. */
 export interface BackendStatus {
@@ -43,16 +45,15 @@ export class BackendRegistry {
   private gpu: GpuProcessor | null = null;
   private readonly lostListeners: Array<(reason: string) => void> = [];
 
-  private constructor(readonly requested: BackendChoice, private readonly log: NonNullable<BackendRegistryOptions['log']>) {}
+  private constructor(readonly requested: ServingBackend, private readonly log: NonNullable<BackendRegistryOptions['log']>) {}
 
   /** Create every backend that can run here. Throws when the requested backend cannot. */
   static async create(options: BackendRegistryOptions): Promise<BackendRegistry> {
     const log = options.log ?? (() => {});
     const reg = new BackendRegistry(options.backend, log);
-    reg.processors.set('reference', new ReferenceProcessor());
     reg.processors.set('cpu', await CpuProcessor.create({ workers: options.cpuWorkers }));
 
-    if (options.backend !== 'cpu' && options.backend !== 'reference') {
+    if (options.backend !== 'cpu') {
       try {
         const gpu = await GpuProcessor.create({ allowSoftware: options.gpuAllowSoftware, dawnOptions: options.gpuDawnOptions });
         reg.gpu = gpu;
@@ -106,7 +107,7 @@ export class BackendRegistry {
 
   /** Status of every backend, for /backends and /healthz. */
   list(): BackendStatus[] {
-    const names: BackendName[] = ['gpu', 'cpu', 'reference'];
+    const names: BackendName[] = ['gpu', 'cpu'];
     return names.map((name) => {
       const p = this.processors.get(name);
       return {

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 
-export type BackendSetting = 'auto' | 'gpu' | 'cpu' | 'reference';
+export type BackendSetting = 'auto' | 'gpu' | 'cpu';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -92,7 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
   const cfg: Config = {
     host,
     port: int(env, 'PORT', 8080, 0, 65535),
-    backend: oneOf(env, 'RTC_BACKEND', 'auto', ['auto', 'gpu', 'cpu', 'reference'] as const),
+    backend: oneOf(env, 'RTC_BACKEND', 'auto', ['auto', 'gpu', 'cpu'] as const),
     gpuAllowSoftware: bool(env, 'RTC_GPU_ALLOW_SOFTWARE', false),
     gpuDawnOptions: list(env, 'RTC_GPU_DAWN_OPTIONS'),
     expectGpu: bool(env, 'RTC_EXPECT_GPU', false),

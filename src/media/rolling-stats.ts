@@ -1,0 +1,70 @@
+/**
+ * Bounded rolling statistics for a session: event rate over a time window and percentiles of
+ * the last N samples. Both keep fixed-size ring buffers, so a long session costs no more memory.
+ */
+
+/** Events per second over the last `windowMs`, from a ring of event times. */
+export class RateMeter {
+  private readonly times: Float64Array;
+  private next = 0;
+  private count = 0;
+
+  constructor(private readonly windowMs = 2000, capacity = 512) {
+    this.times = new Float64Array(capacity);
+  }
+
+  /** Record one event at time `now` (ms). */
+  mark(now: number): void {
+    this.times[this.next] = now;
+    this.next = (this.next + 1) % this.times.length;
+    if (this.count < this.times.length) this.count++;
+  }
+
+  /** Events per second in the window ending at `now`. */
+  rate(now: number): number {
+    let n = 0;
+    let oldest = now;
+    for (let i = 0; i < this.count; i++) {
+      const t = this.times[i]!;
+      if (now - t <= this.windowMs) {
+        n++;
+        if (t < oldest) oldest = t;
+      }
+    }
+    if (n < 2) return 0;
+    // Rate over the span actually covered, so a session younger than the window is not under-reported.
+    const span = Math.max(now - oldest, 1);
+    return Math.round(((n - 1) * 1000 * 100) / span) / 100;
+  }
+}
+
+/** Percentiles of the last `capacity` samples. */
+export class SampleWindow {
+  private readonly values: Float64Array;
+  private next = 0;
+  private count = 0;
+
+  constructor(capacity = 300) {
+    this.values = new Float64Array(capacity);
+  }
+
+  /** Add a sample. */
+  add(v: number): void {
+    this.values[this.next] = v;
+    this.next = (this.next + 1) % this.values.length;
+    if (this.count < this.values.length) this.count++;
+  }
+
+  /** Number of samples held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The p-th percentile (0..100), nearest-rank; null without samples. */
+  percentile(p: number): number | null {
+    if (this.count === 0) return null;
+    const sorted = Array.from(this.values.subarray(0, this.count)).sort((a, b) => a - b);
+    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+    return sorted[rank]!;
+  }
+}

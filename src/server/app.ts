@@ -1,0 +1,75 @@
+/**
+ * The HTTP application: fastify with every route, JSON errors for every failure, and the web
+ * page. Built from a ServerContext so tests can assemble servers in-process.
+ */
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ServerContext } from './context.js';
+import { ApiError, errorBody, type ErrorCode } from './errors.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerProcessRoutes } from './routes/process.js';
+import { registerSessionRoutes } from './routes/sessions.js';
+
+/** dist/web, built from src/web by scripts/build.mjs (this file runs from dist/src/server). */
+const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+
+/** Map fastify's own errors (body parsing, limits) onto the API's codes. */
+function codeOf(err: FastifyError): ErrorCode {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'BODY_TOO_LARGE';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'INVALID_JSON';
+    default:
+      if (err instanceof SyntaxError) return 'INVALID_JSON';
+      return (err.statusCode ?? 500) < 500 ? 'INVALID_PARAMETER' : 'INTERNAL';
+  }
+}
+
+/** Build the fastify app for a context (not yet listening). */
+export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 1024 * 1024,
+    // Sessions last minutes; keep-alive sockets must not hold shutdown for long.
+    forceCloseConnections: 'idle',
+    // Probes, scrapes and load tests would drown the log; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) {
+      if (err.retryAfterS !== undefined) reply.header('Retry-After', String(err.retryAfterS));
+      return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
+    const code = codeOf(err);
+    const status = code === 'INTERNAL' ? 500 : (err.statusCode ?? 400);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    const message = status >= 500 ? 'internal error' : err.message;
+    return reply.code(status).send(errorBody(code, message));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  registerHealthRoutes(app, ctx);
+  registerProcessRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
+
+  app.get('/', (_req, reply) => reply.redirect('/app/'));
+  app.get('/app', (_req, reply) => reply.redirect('/app/'));
+  if (existsSync(WEB_ROOT)) {
+    await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/app/', index: ['index.html'] });
+  } else {
+    app.get('/app/', (_req, reply) =>
+      reply.code(404).send(errorBody('NOT_FOUND', 'the web page is not built: run npm run build')));
+  }
+  return app;
+}

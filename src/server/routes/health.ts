@@ -1,0 +1,39 @@
+/** Liveness, readiness, backends and metrics: the routes operators and probes read. */
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { errorBody } from '../errors.js';
+
+/** Register /healthz, /readyz, /backends and /metrics. */
+export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/healthz', async () => {
+    const backend = ctx.registry.defaultBackend;
+    return {
+      status: 'ok',
+      backend,
+      device: ctx.registry.get(backend).device,
+      sessions: ctx.sessions.count,
+      maxSessions: ctx.config.maxSessions,
+      draining: ctx.sessions.isDraining,
+    };
+  });
+
+  app.get('/readyz', async (_req, reply) => {
+    if (ctx.sessions.isDraining) {
+      return reply.code(503).send(errorBody('DRAINING', 'the server is draining before shutdown'));
+    }
+    return { ready: true };
+  });
+
+  app.get('/backends', async () => ({
+    default: ctx.registry.defaultBackend,
+    requested: ctx.registry.requested,
+    backends: ctx.registry.list(),
+  }));
+
+  app.get('/metrics', async (_req, reply) => {
+    const gpu = ctx.registry.gpuProcessor;
+    ctx.metrics.gpuBusyRatio.set(gpu ? gpu.takeBusyRatio() : 0);
+    const body = await ctx.metrics.registry.metrics();
+    return reply.type(ctx.metrics.registry.contentType).send(body);
+  });
+}

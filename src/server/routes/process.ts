@@ -1,0 +1,135 @@
+/**
+ * /process: the benchmark workload (GET, synthetic image) and processing of an uploaded image
+ * (POST, PNG or raw RGBA). Both report where the time went.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PNG } from 'pngjs';
+import { performance } from 'node:perf_hooks';
+import { BackendUnavailableError } from '../../processing/backend-registry.js';
+import { sha256Hex, syntheticRgba } from '../../processing/synthetic.js';
+import type { FilterSpec, FrameProcessor, ProcessTimings, RgbaImage } from '../../processing/types.js';
+import type { ServerContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
+
+/** Synthetic inputs by size; a few entries, since generating 4K takes longer than blurring it. */
+class SyntheticCache {
+  private readonly entries = new Map<string, Uint8Array>();
+  constructor(private readonly capacity = 4) {}
+  get(width: number, height: number): Uint8Array {
+    const key = `${width}x${height}`;
+    let data = this.entries.get(key);
+    if (data) {
+      this.entries.delete(key);
+    } else {
+      data = syntheticRgba(width, height);
+      if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    }
+    this.entries.set(key, data);
+    return data;
+  }
+}
+
+function resolveProcessor(ctx: ServerContext, backend: ReturnType<typeof backendParam>): FrameProcessor {
+  try {
+    return ctx.registry.get(backend);
+  } catch (err) {
+    if (err instanceof BackendUnavailableError) {
+      throw new ApiError('BACKEND_UNAVAILABLE', err.message);
+    }
+    throw err;
+  }
+}
+
+async function run(ctx: ServerContext, p: FrameProcessor, image: RgbaImage, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  const t0 = performance.now();
+  let timings: ProcessTimings;
+  try {
+    timings = await p.processRgba(image, filter, out);
+  } catch (err) {
+    throw new ApiError('BACKEND_UNAVAILABLE', `processing on ${p.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  ctx.metrics.processRequestSeconds.observe({ backend: p.name, filter: filter.name }, (performance.now() - t0) / 1000);
+  return timings;
+}
+
+function round(t: ProcessTimings): ProcessTimings {
+  const r = (v: number): number => Math.round(v * 1000) / 1000;
+  return { upload: r(t.upload), compute: r(t.compute), download: r(t.download), total: r(t.total) };
+}
+
+function serverTiming(reply: FastifyReply, t: ProcessTimings): void {
+  reply.header('Server-Timing', `upload;dur=${t.upload},compute;dur=${t.compute},download;dur=${t.download},total;dur=${t.total}`);
+}
+
+/** Register GET and POST /process. */
+export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const cache = new SyntheticCache();
+  const limits = { maxDimension: ctx.config.maxDimension, maxPixels: ctx.config.maxPixels };
+
+  app.get('/process', async (req) => {
+    const q = asParams(req.query, 'query');
+    const { width, height } = sizeParams(q, { width: 1920, height: 1080 }, limits);
+    const filter = filterParam(q, 'blur', intParam(q, 'iterations', 10, 1, 50));
+    const processor = resolveProcessor(ctx, backendParam(q));
+    const input = cache.get(width, height);
+    const out = new Uint8Array(input.length);
+    const timings = round(await run(ctx, processor, { width, height, data: input }, filter, out));
+    return {
+      backend: processor.name,
+      device: processor.device,
+      filter: filter.name,
+      width,
+      height,
+      iterations: filter.iterations,
+      timings,
+      checksum: sha256Hex(out),
+    };
+  });
+
+  const bodyLimit = ctx.config.bodyLimitBytes;
+  app.addContentTypeParser(['image/png', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    done(null, body);
+  });
+
+  app.post('/process', { bodyLimit }, async (req, reply) => {
+    const q = asParams(req.query, 'query');
+    const filter = filterParam(q, 'blur', 1);
+    const processor = resolveProcessor(ctx, backendParam(q));
+    const body = req.body;
+    if (!Buffer.isBuffer(body)) {
+      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send image/png, or application/octet-stream (raw RGBA) with width and height');
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (type === 'image/png') {
+      let png: PNG;
+      try {
+        png = PNG.sync.read(body);
+      } catch (err) {
+        throw new ApiError('INVALID_IMAGE', `not a readable PNG: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (png.width > limits.maxDimension || png.height > limits.maxDimension || png.width * png.height > limits.maxPixels) {
+        throw new ApiError('INVALID_PARAMETER', `image ${png.width}x${png.height} is over the limits (${limits.maxDimension} a side, ${limits.maxPixels} pixels)`);
+      }
+      const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
+      const out = new Uint8Array(data.length);
+      const timings = round(await run(ctx, processor, { width: png.width, height: png.height, data }, filter, out));
+      const result = new PNG({ width: png.width, height: png.height });
+      result.data = Buffer.from(out.buffer, out.byteOffset, out.length);
+      serverTiming(reply, timings);
+      reply.header('X-Rtc-Backend', processor.name);
+      return reply.type('image/png').send(PNG.sync.write(result));
+    }
+    const { width, height } = sizeParams(q, { width: 0, height: 0 }, limits);
+    if (width === 0 || height === 0) throw new ApiError('INVALID_PARAMETER', 'raw RGBA needs width and height parameters');
+    if (body.length !== width * height * 4) {
+      throw new ApiError('INVALID_IMAGE', `raw RGBA of ${width}x${height} is ${width * height * 4} bytes, got ${body.length}`);
+    }
+    const data = new Uint8Array(body.buffer, body.byteOffset, body.length);
+    const out = new Uint8Array(data.length);
+    const timings = round(await run(ctx, processor, { width, height, data }, filter, out));
+    serverTiming(reply, timings);
+    reply.header('X-Rtc-Backend', processor.name);
+    return reply.type('application/octet-stream').send(Buffer.from(out.buffer, out.byteOffset, out.length));
+  });
+}

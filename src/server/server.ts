@@ -1,0 +1,90 @@
+/**
+ * Assembles a running server from a configuration: backends, sessions, metrics, HTTP. Its
+ * shutdown() drains (readiness off, no new sessions, live ones may finish) and releases all.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { SessionManager } from '../media/session-manager.js';
+import type { RTCIceServer } from '../media/wrtc.js';
+import { BackendRegistry } from '../processing/backend-registry.js';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import type { ServerContext } from './context.js';
+import { Metrics } from './metrics.js';
+
+/** A started server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  /** The port it listens on (useful with PORT=0). */
+  port: number;
+  /** Drain (unless told not to), close everything. Resolves when it is safe to exit. */
+  shutdown(options?: { drain?: boolean; signal?: string }): Promise<void>;
+}
+
+function iceServersFrom(config: Config): (clientId: string) => RTCIceServer[] {
+  return () => (config.turnUrls.length > 0 ? [{ urls: config.turnUrls }] : []);
+}
+
+/** Start backends and HTTP according to `config`. */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const metrics = new Metrics();
+  const registry = await BackendRegistry.create({
+    backend: config.backend,
+    cpuWorkers: config.cpuWorkers,
+    gpuAllowSoftware: config.gpuAllowSoftware,
+    gpuDawnOptions: config.gpuDawnOptions,
+    log: (level, msg) => log[level](msg),
+  });
+
+  const publishBackend = (): void => {
+    const backend = registry.defaultBackend;
+    metrics.backendInfo.reset();
+    metrics.backendInfo.set({ backend, device: registry.get(backend).device, requested: config.backend }, 1);
+    const expected = config.expectGpu || config.backend === 'gpu';
+    const fallback = expected && backend !== 'gpu';
+    metrics.gpuFallback.set(fallback ? 1 : 0);
+    if (fallback) {
+      log.error({ gpuReason: registry.list().find((b) => b.name === 'gpu')?.reason },
+        'a GPU was expected (RTC_EXPECT_GPU) but this server processes on CPU');
+    }
+  };
+  publishBackend();
+  registry.onGpuLost(() => publishBackend());
+
+  const sessions = new SessionManager({
+    registry,
+    metrics,
+    maxSessions: config.maxSessions,
+    idleTimeoutMs: config.idleTimeoutS * 1000,
+    ...(config.icePortMax > 0 ? { portRange: { min: config.icePortMin, max: config.icePortMax } } : {}),
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+  });
+
+  const ctx: ServerContext = { config, registry, sessions, metrics, iceServersFor: iceServersFrom(config) };
+  const app = await createApp(ctx, log);
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+  const backend = registry.defaultBackend;
+  log.info({ host: config.host, port, backend, device: registry.get(backend).device, maxSessions: config.maxSessions },
+    `rtc-scale listening on http://${config.host}:${port} (backend ${backend})`);
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = (options: { drain?: boolean; signal?: string } = {}): Promise<void> => {
+    stopping ??= (async () => {
+      sessions.startDraining();
+      metrics.draining.set(1);
+      const drainMs = options.drain === false ? 0 : config.drainTimeoutS * 1000;
+      log.info({ signal: options.signal, sessions: sessions.count, drainTimeoutS: drainMs / 1000 }, 'draining');
+      const emptied = await sessions.waitUntilEmpty(drainMs);
+      if (!emptied) log.warn({ sessions: sessions.count }, 'drain timeout reached; closing the remaining sessions');
+      sessions.closeAll('shutdown');
+      await app.close();
+      await registry.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { app, ctx, port, shutdown };
+}

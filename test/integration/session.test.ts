@@ -1,0 +1,176 @@
+/**
+ * Real WebRTC sessions against the real server on loopback: processed frames come back with
+ * their frame numbers, their pixels show the filter, settings change mid-session, teardown works.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { stampBandHeight } from '../../src/loadgen/stamp.js';
+import { RtcClient, meanLuma, OfferRejectedError } from '../support/rtc-client.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const W = 320;
+const H = 240;
+
+/** Mean over the picture (below the stamp band) of sent + received luma for matched frames. */
+function matchedLumaSum(c: RtcClient): { sum: number; meanSent: number; matched: number } {
+  const from = stampBandHeight(W) + 4;
+  let total = 0;
+  let sent = 0;
+  let matched = 0;
+  for (const f of c.received) {
+    if (f.frameNumber === null || f.width !== W) continue;
+    const orig = c.sentFrame(f.frameNumber);
+    if (!orig) continue;
+    total += meanLuma(f.data, W, H, from) + meanLuma(orig, W, H, from);
+    sent += meanLuma(orig, W, H, from);
+    matched++;
+  }
+  return { sum: total / matched, meanSent: sent / matched, matched };
+}
+
+async function json(res: Response): Promise<Record<string, unknown>> {
+  return (await res.json()) as Record<string, unknown>;
+}
+
+describe('WebRTC processing sessions', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ env: { RTC_MAX_SESSIONS: '2', RTC_IDLE_TIMEOUT_S: '3' } });
+  });
+  after(async () => {
+    await srv.stop();
+  });
+
+  it('returns inverted frames that keep their frame number, and lists the session', async () => {
+    const c = await RtcClient.connect(srv.url, { width: W, height: H, offer: { filter: 'invert' } });
+    try {
+      await c.waitFor(() => c.received.filter((f) => f.frameNumber !== null).length >= 5, 30000, 'stamped frames');
+      const numbers = c.received.map((f) => f.frameNumber).filter((n): n is number => n !== null);
+      assert.ok(numbers.every((n) => n < c.framesSent), 'decoded frame numbers are frames that were sent');
+      const { sum, matched } = matchedLumaSum(c);
+      assert.ok(matched >= 3, `matched ${matched} frames`);
+      // invert: received = 255 - sent, so their sum is about 255 (codec noise aside).
+      assert.ok(Math.abs(sum - 255) < 12, `sent + received luma ${sum.toFixed(1)} should be about 255`);
+
+      const list = await json(await fetch(`${srv.url}/sessions`));
+      const sessions = list.sessions as Array<Record<string, unknown>>;
+      assert.equal(sessions.length, 1);
+      const s = sessions[0]!;
+      assert.equal(s.id, c.sessionId);
+      assert.equal(s.filter, 'invert');
+      assert.equal(s.width, W);
+      assert.equal(s.height, H);
+      assert.match(String(s.codec), /VP8|VP9|AV1/i);
+      assert.ok((s.framesSent as number) > 0 && (s.framesReceived as number) >= (s.framesSent as number));
+      assert.ok(((s.processingMs as { p95: number }).p95) > 0);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('changes filter over the data channel and over PATCH', async () => {
+    const c = await RtcClient.connect(srv.url, { width: W, height: H, offer: { filter: 'none' } });
+    try {
+      await c.waitFor(() => c.received.some((f) => f.frameNumber !== null), 30000, 'first stamped frame');
+      const none = matchedLumaSum(c);
+      assert.ok(Math.abs(none.sum - 2 * none.meanSent) < 12, 'filter none returns the picture unchanged');
+
+      await c.send({ type: 'set', filter: 'invert' });
+      await c.waitFor(() => c.messages.some((m) => (m as { type: string }).type === 'ack'), 10000, 'ack');
+      const ack = c.messages.find((m) => (m as { type: string }).type === 'ack') as { session: { filter: string } };
+      assert.equal(ack.session.filter, 'invert');
+      await c.waitForFrames(10);
+      c.received.splice(0);
+      await c.waitFor(() => c.received.filter((f) => f.frameNumber !== null).length >= 3, 20000, 'inverted frames');
+      assert.ok(Math.abs(matchedLumaSum(c).sum - 255) < 12, 'inverted after the data-channel change');
+
+      await c.send({ type: 'set', filter: 'sparkle' });
+      await c.waitFor(() => c.messages.some((m) => (m as { type: string }).type === 'error'), 10000, 'error reply');
+      const err = c.messages.find((m) => (m as { type: string }).type === 'error') as { error: { code: string } };
+      assert.equal(err.error.code, 'UNKNOWN_FILTER');
+
+      const patched = await fetch(`${srv.url}/sessions/${c.sessionId}`, {
+        method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter: 'none' }),
+      });
+      assert.equal(patched.status, 200);
+      assert.equal((await json(patched)).filter, 'none');
+      await c.waitForFrames(10);
+      c.received.splice(0);
+      await c.waitFor(() => c.received.filter((f) => f.frameNumber !== null).length >= 3, 20000, 'plain frames');
+      const back = matchedLumaSum(c);
+      assert.ok(Math.abs(back.sum - 2 * back.meanSent) < 12, 'unchanged again after PATCH');
+
+      const bad = await fetch(`${srv.url}/sessions/${c.sessionId}`, {
+        method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ iterations: 0 }),
+      });
+      assert.equal(bad.status, 400);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('DELETE ends the session and frees its place', async () => {
+    const c = await RtcClient.connect(srv.url, { width: W, height: H });
+    try {
+      await c.waitForFrames(3, 30000);
+      const del = await fetch(`${srv.url}/sessions/${c.sessionId}`, { method: 'DELETE' });
+      assert.equal(del.status, 204);
+      const again = await fetch(`${srv.url}/sessions/${c.sessionId}`, { method: 'DELETE' });
+      assert.equal(again.status, 404);
+      assert.equal((await json(again) as { error: { code: string } }).error.code, 'SESSION_NOT_FOUND');
+      const list = await json(await fetch(`${srv.url}/sessions`));
+      assert.deepEqual(list.sessions, []);
+      // The server closed its side: no more frames arrive.
+      const n = c.framesReceived;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.ok(c.framesReceived - n <= 2, 'frames stop after DELETE');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('answers 503 with Retry-After at capacity, and admits again once a place frees', async () => {
+    const a = await RtcClient.connect(srv.url, { width: W, height: H });
+    const b = await RtcClient.connect(srv.url, { width: W, height: H });
+    try {
+      await assert.rejects(RtcClient.connect(srv.url, { width: W, height: H }), (err: unknown) => {
+        assert.ok(err instanceof OfferRejectedError);
+        assert.equal(err.status, 503);
+        assert.equal((err.body as { error: { code: string } }).error.code, 'AT_CAPACITY');
+        assert.ok(Number(err.retryAfter) > 0);
+        return true;
+      });
+      b.close();
+      // Closing the client's data channel ends the server's session.
+      const deadline = Date.now() + 10000;
+      let count = 2;
+      while (Date.now() < deadline && count > 1) {
+        count = ((await json(await fetch(`${srv.url}/sessions`))).sessions as unknown[]).length;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(count, 1);
+      const c = await RtcClient.connect(srv.url, { width: W, height: H });
+      c.close();
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('closes a session whose client stops sending (idle timeout)', async () => {
+    const c = await RtcClient.connect(srv.url, { width: W, height: H, dataChannel: false });
+    try {
+      await c.waitForFrames(3, 30000);
+      c.close();
+      const deadline = Date.now() + 15000;
+      let n = 1;
+      while (Date.now() < deadline && n > 0) {
+        await new Promise((r) => setTimeout(r, 300));
+        n = ((await json(await fetch(`${srv.url}/sessions`))).sessions as unknown[]).length;
+      }
+      assert.equal(n, 0);
+    } finally {
+      c.close();
+    }
+  });
+});

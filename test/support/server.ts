@@ -1,0 +1,73 @@
+/**
+ * Starts the real server (dist/src/server/main.js) as a child process on a free loopback port,
+ * for integration and end-to-end tests. stop() sends SIGTERM and waits for the exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server/main.js');
+
+export interface TestServer {
+  url: string;
+  port: number;
+  pid: number;
+  /** The child process (for tests that send signals themselves). */
+  child: ChildProcess;
+  /** Everything the server wrote so far (stdout + stderr). */
+  logs(): string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  /** SIGTERM (then SIGKILL after `killAfterMs`), resolve on exit. */
+  stop(killAfterMs?: number): Promise<number | null>;
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  /** How long to wait for the listening line. */
+  startTimeoutMs?: number;
+}
+
+/** Start a server with the given environment (merged over sane test defaults). */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: '0',
+    RTC_HOST: '127.0.0.1',
+    RTC_LOG_LEVEL: 'info',
+    RTC_CPU_WORKERS: '2',
+    RTC_BACKEND: 'cpu',
+    RTC_DRAIN_TIMEOUT_S: '5',
+    ...options.env,
+  };
+  const child = spawn(process.execPath, ['--enable-source-maps', MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${options.startTimeoutMs ?? 30000} ms:\n${output}`)),
+      options.startTimeoutMs ?? 30000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const m = /rtc-scale listening on http:\/\/[^:]+:(\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+  const stop = async (killAfterMs = 15000): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const code = await exited;
+    clearTimeout(t);
+    return code;
+  };
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, child, logs: () => output, exited, stop };
+}
