@@ -1,0 +1,265 @@
+/**
+ * One simulated user: a WebRTC peer connection that sends stamped synthetic video on a sendrecv
+ * transceiver (plus a data channel, as the web page does), receives the processed video back on
+ * the same transceiver, and measures every frame it gets: glass-to-glass latency from the stamp,
+ * gaps (freezes), frame-number gaps (lost frames).
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering,
+  type MediaStreamTrack, type RTCDataChannel, type RTCVideoSink as VideoSink, type RTCVideoSource as VideoSource,
+} from '../media/wrtc.js';
+import { LatencyHistogram, type LatencySummary } from './histogram.js';
+import { exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
+import { readStamp, writeStamp } from './stamp.js';
+import { SyntheticVideo } from './synthetic-video.js';
+
+/** What every session of a run shares. */
+export interface SessionConfig {
+  url: string;
+  protocol: Protocol;
+  params: OfferParams;
+  width: number;
+  height: number;
+  fps: number;
+  /** Offer to first decoded frame must take less than this, or the session counts as an error. */
+  connectTimeoutMs: number;
+}
+
+/**
+ * How a session ended: completed (got video back, then stopped), rejected (503), error, or
+ * cancelled (stopped by the run, e.g. a cool-down, before its first frame came back).
+ */
+export type SessionOutcome = 'completed' | 'rejected' | 'error' | 'cancelled';
+
+/** The per-session result that goes into the report. */
+export interface SessionResult {
+  id: number;
+  outcome: SessionOutcome;
+  error?: string;
+  /** 503 rejections: the server's error code and Retry-After. */
+  rejectCode?: string;
+  retryAfterS?: number | null;
+  serverSessionId?: string;
+  /** Offer sent to first decoded frame, ms. */
+  connectMs: number | null;
+  /** From start() to the end, s. */
+  durationS: number;
+  framesSent: number;
+  framesReceived: number;
+  /** Received frames whose stamp decoded (the others count as undecoded, never as a latency). */
+  framesDecoded: number;
+  framesUndecoded: number;
+  /** Stamped frame numbers that never arrived between the first and last one received. */
+  framesLost: number;
+  freezes: number;
+  freezeMs: number;
+  /** Received frames per second while connected. */
+  receivedFps: number | null;
+  latencyMs: LatencySummary;
+  /** Last received frame size (libwebrtc may scale down under load). */
+  receivedSize: string | null;
+}
+
+/** Counters since the last drain, for the per-second timeline. */
+export interface FrameCounters {
+  latencies: number[];
+  received: number;
+  decoded: number;
+  undecoded: number;
+  lost: number;
+  freezes: number;
+  sent: number;
+}
+
+/** A fresh, empty counter set. */
+export function emptyCounters(): FrameCounters {
+  return { latencies: [], received: 0, decoded: 0, undecoded: 0, lost: 0, freezes: 0, sent: 0 };
+}
+
+type State = 'new' | 'signaling' | 'connected' | 'ended';
+
+/** One client session. Call start(), sendFrame() at the frame rate, and stop() (idempotent). */
+export class ClientSession {
+  readonly id: number;
+  private readonly config: SessionConfig;
+  private readonly video: SyntheticVideo;
+  private readonly histogram = new LatencyHistogram();
+  private readonly freezeGapMs: number;
+  private pc: RTCPeerConnection | null = null;
+  private source: VideoSource | null = null;
+  private track: MediaStreamTrack | null = null;
+  private sink: VideoSink | null = null;
+  private channel: RTCDataChannel | null = null;
+  private state: State = 'new';
+  private startedAt = 0;
+  private firstFrameAt: number | null = null;
+  private lastArrival: number | null = null;
+  private lastFrameNumber: number | null = null;
+  private frameNumber = 0;
+  private receivedSize: string | null = null;
+  private serverSessionId: string | undefined;
+  private totals = { sent: 0, received: 0, decoded: 0, undecoded: 0, lost: 0, freezes: 0, freezeMs: 0 };
+  private counters = emptyCounters();
+  private connectTimer: NodeJS.Timeout | null = null;
+  private resolveEnded!: (r: SessionResult) => void;
+  /** Resolves once with the result, however the session ends. */
+  readonly ended: Promise<SessionResult>;
+  /** Called once, when the first stamped frame comes back. */
+  onConnected: ((connectMs: number) => void) | null = null;
+
+  constructor(id: number, config: SessionConfig) {
+    this.id = id;
+    this.config = config;
+    this.video = new SyntheticVideo(config.width, config.height, id * 97);
+    this.freezeGapMs = (3 * 1000) / config.fps;
+    this.ended = new Promise((resolve) => { this.resolveEnded = resolve; });
+  }
+
+  /** True while the session is sending video (from the answer until stop). */
+  get sending(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Negotiate with the server. Never throws: failures end the session with an outcome. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') return;
+    this.state = 'signaling';
+    this.startedAt = performance.now();
+    this.connectTimer = setTimeout(() => {
+      if (this.firstFrameAt === null) this.finish('error', `no stamped frame back within ${this.config.connectTimeoutMs} ms`);
+    }, this.config.connectTimeoutMs);
+    try {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      this.pc = pc;
+      this.source = new RTCVideoSource();
+      this.track = this.source.createTrack();
+      pc.addTransceiver(this.track, { direction: 'sendrecv' });
+      this.channel = pc.createDataChannel('control');
+      pc.ontrack = (ev) => {
+        if (ev.track.kind !== 'video' || this.sink || this.state === 'ended') return;
+        this.sink = new RTCVideoSink(ev.track);
+        this.sink.onframe = ({ frame }) => this.onFrame(frame.data, frame.width, frame.height);
+      };
+      pc.onconnectionstatechange = () => {
+        if (pc.connectionState === 'failed') this.finish('error', 'peer connection failed');
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForIceGathering(pc, 5000);
+      if (this.state !== 'signaling') return;
+      const answer = await exchangeOffer(this.config.url, this.config.protocol, pc.localDescription!.sdp, this.config.params,
+        Math.max(1000, this.config.connectTimeoutMs - (performance.now() - this.startedAt)));
+      if (this.state !== 'signaling') return;
+      this.serverSessionId = answer.sessionId;
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      if (this.state === 'signaling') this.state = 'connected';
+    } catch (err) {
+      if (err instanceof RejectedError) this.finish('rejected', err.message, err);
+      else this.finish('error', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Render, stamp and send the next frame (no-op unless connected). */
+  sendFrame(): void {
+    if (this.state !== 'connected' || !this.source) return;
+    const { width, height } = this.config;
+    const data = this.video.render(this.frameNumber);
+    writeStamp(data, width, height, { frameNumber: this.frameNumber, sendTimeMs: performance.now() });
+    this.source.onFrame({ width, height, data });
+    this.frameNumber++;
+    this.totals.sent++;
+    this.counters.sent++;
+  }
+
+  private onFrame(data: Uint8Array, width: number, height: number): void {
+    if (this.state === 'ended') return;
+    const now = performance.now();
+    this.totals.received++;
+    this.counters.received++;
+    this.receivedSize = `${width}x${height}`;
+    if (this.lastArrival !== null && now - this.lastArrival > this.freezeGapMs) {
+      this.totals.freezes++;
+      this.totals.freezeMs += now - this.lastArrival;
+      this.counters.freezes++;
+    }
+    this.lastArrival = now;
+    const stamp = readStamp(data, width, height);
+    if (!stamp) {
+      this.totals.undecoded++;
+      this.counters.undecoded++;
+      return;
+    }
+    // The stamp holds floor(performance.now()) mod 2^32; a process lives far less than 49 days.
+    const latency = now - stamp.sendTimeMs;
+    if (latency < 0 || stamp.frameNumber >= this.frameNumber) {
+      // Cannot be one of ours (the check word makes this all but impossible); never count it.
+      this.totals.undecoded++;
+      this.counters.undecoded++;
+      return;
+    }
+    this.totals.decoded++;
+    this.counters.decoded++;
+    this.histogram.record(latency);
+    this.counters.latencies.push(latency);
+    if (this.lastFrameNumber !== null && stamp.frameNumber > this.lastFrameNumber + 1) {
+      const lost = stamp.frameNumber - this.lastFrameNumber - 1;
+      this.totals.lost += lost;
+      this.counters.lost += lost;
+    }
+    if (this.lastFrameNumber === null || stamp.frameNumber > this.lastFrameNumber) this.lastFrameNumber = stamp.frameNumber;
+    if (this.firstFrameAt === null) {
+      this.firstFrameAt = now;
+      if (this.connectTimer) clearTimeout(this.connectTimer);
+      this.onConnected?.(now - this.startedAt);
+    }
+  }
+
+  /** Counters since the previous call. */
+  drainCounters(): FrameCounters {
+    const c = this.counters;
+    this.counters = emptyCounters();
+    return c;
+  }
+
+  /** End the session normally (the run or the phase is over). */
+  stop(): void {
+    this.finish('completed');
+  }
+
+  private finish(outcome: SessionOutcome, error?: string, rejected?: RejectedError): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    // A session stopped before any frame came back did not complete; it did not fail either.
+    const finalOutcome: SessionOutcome = outcome === 'completed' && this.firstFrameAt === null ? 'cancelled' : outcome;
+    const finalError = error;
+    // Teardown order matters with @roamhq/wrtc: sink and track first, then the data channel
+    // (which ends the server session), then the connection.
+    try { this.sink?.stop(); } catch { /* already stopped */ }
+    try { this.track?.stop(); } catch { /* already stopped */ }
+    try { this.channel?.close(); } catch { /* already closed */ }
+    try { this.pc?.close(); } catch { /* already closed */ }
+    const end = performance.now();
+    const connectedFor = this.firstFrameAt !== null ? (end - this.firstFrameAt) / 1000 : 0;
+    const result: SessionResult = {
+      id: this.id,
+      outcome: finalOutcome,
+      ...(finalError ? { error: finalError } : {}),
+      ...(rejected ? { rejectCode: rejected.code, retryAfterS: rejected.retryAfterS } : {}),
+      ...(this.serverSessionId ? { serverSessionId: this.serverSessionId } : {}),
+      connectMs: this.firstFrameAt !== null ? this.firstFrameAt - this.startedAt : null,
+      durationS: this.startedAt > 0 ? (end - this.startedAt) / 1000 : 0,
+      framesSent: this.totals.sent,
+      framesReceived: this.totals.received,
+      framesDecoded: this.totals.decoded,
+      framesUndecoded: this.totals.undecoded,
+      framesLost: this.totals.lost,
+      freezes: this.totals.freezes,
+      freezeMs: Math.round(this.totals.freezeMs),
+      receivedFps: connectedFor > 0.5 ? this.totals.received / connectedFor : null,
+      latencyMs: this.histogram.summary(),
+      receivedSize: this.receivedSize,
+    };
+    this.resolveEnded(result);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The self-contained HTML report: settings, objectives, the summary table, and SVG plots drawn
+ * at build time (no script, no network), so it opens offline and can be attached to a ticket.
+ */
+import type { PhaseResult, WebrtcRunResult } from './coordinator.js';
+import type { LoadReport } from './report.js';
+import type { ProcessPhaseResult, ProcessRunResult } from './process-mode.js';
+import { renderChart, type ChartSpec } from './svg-chart.js';
+
+const COLORS = { p50: '#2b7bb9', p95: '#d9480f', max: '#868e96', sessions: '#2f9e44', target: '#94d82d', fps: '#7048e8', reject: '#e03131', error: '#f08c00', freeze: '#1098ad', lost: '#ae3ec9' };
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function cell(v: number | null | undefined, digits = 0): string {
+  return v === null || v === undefined ? '–' : v.toFixed(digits);
+}
+
+function htmlTable(header: string[], rows: string[][]): string {
+  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+function bands(phases: Array<{ name: string; startS: number; endS: number }>): ChartSpec['bands'] {
+  return phases.map((p) => ({ x0: p.startS, x1: p.endS, label: p.name }));
+}
+
+function webrtcSection(run: WebrtcRunResult, report: LoadReport): string {
+  const s = run.samples;
+  const slo = report.objectives.find((o) => o.name.startsWith('p95'));
+  const b = bands(run.phases);
+  const charts: string[] = [];
+  charts.push(renderChart({
+    title: 'Glass-to-glass latency per second, with sessions', xLabel: 'time (s)', leftLabel: 'latency (ms)', rightLabel: 'sessions',
+    bands: b, xMax: run.durationS,
+    refLines: slo ? [{ y: slo.limit, label: `objective p95 ${slo.limit} ms`, color: COLORS.reject }] : [],
+    series: [
+      { name: 'p50', color: COLORS.p50, points: s.map((x) => [x.t, x.latencyMs.p50]) },
+      { name: 'p95', color: COLORS.p95, points: s.map((x) => [x.t, x.latencyMs.p95]) },
+      { name: 'max', color: COLORS.max, points: s.map((x) => [x.t, x.latencyMs.max]), dashed: true },
+      { name: 'active sessions', color: COLORS.sessions, axis: 'right', style: 'step', points: s.map((x) => [x.t, x.activeSessions]) },
+      { name: 'target sessions', color: COLORS.target, axis: 'right', style: 'step', dashed: true, points: s.map((x) => [x.t, x.targetSessions]) },
+    ],
+  }));
+  charts.push(renderChart({
+    title: 'Received frames per second, per active session', xLabel: 'time (s)', leftLabel: 'fps', bands: b, xMax: run.durationS,
+    refLines: [{ y: report.settings.fps, label: `sent ${report.settings.fps} fps`, color: COLORS.max }],
+    series: [{ name: 'received fps per session', color: COLORS.fps, points: s.map((x) => [x.t, x.fpsPerSession]) }],
+  }));
+  charts.push(renderChart({
+    title: 'Connect time (offer to first stamped frame back), by when the session connected', xLabel: 'time (s)', leftLabel: 'connect time (ms)',
+    bands: b, xMax: run.durationS,
+    series: [{ name: 'connect time', color: COLORS.p50, style: 'dots', points: s.flatMap((x) => x.connectMs.map((ms) => [x.t, ms] as [number, number])) }],
+  }));
+  charts.push(renderChart({
+    title: 'Rejections (503) and errors per second', xLabel: 'time (s)', leftLabel: 'count', bands: b, xMax: run.durationS,
+    series: [
+      { name: 'rejections', color: COLORS.reject, style: 'bars', points: s.map((x) => [x.t, x.rejections]) },
+      { name: 'errors', color: COLORS.error, style: 'bars', points: s.map((x) => [x.t - 0.35, x.errors]) },
+    ],
+  }));
+  charts.push(renderChart({
+    title: 'Freezes (gaps over 3 frame intervals) and lost frames per second', xLabel: 'time (s)', leftLabel: 'count', bands: b, xMax: run.durationS,
+    series: [
+      { name: 'freezes', color: COLORS.freeze, style: 'bars', points: s.map((x) => [x.t, x.freezes]) },
+      { name: 'lost frames', color: COLORS.lost, points: s.map((x) => [x.t, x.lostFrames]) },
+    ],
+  }));
+  const phaseRow = (p: PhaseResult): string[] => [
+    p.name, String(p.targetSessions), String(p.maxActiveSessions), String(p.sessionsStarted), String(p.rejections), String(p.errors),
+    cell(p.fpsPerSession, 1), cell(p.latencyMs.p50), cell(p.latencyMs.p95), cell(p.latencyMs.max), String(p.freezes),
+    String(p.framesLost), String(p.framesUndecoded), cell(p.connectMs.p50), cell(p.connectMs.p95),
+  ];
+  const summary = htmlTable(
+    ['phase', 'target', 'active max', 'started', 'rejected', 'errors', 'fps/session', 'p50 ms', 'p95 ms', 'max ms', 'freezes', 'lost', 'undecoded', 'connect p50 ms', 'connect p95 ms'],
+    [...run.phases.map(phaseRow), phaseRow(run.overall)],
+  );
+  const sessions = htmlTable(
+    ['id', 'phase', 'worker', 'start s', 'outcome', 'connect ms', 'duration s', 'sent', 'received', 'decoded', 'lost', 'freezes', 'fps', 'p50 ms', 'p95 ms', 'max ms', 'size', 'note'],
+    run.sessions.map((x) => [
+      String(x.id), x.phase, String(x.worker), x.startS.toFixed(1), x.outcome, cell(x.connectMs), x.durationS.toFixed(1), String(x.framesSent),
+      String(x.framesReceived), String(x.framesDecoded), String(x.framesLost), String(x.freezes), cell(x.receivedFps, 1),
+      cell(x.latencyMs.p50), cell(x.latencyMs.p95), cell(x.latencyMs.max), x.receivedSize ?? '–', x.error ?? '',
+    ]),
+  );
+  return `<h2>Summary</h2>${summary}
+<h2>Plots</h2>
+<div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('\n')}</div>
+${run.workerErrors.length ? `<h2>Worker errors</h2><pre>${esc(run.workerErrors.join('\n'))}</pre>` : ''}
+<details><summary>Per-session results (${run.sessions.length})</summary>${sessions}</details>`;
+}
+
+function processSection(run: ProcessRunResult, report: LoadReport): string {
+  const s = run.samples;
+  const slo = report.objectives.find((o) => o.name.startsWith('p95'));
+  const b = bands(run.phases);
+  const charts = [
+    renderChart({
+      title: 'GET /process latency per second, with connections', xLabel: 'time (s)', leftLabel: 'latency (ms)', rightLabel: 'connections',
+      bands: b, xMax: run.durationS,
+      refLines: slo ? [{ y: slo.limit, label: `objective p95 ${slo.limit} ms`, color: COLORS.reject }] : [],
+      series: [
+        { name: 'p50', color: COLORS.p50, points: s.map((x) => [x.t, x.latencyMs.p50]) },
+        { name: 'p95', color: COLORS.p95, points: s.map((x) => [x.t, x.latencyMs.p95]) },
+        { name: 'max', color: COLORS.max, points: s.map((x) => [x.t, x.latencyMs.max]), dashed: true },
+        { name: 'connections', color: COLORS.sessions, axis: 'right', style: 'step', points: s.map((x) => [x.t, x.connections]) },
+      ],
+    }),
+    renderChart({
+      title: 'Throughput', xLabel: 'time (s)', leftLabel: 'requests / s', bands: b, xMax: run.durationS,
+      series: [{ name: 'requests per second', color: COLORS.fps, points: s.map((x) => [x.t, x.rps]) }],
+    }),
+    renderChart({
+      title: 'Non-2xx responses and request errors per second', xLabel: 'time (s)', leftLabel: 'count', bands: b, xMax: run.durationS,
+      series: [
+        { name: 'non-2xx', color: COLORS.reject, style: 'bars', points: s.map((x) => [x.t, x.non2xx]) },
+        { name: 'errors', color: COLORS.error, style: 'bars', points: s.map((x) => [x.t - 0.35, x.errors]) },
+      ],
+    }),
+  ];
+  const row = (p: ProcessPhaseResult): string[] => [
+    p.name, String(p.connections), String(p.requests), cell(p.rps, 1), cell(p.latencyMs.p50, 1), cell(p.latencyMs.p95, 1),
+    cell(p.latencyMs.p99, 1), cell(p.latencyMs.max, 1), String(p.non2xx), String(p.errors),
+  ];
+  return `<h2>Summary</h2>${htmlTable(['phase', 'connections', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors'],
+    [...run.phases.map(row), row(run.overall)])}
+<p>URL: <code>${esc(run.url)}</code></p>
+<h2>Plots</h2><div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('\n')}</div>`;
+}
+
+const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#212529;max-width:1100px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13px}
+th,td{border:1px solid #dee2e6;padding:3px 7px;text-align:right}th{background:#f1f3f5}td:first-child,th:first-child{text-align:left}
+tbody tr:last-child td{font-weight:600}
+.met{color:#2f9e44;font-weight:600}.missed{color:#e03131;font-weight:600}
+figure{margin:12px 0}svg.chart{max-width:100%;height:auto;background:#fff}
+svg .title{font-size:14px;font-weight:600}svg .tick,svg .legend{font-size:11px;fill:#495057}
+svg .label{font-size:12px;fill:#495057}svg .band{font-size:11px;fill:#868e96;text-anchor:middle}
+svg .grid{stroke:#dee2e6}svg .frame{fill:none;stroke:#adb5bd}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{color:#868e96}dd{margin:0}`;
+
+/** Render the report as one HTML document. */
+export function renderHtmlReport(report: LoadReport): string {
+  const st = report.settings;
+  const settings: Array<[string, string]> = [
+    ['target', st.url], ['mode', st.mode], ['started', report.startedAt], ['finished', report.finishedAt],
+    ...(st.mode === 'webrtc'
+      ? [['protocol', st.protocol], ['video', `${st.width}x${st.height} @ ${st.fps} fps`], ['workers', String(st.workers)],
+        ['spawn rate', `${st.spawnRate} sessions/s`]] as Array<[string, string]>
+      : [['workload', `${st.width}x${st.height}`], ['rate cap', st.rate ? `${st.rate} req/s` : 'none']] as Array<[string, string]>),
+    ['filter', `${st.filter}${st.iterations > 1 ? ` x${st.iterations}` : ''}${st.backend ? ` (backend ${st.backend})` : ''}`],
+    ['profile', st.phases.map((p) => `${p.name}: ${p.sessions} for ${p.durationS} s${p.ramp ? ' (ramp)' : ''}`).join('; ')],
+  ];
+  const objectives = report.objectives.length
+    ? `<ul>${report.objectives.map((o) => `<li>${esc(o.name)}: limit ${o.limit}, observed ${cell(o.observed, 1)} — <span class="${o.met ? 'met' : 'missed'}">${o.met ? 'met' : 'missed'}</span></li>`).join('')}</ul>`
+    : '<p>No objective was given (use --slo-p95-ms).</p>';
+  const body = report.webrtc ? webrtcSection(report.webrtc, report) : report.process ? processSection(report.process, report) : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>rtc-scale load report ${esc(report.startedAt)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>${CSS}</style></head>
+<body>
+<h1>rtc-scale load report</h1>
+<dl>${settings.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
+<h2>Objectives</h2>${objectives}
+${body}
+</body></html>
+`;
+}

@@ -1,0 +1,194 @@
+/**
+ * Command-line options of the load generator, their defaults, and the help text.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { MAX_ITERATIONS } from '../processing/filter-spec.js';
+import { multiPhaseProfile, parseDuration, parsePhasesArg, readProfileFile, type Phase } from './profile.js';
+import { PROTOCOLS, type Protocol } from './signaling.js';
+
+/** Parsed options. */
+export interface LoadgenOptions {
+  url: string;
+  mode: 'webrtc' | 'process';
+  protocol: Protocol;
+  phases: Phase[];
+  width: number;
+  height: number;
+  fps: number;
+  filter: string;
+  iterations: number;
+  backend: string | undefined;
+  workers: number;
+  spawnRate: number;
+  connectTimeoutS: number;
+  rate: number | undefined;
+  requestTimeoutS: number;
+  outDir: string;
+  sloP95Ms: number | undefined;
+  sloMinFps: number | undefined;
+  quiet: boolean;
+}
+
+/** Thrown for bad command-line input; the message is meant for the user. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const HELP = `rtc-scale load generator
+
+Usage: npm run loadgen -- --url http://127.0.0.1:8080 [options]
+       node dist/src/loadgen/cli.js --url URL [options]
+
+Target
+  --url URL              server base URL (required); only this server is contacted
+  --mode webrtc|process  webrtc: simulated users over WebRTC (default);
+                         process: concurrent GET /process requests (autocannon)
+  --protocol rtc-scale|aiortc
+                         offer JSON: rtc-scale {sdp,type,filter,backend} (default) or
+                         aiortc's example server {sdp,type,video_transform}
+
+Load profile (sessions = concurrent WebRTC sessions, or HTTP connections in process mode)
+  --sessions N --duration S
+                         one steady phase of N sessions for S (30, 30s, 2m)
+  --sessions N           alone: the default multi-phase profile with peak N
+  --phases LIST          name:sessions:duration[:ramp],...  e.g.
+                         ramp:8:20s:ramp,steady:8:60s,spike:16:15s,cool-down:2:15s
+  --profile FILE         JSON or YAML: [{name, sessions, duration, ramp?}, ...] or {phases: [...]}
+  (default: multi-phase with peak 4: ramp 0→4 20 s, steady 4 40 s, spike 8 15 s, cool-down 1 15 s)
+  --spawn-rate R         new sessions per second at most (default 2)
+
+Video (webrtc mode)
+  --resolution WxH       sent video size (default 640x360; process mode: /process image size, default 1920x1080)
+  --fps N                frames per second sent (default 30)
+  --filter NAME          server filter (default blur); aiortc: the video_transform
+  --iterations N         filter iterations (default 1; process mode 10)
+  --backend B            auto|cpu|gpu (rtc-scale only; default: the server's)
+  --workers N            worker processes running the sessions (default ${defaultWorkers()})
+  --connect-timeout S    offer to first frame back must take less (default 20)
+
+HTTP (process mode)
+  --rate R               overall requests per second cap (default: none)
+  --request-timeout S    per-request timeout (default 30)
+
+Output
+  --out DIR              writes loadgen-report.json and loadgen-report.html (default ./loadgen-out)
+  --slo-p95-ms X         exit status 1 when the run's p95 latency exceeds X ms
+  --slo-min-fps X        exit status 1 when the mean received fps per session is below X
+  --quiet                no live progress line
+  --help                 this text
+
+Exit status: 0 run complete and objectives met, 1 an objective missed, 2 usage error, 3 run failed.
+Every run stops by itself after its profile (plus at most a minute of wind-down).
+`;
+
+function defaultWorkers(): number {
+  return Math.max(1, Math.min(8, Math.floor(os.availableParallelism() / 2)));
+}
+
+function positive(name: string, v: string | undefined, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function parseResolution(v: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(v.trim());
+  if (!m) throw new UsageError(`--resolution must look like 640x360, got ${JSON.stringify(v)}`);
+  const width = Number(m[1]);
+  const height = Number(m[2]);
+  if (width < 16 || height < 16 || width > 7680 || height > 4320) throw new UsageError(`--resolution ${v} is out of range`);
+  return { width, height };
+}
+
+/** Parse argv (without node and script). Returns null when --help was asked for. */
+export function parseOptions(argv: string[]): LoadgenOptions | null {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' },
+        sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
+        'spawn-rate': { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
+        iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
+        'connect-timeout': { type: 'string' }, rate: { type: 'string' }, 'request-timeout': { type: 'string' },
+        out: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'slo-min-fps': { type: 'string' },
+        quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return null;
+  const str = (k: string): string | undefined => values[k] as string | undefined;
+
+  const url = str('url');
+  if (!url) throw new UsageError('--url is required (e.g. --url http://127.0.0.1:8080)');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--url ${JSON.stringify(url)} is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError('--url must be http or https');
+
+  const mode = (str('mode') ?? 'webrtc') as LoadgenOptions['mode'];
+  if (mode !== 'webrtc' && mode !== 'process') throw new UsageError(`--mode must be webrtc or process, got ${mode}`);
+  const protocol = (str('protocol') ?? 'rtc-scale') as Protocol;
+  if (!PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')}`);
+
+  const sources = ['phases', 'profile'].filter((k) => str(k) !== undefined);
+  if (sources.length > 1) throw new UsageError('give either --phases or --profile, not both');
+  const sessions = str('sessions') !== undefined ? Number(str('sessions')) : undefined;
+  if (sessions !== undefined && (!Number.isInteger(sessions) || sessions < 1)) throw new UsageError('--sessions must be a positive integer');
+  let phases: Phase[];
+  try {
+    if (str('phases')) phases = parsePhasesArg(str('phases')!);
+    else if (str('profile')) phases = readProfileFile(str('profile')!);
+    else if (str('duration') !== undefined) {
+      phases = [{ name: 'steady', sessions: sessions ?? 1, durationS: parseDuration(str('duration')), ramp: false }];
+    } else phases = multiPhaseProfile(sessions ?? 4);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (sources.length && (sessions !== undefined || str('duration') !== undefined)) {
+    throw new UsageError('--sessions/--duration cannot be combined with --phases or --profile');
+  }
+
+  const res = parseResolution(str('resolution') ?? (mode === 'process' ? '1920x1080' : '640x360'));
+  if (mode === 'webrtc' && (res.width % 2 || res.height % 2 || res.width < 160)) {
+    throw new UsageError('--resolution for webrtc must be even and at least 160 wide (the frame stamp needs room)');
+  }
+  const iterations = positive('iterations', str('iterations'), true) ?? (mode === 'process' ? 10 : 1);
+  if (iterations > MAX_ITERATIONS) throw new UsageError(`--iterations must be at most ${MAX_ITERATIONS}`);
+  const fps = positive('fps', str('fps'), false) ?? 30;
+  if (fps > 120) throw new UsageError('--fps must be at most 120');
+
+  return {
+    url: url.replace(/\/+$/, ''),
+    mode,
+    protocol,
+    phases,
+    width: res.width,
+    height: res.height,
+    fps,
+    filter: str('filter') ?? 'blur',
+    iterations,
+    backend: str('backend'),
+    workers: positive('workers', str('workers'), true) ?? defaultWorkers(),
+    spawnRate: positive('spawn-rate', str('spawn-rate'), false) ?? 2,
+    connectTimeoutS: positive('connect-timeout', str('connect-timeout'), false) ?? 20,
+    rate: positive('rate', str('rate'), false),
+    requestTimeoutS: positive('request-timeout', str('request-timeout'), false) ?? 30,
+    outDir: str('out') ?? 'loadgen-out',
+    sloP95Ms: positive('slo-p95-ms', str('slo-p95-ms'), false),
+    sloMinFps: positive('slo-min-fps', str('slo-min-fps'), false),
+    quiet: values.quiet === true,
+  };
+}

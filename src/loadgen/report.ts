@@ -1,0 +1,108 @@
+/**
+ * The run report: the JSON document written to --out, the objectives (SLO) verdict, and the
+ * summary table printed at the end.
+ */
+import type { PhaseResult, WebrtcRunResult } from './coordinator.js';
+import type { Phase } from './profile.js';
+import type { ProcessPhaseResult, ProcessRunResult } from './process-mode.js';
+
+/** Settings a run was made with (echoed in the report). */
+export interface RunSettings {
+  url: string;
+  mode: 'webrtc' | 'process';
+  protocol: string;
+  width: number;
+  height: number;
+  fps: number;
+  filter: string;
+  iterations: number;
+  backend: string | null;
+  workers: number;
+  spawnRate: number;
+  connectTimeoutS: number;
+  rate: number | null;
+  phases: Phase[];
+}
+
+/** Objectives given on the command line. */
+export interface Objectives {
+  p95Ms?: number;
+  minFps?: number;
+}
+
+/** One objective, checked. */
+export interface ObjectiveResult {
+  name: string;
+  limit: number;
+  observed: number | null;
+  met: boolean;
+}
+
+/** The JSON report. */
+export interface LoadReport {
+  tool: 'rtc-scale-loadgen';
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  settings: RunSettings;
+  objectives: ObjectiveResult[];
+  /** True when every objective was met (and trivially when none was given). */
+  objectivesMet: boolean;
+  webrtc?: WebrtcRunResult;
+  process?: ProcessRunResult;
+}
+
+/** Check the objectives against the whole run. A run that measured nothing misses every objective. */
+export function evaluateObjectives(objectives: Objectives, run: { webrtc?: WebrtcRunResult; process?: ProcessRunResult }): ObjectiveResult[] {
+  const out: ObjectiveResult[] = [];
+  if (objectives.p95Ms !== undefined) {
+    const observed = run.webrtc ? run.webrtc.overall.latencyMs.p95 : run.process?.overall.latencyMs.p95 ?? null;
+    out.push({ name: 'p95 latency (ms)', limit: objectives.p95Ms, observed, met: observed !== null && observed <= objectives.p95Ms });
+  }
+  if (objectives.minFps !== undefined) {
+    const observed = run.webrtc?.overall.fpsPerSession ?? null;
+    out.push({ name: 'received fps per session', limit: objectives.minFps, observed, met: observed !== null && observed >= objectives.minFps });
+  }
+  return out;
+}
+
+function num(v: number | null | undefined, digits = 0): string {
+  return v === null || v === undefined ? '-' : v.toFixed(digits);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function lostPercent(p: PhaseResult): string {
+  const base = p.framesDecoded + p.framesLost;
+  return base ? ((100 * p.framesLost) / base).toFixed(1) : '-';
+}
+
+/** The WebRTC summary table, one row per phase and one for the whole run. */
+export function webrtcSummaryTable(run: WebrtcRunResult): string {
+  const header = ['phase', 'target', 'active max', 'started', 'rejected', 'errors', 'fps/session', 'p50 ms', 'p95 ms', 'max ms', 'freezes', 'lost %', 'connect p50 ms'];
+  const row = (p: PhaseResult): string[] => [
+    p.name, String(p.targetSessions), String(p.maxActiveSessions), String(p.sessionsStarted), String(p.rejections), String(p.errors),
+    num(p.fpsPerSession, 1), num(p.latencyMs.p50), num(p.latencyMs.p95), num(p.latencyMs.max), String(p.freezes), lostPercent(p),
+    num(p.connectMs.p50),
+  ];
+  return table(header, [...run.phases.map(row), row(run.overall)]);
+}
+
+/** The HTTP-mode summary table. */
+export function processSummaryTable(run: ProcessRunResult): string {
+  const header = ['phase', 'connections', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors'];
+  const row = (p: ProcessPhaseResult): string[] => [
+    p.name, String(p.connections), String(p.requests), num(p.rps, 1), num(p.latencyMs.p50, 1), num(p.latencyMs.p95, 1),
+    num(p.latencyMs.p99, 1), num(p.latencyMs.max, 1), String(p.non2xx), String(p.errors),
+  ];
+  return table(header, [...run.phases.map(row), row(run.overall)]);
+}
+
+/** Lines saying how each objective fared. */
+export function objectiveLines(results: ObjectiveResult[]): string[] {
+  return results.map((o) => `objective ${o.name}: ${o.name.startsWith('received') ? '>=' : '<='} ${o.limit}, observed ${num(o.observed, 1)} → ${o.met ? 'MET' : 'MISSED'}`);
+}
