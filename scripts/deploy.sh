@@ -47,17 +47,26 @@ REGISTRY="$REGION-docker.pkg.dev"
 IMAGE_NAME="$REGISTRY/$PROJECT_ID/$REPOSITORY/rtc-gpu-app"
 IMAGE="$IMAGE_NAME:$TAG"
 
+# Print a command as a shell line: plain words as they are, anything else quoted.
+show() {
+  local a
+  printf '+'
+  for a in "$@"; do
+    if [[ "$a" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then printf ' %s' "$a"; else printf ' %q' "$a"; fi
+  done
+  printf '\n'
+}
 run() {
-  printf '+'; printf ' %q' "$@"; printf '\n'
+  show "$@"
   [ "$DRY_RUN" -eq 1 ] || "$@"
 }
 exists() {
-  printf '+'; printf ' %q' "$@"; printf '\n'
+  show "$@"
   [ "$DRY_RUN" -eq 0 ] && "$@" >/dev/null 2>&1
 }
 # A lookup whose output is used; prints nothing in --dry-run.
 query() {
-  { printf '+'; printf ' %q' "$@"; printf '\n'; } >&2
+  show "$@" >&2
   [ "$DRY_RUN" -eq 1 ] || "$@" 2>/dev/null || true
 }
 

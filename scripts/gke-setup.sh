@@ -44,14 +44,23 @@ GPU_MAX_NODES="${GPU_MAX_NODES:-10}"
 REPOSITORY="${REPOSITORY:-rtc}"
 RELEASE_CHANNEL="${RELEASE_CHANNEL:-regular}"
 
+# Print a command as a shell line: plain words as they are, anything else quoted.
+show() {
+  local a
+  printf '+'
+  for a in "$@"; do
+    if [[ "$a" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then printf ' %s' "$a"; else printf ' %q' "$a"; fi
+  done
+  printf '\n'
+}
 # Print a command, then run it unless --dry-run.
 run() {
-  printf '+'; printf ' %q' "$@"; printf '\n'
+  show "$@"
   [ "$DRY_RUN" -eq 1 ] || "$@"
 }
 # A read-only lookup: true when the thing exists. In --dry-run it is printed and counts as absent.
 exists() {
-  printf '+'; printf ' %q' "$@"; printf '\n'
+  show "$@"
   [ "$DRY_RUN" -eq 0 ] && "$@" >/dev/null 2>&1
 }
 
