@@ -1,0 +1,94 @@
+/**
+ * Latency histogram, offer bodies, objectives and the HTML report of the load generator.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LatencyHistogram } from '../../src/loadgen/histogram.js';
+import { offerBody, offerUrl } from '../../src/loadgen/signaling.js';
+import { niceTicks, renderChart } from '../../src/loadgen/svg-chart.js';
+import { evaluateObjectives, webrtcSummaryTable, type LoadReport } from '../../src/loadgen/report.js';
+import { renderHtmlReport } from '../../src/loadgen/html-report.js';
+import type { PhaseResult, Sample, WebrtcRunResult } from '../../src/loadgen/coordinator.js';
+
+test('histogram percentiles are within 1 % and never understate', () => {
+  const h = new LatencyHistogram();
+  for (let i = 1; i <= 1000; i++) h.record(i);
+  const s = h.summary();
+  assert.equal(s.count, 1000);
+  assert.equal(s.max, 1000);
+  assert.ok(s.p50! >= 500 && s.p50! <= 505, `p50 ${s.p50}`);
+  assert.ok(s.p95! >= 950 && s.p95! <= 960, `p95 ${s.p95}`);
+  assert.ok(Math.abs(s.mean! - 500.5) < 1e-9);
+  const small = new LatencyHistogram();
+  small.recordAll([0.2, 0.4, -1, Number.NaN]);
+  assert.equal(small.count, 2);
+  assert.ok(small.quantile(0.5)! >= 0.2 && small.quantile(0.5)! <= 0.21);
+  const merged = new LatencyHistogram();
+  merged.merge(h);
+  merged.merge(small);
+  assert.equal(merged.count, 1002);
+  assert.equal(new LatencyHistogram().summary().p95, null);
+});
+
+test('offer bodies for both protocols', () => {
+  assert.equal(offerUrl('http://h:1/'), 'http://h:1/offer');
+  assert.equal(offerUrl('http://h:1/offer'), 'http://h:1/offer');
+  assert.deepEqual(offerBody('rtc-scale', 'v=0', { filter: 'blur', iterations: 2, backend: 'gpu' }),
+    { sdp: 'v=0', type: 'offer', filter: 'blur', iterations: 2, backend: 'gpu' });
+  assert.deepEqual(offerBody('aiortc', 'v=0', { filter: 'edges', iterations: 1 }), { sdp: 'v=0', type: 'offer', video_transform: 'edges' });
+});
+
+test('nice ticks and charts', () => {
+  assert.deepEqual(niceTicks(9), [0, 2, 4, 6, 8, 10]);
+  assert.deepEqual(niceTicks(0), [0, 1]);
+  const svg = renderChart({
+    title: 'T <x>', xLabel: 'x', leftLabel: 'y', series: [{ name: 'a', color: '#000', points: [[0, 1], [1, null], [2, 3]] }],
+  });
+  assert.match(svg, /^<svg /);
+  assert.match(svg, /T &lt;x&gt;/);
+  assert.equal((svg.match(/<path /g) ?? []).length, 1);
+  assert.equal((svg.match(/M/g) ?? []).length >= 2, true, 'a null splits the line');
+});
+
+function phase(name: string, p95: number | null): PhaseResult {
+  return {
+    name, targetSessions: 2, durationS: 5, ramp: false, startS: 0, endS: 5, sessionsStarted: 2, maxActiveSessions: 2, rejections: 1,
+    errors: 0, framesSent: 300, framesReceived: 290, framesDecoded: 290, framesUndecoded: 0, framesLost: 10, freezes: 1, fpsPerSession: 29,
+    latencyMs: { count: p95 === null ? 0 : 290, mean: p95, p50: p95, p95, p99: p95, max: p95 },
+    connectMs: { count: 2, mean: 500, p50: 500, p95: 600, p99: 600, max: 600 },
+  };
+}
+
+function fakeRun(p95: number | null): WebrtcRunResult {
+  const samples: Sample[] = [1, 2, 3].map((t) => ({
+    t, phase: 'a', targetSessions: 2, activeSessions: 2, connectingSessions: 0, sentFps: 60, receivedFps: 58, fpsPerSession: 29,
+    latencyMs: { count: 58, p50: 40, p95: 60, max: 80 }, freezes: 0, lostFrames: 1, undecodedFrames: 0, sessionsStarted: t === 1 ? 2 : 0,
+    rejections: t === 2 ? 1 : 0, errors: 0, connectMs: t === 1 ? [500, 600] : [],
+  }));
+  return { durationS: 3, aborted: false, samples, phases: [phase('a', p95)], overall: phase('overall', p95), sessions: [], workerErrors: [] };
+}
+
+test('objectives are met, missed, and missed when nothing was measured', () => {
+  assert.deepEqual(evaluateObjectives({ p95Ms: 100 }, { webrtc: fakeRun(60) }).map((o) => o.met), [true]);
+  assert.deepEqual(evaluateObjectives({ p95Ms: 50 }, { webrtc: fakeRun(60) }).map((o) => o.met), [false]);
+  assert.deepEqual(evaluateObjectives({ p95Ms: 50 }, { webrtc: fakeRun(null) }).map((o) => o.met), [false]);
+  assert.deepEqual(evaluateObjectives({ minFps: 30 }, { webrtc: fakeRun(60) }).map((o) => o.met), [false]);
+  assert.deepEqual(evaluateObjectives({}, { webrtc: fakeRun(60) }), []);
+});
+
+test('summary table and self-contained HTML report with the plots', () => {
+  const run = fakeRun(60);
+  assert.match(webrtcSummaryTable(run), /^phase\s+target/);
+  const report: LoadReport = {
+    tool: 'rtc-scale-loadgen', version: 1, startedAt: 'now', finishedAt: 'later',
+    settings: { url: 'http://h', mode: 'webrtc', protocol: 'rtc-scale', width: 640, height: 360, fps: 30, filter: 'none', iterations: 1,
+      backend: null, workers: 1, spawnRate: 2, connectTimeoutS: 20, rate: null, phases: [{ name: 'a', sessions: 2, durationS: 3, ramp: false }] },
+    objectives: evaluateObjectives({ p95Ms: 100 }, { webrtc: run }), objectivesMet: true, webrtc: run,
+  };
+  const html = renderHtmlReport(report);
+  assert.match(html, /^<!doctype html>/);
+  assert.doesNotMatch(html, /<script|<link|<img|\b(?:src|href)=|url\(/, 'no script and no external resource');
+  assert.equal((html.match(/<svg /g) ?? []).length, 5);
+  for (const t of ['Glass-to-glass latency', 'Received frames per second', 'Connect time', 'Rejections', 'Freezes']) assert.ok(html.includes(t), t);
+  assert.ok(html.includes('objective p95 100 ms'));
+});
