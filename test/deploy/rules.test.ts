@@ -67,6 +67,12 @@ describe('Prometheus rules (monitoring/prometheus/rules.yml)', () => {
     }
   });
 
+  it('load in the local Prometheus config (promtool check config prometheus.local.yml)', () => {
+    const r = promtool(['check', 'config', path.join(repoRoot(), 'monitoring', 'prometheus', 'prometheus.local.yml')]);
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.output, /SUCCESS: 1 rule files found/);
+  });
+
   it('define the names the HPA and prometheus-adapter use', () => {
     const recorded = new Set(recordedMetricNames(groups));
     for (const name of [
