@@ -1,0 +1,125 @@
+/**
+ * The load generator against the real server on loopback: a two-phase WebRTC run whose report
+ * matches the phases, the objective exit status both ways, 503s counted as rejections, the HTTP
+ * mode, and usage errors. Small frames and few sessions: the test machine has two cores.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, type TestServer } from '../support/server.js';
+import type { LoadReport } from '../../src/loadgen/report.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/loadgen/cli.js');
+/** A filter that changes every pixel, so the stamp is read on processed frames. */
+const FILTER = process.env.LOADGEN_TEST_FILTER ?? 'invert';
+
+interface CliRun { code: number | null; stdout: string; stderr: string }
+
+function runCli(args: string[], timeoutMs = 60_000): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function readReport(dir: string): LoadReport {
+  return JSON.parse(readFileSync(path.join(dir, 'loadgen-report.json'), 'utf8')) as LoadReport;
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'loadgen-run-'));
+let server: TestServer;
+
+before(async () => {
+  server = await startTestServer({ env: { RTC_MAX_SESSIONS: '4' } });
+});
+
+after(async () => {
+  await server?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('a two-phase WebRTC run: report matches the phases, latencies are plausible, objective met', { timeout: 90_000 }, async () => {
+  const out = path.join(tmp, 'two-phase');
+  const r = await runCli(['--url', server.url, '--phases', 'two:2:6s,one:1:5s', '--resolution', '320x180', '--fps', '15',
+    '--filter', FILTER, '--workers', '1', '--spawn-rate', '4', '--out', out, '--slo-p95-ms', '100000', '--quiet']);
+  assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  const report = readReport(out);
+  const run = report.webrtc!;
+  assert.deepEqual(run.phases.map((p) => [p.name, p.targetSessions]), [['two', 2], ['one', 1]]);
+  assert.equal(run.phases[0]!.maxActiveSessions, 2, 'two sessions received video at once in phase one');
+  assert.equal(run.phases[1]!.maxActiveSessions, 1, 'one session in phase two');
+  assert.equal(run.phases[0]!.sessionsStarted, 2);
+  assert.equal(run.phases[1]!.sessionsStarted, 0, 'the drop to one stops a session and starts none');
+  assert.equal(run.sessions.length, 2);
+  for (const s of run.sessions) {
+    assert.equal(s.outcome, 'completed', JSON.stringify(s));
+    assert.ok(s.framesDecoded > 15, `session ${s.id} decoded ${s.framesDecoded}`);
+    assert.ok(s.connectMs! > 0 && s.connectMs! < 20_000, `connect ${s.connectMs}`);
+  }
+  const lat = run.overall.latencyMs;
+  assert.ok(lat.count > 50, `latency count ${lat.count}`);
+  // Glass to glass on loopback: two VP8 encodes and decodes, so more than a millisecond, and far under ten seconds.
+  assert.ok(lat.p50! > 1 && lat.p95! < 10_000 && lat.p50! <= lat.p95! && lat.p95! <= lat.max!, JSON.stringify(lat));
+  assert.equal(run.overall.rejections, 0);
+  assert.equal(run.overall.errors, 0);
+  assert.ok(run.samples.length >= 10 && run.samples.every((s) => s.t > 0));
+  assert.deepEqual(report.objectives.map((o) => o.met), [true]);
+  const html = readFileSync(path.join(out, 'loadgen-report.html'), 'utf8');
+  assert.equal((html.match(/<svg /g) ?? []).length, 5, 'five plots');
+  assert.ok((html.match(/data-series="p95"/g) ?? []).length === 1, 'the latency plot has a p95 line');
+  assert.match(r.stdout, /^phase\s+target/m, 'summary table printed');
+});
+
+test('503s at capacity are counted as rejections, and a missed objective fails the run', { timeout: 60_000 }, async () => {
+  const small = await startTestServer({ env: { RTC_MAX_SESSIONS: '1' } });
+  try {
+    const out = path.join(tmp, 'capacity');
+    const r = await runCli(['--url', small.url, '--sessions', '2', '--duration', '5s', '--resolution', '320x180', '--fps', '15',
+      '--filter', FILTER, '--workers', '1', '--spawn-rate', '4', '--out', out, '--slo-p95-ms', '0.001', '--quiet']);
+    assert.equal(r.code, 1, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    const run = readReport(out).webrtc!;
+    assert.ok(run.overall.rejections >= 1, `rejections ${run.overall.rejections}`);
+    assert.equal(run.overall.maxActiveSessions, 1);
+    const rejected = run.sessions.filter((s) => s.outcome === 'rejected');
+    assert.equal(rejected.length, run.overall.rejections);
+    assert.ok(rejected.every((s) => s.rejectCode === 'AT_CAPACITY'), JSON.stringify(rejected[0]));
+    assert.ok(run.sessions.some((s) => s.outcome === 'completed'));
+    assert.match(r.stdout, /MISSED/);
+  } finally {
+    await small.stop();
+  }
+});
+
+test('process mode drives GET /process and reports throughput', { timeout: 60_000 }, async () => {
+  const out = path.join(tmp, 'process');
+  const r = await runCli(['--url', server.url, '--mode', 'process', '--phases', 'p:2:3s', '--resolution', '64x64',
+    '--iterations', '1', '--filter', FILTER, '--out', out, '--slo-p95-ms', '100000', '--quiet']);
+  assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  const run = readReport(out).process!;
+  assert.ok(run.overall.requests > 5, `requests ${run.overall.requests}`);
+  assert.equal(run.overall.non2xx, 0);
+  assert.equal(run.overall.errors, 0);
+  assert.ok(run.overall.latencyMs.p95! > 0);
+  assert.ok(run.samples.length >= 2);
+});
+
+test('usage errors exit 2 and --help exits 0 without touching the network', async () => {
+  const bad = await runCli(['--url', server.url, '--fps', 'lots']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--fps/);
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--slo-p95-ms/);
+});
