@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './repo-root.js';
 
-/** kube-state-metrics series the scaling dashboard reads (kube-state-metrics 2.8 or later). */
+/** kube-state-metrics series the scaling dashboard reads (kube-state-metrics 2.7 or later: autoscaling/v2 HPAs). */
 export const KUBE_STATE_METRICS_NAMES: readonly string[] = [
   'kube_horizontalpodautoscaler_info',
   'kube_horizontalpodautoscaler_spec_max_replicas',

@@ -77,7 +77,7 @@ export function scalingDashboard(): dashboard.Dashboard {
     .withPanel(timeseriesPanel('HPA view of its metrics', [
       { expr: `kube_horizontalpodautoscaler_status_target_metric{${HPA}}`, legend: '{{metric_name}} current ({{metric_target_type}})' },
       { expr: `kube_horizontalpodautoscaler_spec_target_metric{${HPA}}`, legend: '{{metric_name}} target ({{metric_target_type}})' },
-    ], { description: 'The current values the HPA computed and its targets, as kube-state-metrics reports them (status_target_metric needs kube-state-metrics 2.8 or later).', unit: 'short', min: 0, size: FULL }))
+    ], { description: 'The current values the HPA computed and its targets, as kube-state-metrics reports them (status_target_metric needs kube-state-metrics 2.6 or later, autoscaling/v2 HPAs 2.7 or later).', unit: 'short', min: 0, size: FULL }))
 
     .withRow(row('Objective'))
     .withPanel(timeseriesPanel('Deployment p95 against the 200 ms objective', [
