@@ -215,6 +215,10 @@ export async function runWebrtcLoad(opts: WebrtcRunOptions): Promise<WebrtcRunRe
   const overall = new Accumulator();
   let bucket = new Accumulator();
   let bucketConnect: number[] = [];
+  // Active sessions summed over the ticks of the current second, for an fps per session that
+  // does not jump when sessions stop mid-second.
+  let bucketActiveSum = 0;
+  let bucketTicks = 0;
   let phaseIndex = 0;
   let nextId = 1;
   let pauseUntil = 0;
@@ -295,7 +299,8 @@ export async function runWebrtcLoad(opts: WebrtcRunOptions): Promise<WebrtcRunRe
     const connecting = [...tracked.values()].filter((s) => s.state === 'connecting').length;
     const span = Math.max(0.001, t - (samples.at(-1)?.t ?? 0));
     const lat = bucket.latency.summary();
-    const fpsPerSession = active > 0 ? bucket.received / span / active : null;
+    const meanActive = bucketTicks > 0 ? bucketActiveSum / bucketTicks : active;
+    const fpsPerSession = meanActive > 0 && bucket.received > 0 ? bucket.received / span / meanActive : active > 0 ? 0 : null;
     const sample: Sample = {
       t: round3(t),
       phase: phases[phaseIndex]!.name,
@@ -324,6 +329,8 @@ export async function runWebrtcLoad(opts: WebrtcRunOptions): Promise<WebrtcRunRe
     }
     bucket = new Accumulator();
     bucketConnect = [];
+    bucketActiveSum = 0;
+    bucketTicks = 0;
     opts.onSample?.(sample);
   };
 
@@ -337,6 +344,8 @@ export async function runWebrtcLoad(opts: WebrtcRunOptions): Promise<WebrtcRunRe
       const t = elapsedS();
       const dt = (now - lastTick) / 1000;
       lastTick = now;
+      for (const s of tracked.values()) if (s.state === 'active') bucketActiveSum++;
+      bucketTicks++;
       if (opts.abort?.aborted) aborted = true;
       const target = aborted ? null : targetAt(phases, t);
       if (t >= nextSampleAt || !target) {
