@@ -26,9 +26,11 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY scripts/build.mjs scripts/build.mjs
 COPY src src
+# webgpu ships Dawn for every platform (about 130 MB); keep only this one's (about 20 MB).
 RUN npm run build \
  && rm -rf dist/test dist/bench \
  && npm prune --omit=dev \
+ && find node_modules/webgpu/dist -mindepth 1 -maxdepth 1 -type d ! -name "linux-$(node -p process.arch)" -exec rm -rf {} + \
  && npm cache clean --force
 
 FROM ${CUDA_IMAGE} AS runtime
