@@ -16,7 +16,7 @@ function fitWidth(u: uPlot, el: HTMLElement, height: number): void {
 
 const ms = (v: number | null): string => (v === null || !Number.isFinite(v) ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(1));
 
-/** Per-run total time of each backend; log y axis because backends differ by orders of magnitude. */
+/** Per-run total time of each backend, one line per backend. */
 export class TimingsChart {
   private u: uPlot | null = null;
   /** The data last drawn: runs[i] = run number, series[name][i] = total ms (for tests and the table). */
@@ -30,7 +30,10 @@ export class TimingsChart {
     const xs = Array.from({ length: runs }, (_, i) => i + 1);
     this.data = { runs: xs, series };
     const data: uPlot.AlignedData = [xs, ...names.map((n) => series[n])];
-    const sig = names.join(',');
+    // Log scale when backends differ by orders of magnitude; it cannot show zeros.
+    const vals = names.flatMap((n) => series[n]).filter((v): v is number => v !== null);
+    const log = vals.length > 0 && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 20;
+    const sig = `${names.join(',')}|${log ? 'log' : 'lin'}`;
     if (this.u && this.u.root.dataset.sig === sig) {
       this.u.setData(data);
       return;
@@ -40,10 +43,10 @@ export class TimingsChart {
     const opts: uPlot.Options = {
       width: Math.max(240, this.el.clientWidth),
       height,
-      scales: { x: { time: false }, y: { distr: 3 } },
+      scales: { x: { time: false }, y: log ? { distr: 3 } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { label: 'run', values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? String(v) : '')) },
-        { label: 'total ms (log)', values: (_u, vals) => vals.map((v) => ms(v)), size: 60 },
+        { label: log ? 'total ms (log scale)' : 'total ms', values: (_u, vals) => vals.map((v) => ms(v)), size: 60 },
       ],
       series: [
         { label: 'run' },

@@ -47,7 +47,7 @@ export class ComparePanel {
   private readonly speedup = byId('speedup', HTMLDivElement);
   private readonly summaryBody = byId('summary-body', HTMLTableSectionElement);
   private readonly runsTable = byId('runs-table', HTMLTableElement);
-  private readonly chart = new TimingsChart(byId('timings-chart', HTMLDivElement));
+  readonly chart = new TimingsChart(byId('timings-chart', HTMLDivElement));
 
   constructor() {
     const filterSel = byId('compare-filter', HTMLSelectElement);
