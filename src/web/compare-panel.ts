@@ -66,7 +66,7 @@ export class ComparePanel {
         // The plain TypeScript reference takes seconds at 1080p: opt-in.
         const attrs: Record<string, string> = { type: 'checkbox', name: 'backend', value: b.name };
         if (!b.available) attrs.disabled = '';
-        else if (b.name !== 'reference') attrs.checked = '';
+        else if (b.name !== 'reference' || !backends.some((o) => o.available && o.name !== 'reference')) attrs.checked = '';
         const detail = b.available
           ? h('span', { class: 'muted' }, b.device ?? '', b.name === 'reference' ? ' · slow, plain TypeScript' : '', b.isDefault ? ' · default' : '')
           : h('span', { class: 'unavailable' }, `not available: ${b.reason ?? 'no reason given'}`);
