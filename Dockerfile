@@ -54,12 +54,16 @@ COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # names without a path) under /usr/local/nvidia/lib64. The ICD json itself is mounted at
 # /etc/vulkan/icd.d (GKE device plugin, nvidia-container-toolkit >= 1.12), which the loader
 # searches by default; scripts/docker-entrypoint.sh handles the other layouts (VK_DRIVER_FILES).
+# HOME, XDG_CACHE_HOME: /app is read-only for the server's user; caches (the driver's shader
+# cache) go to /tmp, an emptyDir in Kubernetes.
 ENV NODE_ENV=production \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics,video \
     NVIDIA_DISABLE_REQUIRE=1 \
     LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/nvidia/lib \
     PATH=/usr/local/nvidia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/tmp \
+    XDG_CACHE_HOME=/tmp/.cache \
     MALLOC_ARENA_MAX=2 \
     RTC_HOST=0.0.0.0 \
     PORT=8080
