@@ -59,6 +59,51 @@ export interface SessionResult {
   latencyMs: LatencySummary;
   /** Last received frame size (libwebrtc may scale down under load). */
   receivedSize: string | null;
+  /** The server's last view of the session (rtc-scale data-channel `stats`), when it sent one. */
+  server?: ServerSessionStats;
+}
+
+/** The parts of the server's SessionInfo the report keeps. */
+export interface ServerSessionStats {
+  activeBackend?: string;
+  fpsIn?: number;
+  fpsOut?: number;
+  framesDropped?: number;
+  processingMs?: { p50: number | null; p95: number | null };
+  serverLatencyMs?: { p50: number | null; p95: number | null };
+}
+
+/** Pick the known fields out of a data-channel `stats` message; null when it is not one. */
+export function parseServerStats(data: unknown): ServerSessionStats | null {
+  if (typeof data !== 'string') return null;
+  let msg: unknown;
+  try {
+    msg = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  const m = msg as { type?: unknown; session?: Record<string, unknown> } | null;
+  if (!m || m.type !== 'stats' || !m.session || typeof m.session !== 'object') return null;
+  const s = m.session;
+  const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const pair = (v: unknown): { p50: number | null; p95: number | null } | undefined => {
+    if (!v || typeof v !== 'object') return undefined;
+    const o = v as { p50?: unknown; p95?: unknown };
+    return { p50: num(o.p50) ?? null, p95: num(o.p95) ?? null };
+  };
+  const out: ServerSessionStats = {};
+  if (typeof s.activeBackend === 'string') out.activeBackend = s.activeBackend;
+  const fpsIn = num(s.fpsIn);
+  if (fpsIn !== undefined) out.fpsIn = fpsIn;
+  const fpsOut = num(s.fpsOut);
+  if (fpsOut !== undefined) out.fpsOut = fpsOut;
+  const dropped = num(s.framesDropped);
+  if (dropped !== undefined) out.framesDropped = dropped;
+  const processing = pair(s.processingMs);
+  if (processing) out.processingMs = processing;
+  const latency = pair(s.serverLatencyMs);
+  if (latency) out.serverLatencyMs = latency;
+  return out;
 }
 
 /** Counters since the last drain, for the per-second timeline. */
@@ -99,6 +144,7 @@ export class ClientSession {
   private frameNumber = 0;
   private receivedSize: string | null = null;
   private serverSessionId: string | undefined;
+  private serverStats: ServerSessionStats | null = null;
   private totals = { sent: 0, received: 0, decoded: 0, undecoded: 0, lost: 0, freezes: 0, freezeMs: 0 };
   private counters = emptyCounters();
   private connectTimer: NodeJS.Timeout | null = null;
@@ -136,6 +182,10 @@ export class ClientSession {
       this.track = this.source.createTrack();
       pc.addTransceiver(this.track, { direction: 'sendrecv' });
       this.channel = pc.createDataChannel('control');
+      this.channel.onmessage = (ev) => {
+        const stats = parseServerStats(ev.data);
+        if (stats) this.serverStats = stats;
+      };
       pc.ontrack = (ev) => {
         if (ev.track.kind !== 'video' || this.sink || this.state === 'ended') return;
         this.sink = new RTCVideoSink(ev.track);
@@ -259,6 +309,7 @@ export class ClientSession {
       receivedFps: connectedFor > 0.5 ? this.totals.received / connectedFor : null,
       latencyMs: this.histogram.summary(),
       receivedSize: this.receivedSize,
+      ...(this.serverStats ? { server: this.serverStats } : {}),
     };
     this.resolveEnded(result);
   }

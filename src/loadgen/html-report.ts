@@ -77,11 +77,12 @@ function webrtcSection(run: WebrtcRunResult, report: LoadReport): string {
     [...run.phases.map(phaseRow), phaseRow(run.overall)],
   );
   const sessions = htmlTable(
-    ['id', 'phase', 'worker', 'start s', 'outcome', 'connect ms', 'duration s', 'sent', 'received', 'decoded', 'lost', 'freezes', 'fps', 'p50 ms', 'p95 ms', 'max ms', 'size', 'note'],
+    ['id', 'phase', 'worker', 'start s', 'outcome', 'connect ms', 'duration s', 'sent', 'received', 'decoded', 'lost', 'freezes', 'fps', 'p50 ms', 'p95 ms', 'max ms', 'size', 'server p95 ms', 'note'],
     run.sessions.map((x) => [
       String(x.id), x.phase, String(x.worker), x.startS.toFixed(1), x.outcome, cell(x.connectMs), x.durationS.toFixed(1), String(x.framesSent),
       String(x.framesReceived), String(x.framesDecoded), String(x.framesLost), String(x.freezes), cell(x.receivedFps, 1),
-      cell(x.latencyMs.p50), cell(x.latencyMs.p95), cell(x.latencyMs.max), x.receivedSize ?? '–', x.error ?? '',
+      cell(x.latencyMs.p50), cell(x.latencyMs.p95), cell(x.latencyMs.max), x.receivedSize ?? '–',
+      cell(x.server?.serverLatencyMs?.p95, 1), x.error ?? '',
     ]),
   );
   return `<h2>Summary</h2>${summary}

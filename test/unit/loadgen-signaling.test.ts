@@ -1,0 +1,98 @@
+/**
+ * The load generator's offer exchange against a stand-in HTTP server on loopback: both protocols'
+ * request bodies, 503 with Retry-After as a rejection, other failures as signalling errors; and
+ * the server stats the data channel carries.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exchangeOffer, RejectedError, SignalingError } from '../../src/loadgen/signaling.js';
+import { parseServerStats } from '../../src/loadgen/client-session.js';
+
+interface Seen { path: string; body: unknown }
+const seen: Seen[] = [];
+let reply: (res: http.ServerResponse) => void = (res) => res.end();
+let server: http.Server;
+let url = '';
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => { body += d.toString(); });
+    req.on('end', () => {
+      seen.push({ path: req.url ?? '', body: body ? JSON.parse(body) : null });
+      reply(res);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(() => new Promise<void>((r) => server.close(() => r())));
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): (res: http.ServerResponse) => void {
+  return (res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+}
+
+test('rtc-scale: POST /offer with filter, iterations and backend; answer with session id', async () => {
+  reply = json(200, { sdp: 'v=0 answer', type: 'answer', sessionId: 's1', iceServers: [] });
+  const a = await exchangeOffer(`${url}/`, 'rtc-scale', 'v=0 offer', { filter: 'blur', iterations: 3, backend: 'cpu' }, 2000);
+  assert.deepEqual(a, { sdp: 'v=0 answer', type: 'answer', sessionId: 's1' });
+  assert.deepEqual(seen.at(-1), { path: '/offer', body: { sdp: 'v=0 offer', type: 'offer', filter: 'blur', iterations: 3, backend: 'cpu' } });
+});
+
+test('aiortc: video_transform, and an answer without session id', async () => {
+  reply = json(200, { sdp: 'v=0 answer', type: 'answer' });
+  const a = await exchangeOffer(url, 'aiortc', 'v=0 offer', { filter: 'edges', iterations: 1 }, 2000);
+  assert.deepEqual(a, { sdp: 'v=0 answer', type: 'answer' });
+  assert.deepEqual(seen.at(-1)!.body, { sdp: 'v=0 offer', type: 'offer', video_transform: 'edges' });
+});
+
+test('503 is a rejection carrying the error code and Retry-After', async () => {
+  reply = json(503, { error: { code: 'AT_CAPACITY', message: 'full' } }, { 'retry-after': '3' });
+  await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000), (err: unknown) => {
+    assert.ok(err instanceof RejectedError);
+    assert.equal(err.code, 'AT_CAPACITY');
+    assert.equal(err.retryAfterS, 3);
+    return true;
+  });
+  reply = (res) => { res.writeHead(503); res.end('busy'); };
+  await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000),
+    (err: unknown) => err instanceof RejectedError && err.code === 'UNAVAILABLE' && err.retryAfterS === null);
+});
+
+test('other statuses, bodies without an answer, and unreachable servers are signalling errors', async () => {
+  reply = json(400, { error: { code: 'UNKNOWN_FILTER', message: 'no' } });
+  await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'nope', iterations: 1 }, 2000),
+    (err: unknown) => err instanceof SignalingError && err.status === 400 && /UNKNOWN_FILTER/.test(err.message));
+  reply = json(200, { hello: 'world' });
+  await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000),
+    (err: unknown) => err instanceof SignalingError && err.status === 200);
+  reply = (res) => { res.writeHead(200); res.end('<html>'); };
+  await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000), SignalingError);
+  // Nothing listens on port 9 of loopback.
+  await assert.rejects(exchangeOffer('http://127.0.0.1:9', 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000),
+    (err: unknown) => err instanceof SignalingError && err.status === null);
+});
+
+test('a slow server is cut off by the timeout', async () => {
+  reply = (res) => { setTimeout(() => json(200, { sdp: 'late', type: 'answer' })(res), 1500); };
+  await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 200), SignalingError);
+});
+
+test('data-channel stats messages are read defensively', () => {
+  const msg = JSON.stringify({ type: 'stats', session: { activeBackend: 'cpu', fpsIn: 29.5, fpsOut: 29, framesDropped: 2,
+    processingMs: { p50: 1.5, p95: 3 }, serverLatencyMs: { p50: 2, p95: null }, extra: 'ignored' } });
+  assert.deepEqual(parseServerStats(msg), {
+    activeBackend: 'cpu', fpsIn: 29.5, fpsOut: 29, framesDropped: 2, processingMs: { p50: 1.5, p95: 3 }, serverLatencyMs: { p50: 2, p95: null },
+  });
+  for (const bad of ['{"type":"pong","t":1}', 'not json', '{"type":"stats"}', '{"type":"stats","session":3}', 'null']) {
+    assert.equal(parseServerStats(bad), null, bad);
+  }
+  assert.equal(parseServerStats(new ArrayBuffer(2)), null);
+  assert.deepEqual(parseServerStats('{"type":"stats","session":{"fpsIn":"fast"}}'), {});
+});
