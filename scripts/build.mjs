@@ -21,8 +21,11 @@ const wasmEntry = 'src/processing/cpu/assembly/index.ts';
 if (existsSync(path.join(root, wasmEntry))) {
   step('wasm kernels', () => {
     mkdirSync(path.join(root, 'dist/wasm'), { recursive: true });
+    // one shared memory imported by the main thread's and every worker's instance (threads +
+    // sharedMemory), so workers filter frames in place; no GC runtime: the kernels never allocate
     run(bin('asc'), [wasmEntry, '--outFile', 'dist/wasm/kernels.wasm', '--optimizeLevel', '3', '--shrinkLevel', '0',
-      '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--initialMemory', '1', '--exportRuntime', '--importMemory']);
+      '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--enable', 'threads', '--importMemory', '--sharedMemory',
+      '--initialMemory', '1', '--maximumMemory', '65536']);
   });
 }
 
