@@ -66,7 +66,8 @@ test('the Job is bounded, does not retry, and fits the restricted Pod Security S
 });
 
 test('kustomize builds the Job and its profile ConfigMap into namespace rtc', (t) => {
-  if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0) {
+  // Skipped on a developer machine without kubectl; in CI (CI=true) a missing kubectl fails instead.
+  if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0 && !process.env.CI) {
     t.skip('kubectl is not installed');
     return;
   }
