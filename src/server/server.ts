@@ -5,12 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SessionManager } from '../media/session-manager.js';
-import type { RTCIceServer } from '../media/wrtc.js';
 import { BackendRegistry } from '../processing/backend-registry.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import { Metrics } from './metrics.js';
+import { PodDeletionCostUpdater } from './pod-deletion-cost.js';
+import { iceServersFor } from './turn-credentials.js';
 
 /** A started server. */
 export interface RunningServer {
@@ -20,10 +21,6 @@ export interface RunningServer {
   port: number;
   /** Drain (unless told not to), close everything. Resolves when it is safe to exit. */
   shutdown(options?: { drain?: boolean; signal?: string }): Promise<void>;
-}
-
-function iceServersFrom(config: Config): (clientId: string) => RTCIceServer[] {
-  return () => (config.turnUrls.length > 0 ? [{ urls: config.turnUrls }] : []);
 }
 
 /** Start backends and HTTP according to `config`. */
@@ -52,7 +49,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   publishBackend();
   registry.onGpuLost(() => publishBackend());
 
+  // In a cluster, keep controller.kubernetes.io/pod-deletion-cost = live sessions, so a scale-down
+  // deletes the emptiest pods first.
+  const deletionCost = PodDeletionCostUpdater.fromEnvironment(process.env, log);
+  deletionCost?.set(0);
+
   const sessions = new SessionManager({
+    onCountChange: (n) => deletionCost?.set(n),
     registry,
     metrics,
     maxSessions: config.maxSessions,
@@ -61,7 +64,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   });
 
-  const ctx: ServerContext = { config, registry, sessions, metrics, iceServersFor: iceServersFrom(config) };
+  const ctx: ServerContext = { config, registry, sessions, metrics, iceServersFor: (id) => iceServersFor(config, id) };
   const app = await createApp(ctx, log);
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
@@ -82,6 +85,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       sessions.closeAll('shutdown');
       await app.close();
       await registry.close();
+      await deletionCost?.close();
       log.info('stopped');
     })();
     return stopping;

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
+
+describe('config', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.backend, 'auto');
+    assert.equal(c.gpuAllowSoftware, false);
+    assert.ok(c.maxSessions >= 2);
+    assert.ok(c.cpuWorkers >= 1);
+    assert.deepEqual(c.turnUrls, []);
+  });
+
+  it('reads and converts variables', () => {
+    const c = loadConfig({
+      PORT: '9000', RTC_HOST: '0.0.0.0', RTC_BACKEND: 'gpu', RTC_GPU_ALLOW_SOFTWARE: 'yes', RTC_MAX_SESSIONS: '7',
+      RTC_TURN_URLS: 'stun:127.0.0.1:3478, turn:127.0.0.1:3478?transport=udp', RTC_ICE_PORT_MIN: '40000', RTC_ICE_PORT_MAX: '40100',
+      RTC_GPU_DAWN_OPTIONS: 'backend=opengles',
+    });
+    assert.equal(c.port, 9000);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.backend, 'gpu');
+    assert.equal(c.gpuAllowSoftware, true);
+    assert.equal(c.maxSessions, 7);
+    assert.deepEqual(c.turnUrls, ['stun:127.0.0.1:3478', 'turn:127.0.0.1:3478?transport=udp']);
+    assert.deepEqual(c.gpuDawnOptions, ['backend=opengles']);
+    assert.equal(c.icePortMin, 40000);
+  });
+
+  const bad: Array<[string, Record<string, string>]> = [
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['RTC_BACKEND', { RTC_BACKEND: 'tpu' }],
+    ['RTC_GPU_ALLOW_SOFTWARE', { RTC_GPU_ALLOW_SOFTWARE: 'maybe' }],
+    ['RTC_MAX_SESSIONS', { RTC_MAX_SESSIONS: '-1' }],
+    ['RTC_DRAIN_TIMEOUT_S', { RTC_DRAIN_TIMEOUT_S: '1.5' }],
+    ['RTC_TURN_URLS', { RTC_TURN_URLS: 'http://example.invalid' }],
+    ['RTC_ICE_PORT_MIN', { RTC_ICE_PORT_MIN: '50000', RTC_ICE_PORT_MAX: '40000' }],
+    ['RTC_LOG_LEVEL', { RTC_LOG_LEVEL: 'loud' }],
+  ];
+  for (const [variable, env] of bad) {
+    it(`refuses a bad ${variable} with a message naming it`, () => {
+      assert.throws(() => loadConfig(env), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.variable, variable);
+        assert.match(err.message, new RegExp(`^${variable}: `));
+        return true;
+      });
+    });
+  }
+});
