@@ -47,6 +47,7 @@ export class ComparePanel {
   private readonly speedup = byId('speedup', HTMLDivElement);
   private readonly summaryBody = byId('summary-body', HTMLTableSectionElement);
   private readonly runsTable = byId('runs-table', HTMLTableElement);
+  private readonly resultsBox = byId('compare-results', HTMLDivElement);
   readonly chart = new TimingsChart(byId('timings-chart', HTMLDivElement));
 
   constructor() {
@@ -113,6 +114,8 @@ export class ComparePanel {
     this.runButton.disabled = true;
     this.form.setAttribute('aria-busy', 'true');
     this.speedup.replaceChildren();
+    // Shown from the first run on: the chart needs a visible container to size itself.
+    this.resultsBox.hidden = false;
     const where = `${settings.resolution} ${workloadLabel(settings.filter, settings.iterations)}`;
     const total = settings.runs * settings.backends.length;
     let doneCount = 0;
@@ -188,7 +191,10 @@ export class ComparePanel {
         .filter((b) => results[b].length > 0)
         .map((b) => ({ name: b as ProcessResult['backend'], medianMs: summarize(results[b].map((x) => x.timings.total)).median }));
       outcome.sentences = speedupSentences(this.backends, summaries, where);
-      this.speedup.replaceChildren(...outcome.sentences.map((s) => h('p', {}, `${s}.`)));
+      this.speedup.replaceChildren(
+        ...outcome.sentences.map((s) => h('p', {}, `${s}.`)),
+        h('p', { class: 'basis muted small' }, 'Compared by median total time per run (upload + compute + download), measured on the server.'),
+      );
     }
   }
 }

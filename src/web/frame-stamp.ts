@@ -79,6 +79,15 @@ export function columnLuma(rgba: Uint8ClampedArray, width: number, rows: number)
   return out;
 }
 
+/**
+ * True when every value is near `lo` or near `hi` (within a third of the contrast): a stamp has
+ * two levels, a camera picture under the strip position rarely does.
+ */
+function twoLevels(values: readonly number[], lo: number, hi: number): boolean {
+  const tol = Math.max(MIN_CONTRAST, hi - lo) / 3;
+  return values.every((v) => Math.abs(v - lo) <= tol || Math.abs(v - hi) <= tol);
+}
+
 /** Decode cell by cell: toggles show as a luma step between neighbouring cell centres. */
 function decodeCells(luma: Float32Array): number | null {
   const w = luma.length;
@@ -92,8 +101,9 @@ function decodeCells(luma: Float32Array): number | null {
     for (let x = a; x < b; x++) s += luma[x];
     means.push(s / (b - a));
   }
-  const contrast = Math.max(...means) - Math.min(...means);
-  if (contrast < MIN_CONTRAST) return null;
+  const lo = Math.min(...means);
+  const contrast = Math.max(...means) - lo;
+  if (contrast < MIN_CONTRAST || !twoLevels(means, lo, lo + contrast)) return null;
   const bits: number[] = [];
   for (let i = 1; i < STAMP_CELLS; i++) bits.push(Math.abs(means[i] - means[i - 1]) > contrast / 2 ? 1 : 0);
   return bitsToCounter(bits);
@@ -115,7 +125,7 @@ function decodeEdges(luma: Float32Array): number | null {
   }
   const hi = Math.max(...peaks);
   const lo = Math.min(...floor);
-  if (hi - lo < MIN_CONTRAST) return null;
+  if (hi - lo < MIN_CONTRAST || !twoLevels(peaks, lo, hi) || !twoLevels(floor, lo, lo)) return null;
   return bitsToCounter(peaks.map((p) => (p - lo > (hi - lo) / 2 ? 1 : 0)));
 }
 

@@ -63,7 +63,8 @@ export class LivePanel {
   readonly latency: LatencyChart;
 
   private source: StampedSource | null = null;
-  private reader: StampReader | null = null;
+  /** Reads stamps off the processed video (public for the "stamps readable" figure and tests). */
+  reader: StampReader | null = null;
   private camera: MediaStream | null = null;
   private sampler: RtcStatsSampler | null = null;
   private statsTimer = 0;

@@ -226,7 +226,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     await page.close();
   });
 
-  test('live camera: frames come back processed as the filter says, and filters switch live', async () => {
+  test('live camera: frames come back processed as the filter says, and filters switch live', async (t) => {
     const page = await browser.context.newPage();
     await goLive(page, srv, 'invert');
     const first = (await until('processed frames to be decoded', async () => {
@@ -255,6 +255,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
       return s && s.chromaProc < 15 ? s : null;
     });
     assert.ok(gray.chromaOrig > 60, `the sent picture is colourful (${JSON.stringify(gray)})`);
+    t.diagnostic(`pixel statistics: invert ${JSON.stringify(inv)}, none ${JSON.stringify(none)}, grayscale ${JSON.stringify(gray)}`);
 
     // The page measured real frame round trips from its stamps and shows the server's stats.
     await until('frame round trips on the latency chart', async () =>
@@ -263,6 +264,18 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     assert.match(codec ?? '', /VP8|VP9|AV1|H264/i);
     assert.match((await page.locator('[data-stat="server-ms"]').textContent()) ?? '', /ms$/);
     assert.match((await page.locator('[data-stat="backend"]').textContent()) ?? '', new RegExp(`^${BACKEND} · grayscale$`));
+    // edges: a dark picture with bright outlines, and the stamps still read (the edge decoder).
+    await switchFilter(page, 'edges');
+    await until('processed picture to be mostly dark (edges)', async () => {
+      const s = (await page.evaluate(SAMPLE)) as { proc: number[] } | null;
+      if (!s) return false;
+      const luma: number[] = [];
+      for (let i = 0; i < s.proc.length; i += 4) luma.push((s.proc[i] + s.proc[i + 1] + s.proc[i + 2]) / 3);
+      return median(luma) < 30;
+    });
+    const readBefore = (await page.evaluate('window.rtcApp.live.reader.framesRead')) as number;
+    await until('stamps read under edges', async () => ((await page.evaluate('window.rtcApp.live.reader.framesRead')) as number) > readBefore + 10);
+
     await switchFilter(page, 'invert');
     await until('inverted again', async () => {
       const s = await sample(page);
