@@ -96,7 +96,7 @@ export class CpuProcessor implements FrameProcessor {
     await this.pool.close();
   }
 
-  /** Terminate one worker as a crash would: its call is rejected and the worker replaced (tests). */
+  /** Terminate a busy worker as a crash would: its call is rejected and the worker replaced (for tests). */
   killOneWorkerForTest(): Promise<void> {
     return this.pool.killOneWorker();
   }

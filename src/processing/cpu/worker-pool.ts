@@ -67,7 +67,9 @@ const WORKER_URL = new URL('./cpu-worker.js', import.meta.url);
 /** Start one worker and wait until it has instantiated the kernels. */
 function startWorker(init: WorkerInit): Promise<Worker> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: init });
+    // a worker inherits the parent's node flags; --input-type (node -e scripts) makes it refuse to start
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(WORKER_URL, { workerData: init, execArgv });
     // remove only these listeners: Worker keeps internal ones of its own
     const off = (): void => {
       worker.off('error', onError);
@@ -131,10 +133,18 @@ export class WorkerPool {
     });
   }
 
-  /** Terminate one worker as a crash would (for tests of the crash path). */
+  /** Terminate a busy worker as a crash would (for tests of the crash path); waits up to 5 s for one to be busy. */
   async killOneWorker(): Promise<void> {
-    const slot = this.slots.find((s) => s.task) ?? this.slots[0];
-    if (slot) await slot.worker.terminate();
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      const slot = this.slots.find((s) => s.task);
+      if (slot) {
+        await slot.worker.terminate();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    throw new Error('no worker became busy');
   }
 
   /** Terminate every worker; queued and running tasks are rejected. */
@@ -153,12 +163,12 @@ export class WorkerPool {
 
   private adopt(worker: Worker): void {
     const slot: Slot = { worker, task: null, lastError: '' };
-    worker.unref();
     worker.on('message', (msg: WorkerReply) => this.onReply(slot, msg));
     worker.on('error', (err) => {
       slot.lastError = err.message;
     });
     worker.on('exit', (code) => this.onExit(slot, code));
+    worker.unref(); // after the listeners: adding a 'message' listener refs the worker again
     this.slots.push(slot);
     this.dispatch();
   }
