@@ -30,6 +30,7 @@ export interface SessionManagerOptions {
   metrics: Metrics;
   maxSessions: number;
   idleTimeoutMs: number;
+  stallTimeoutMs: number;
   disconnectGraceMs?: number;
   /** ICE gathering longer than this answers with what was gathered. */
   iceGatheringTimeoutMs?: number;
@@ -92,6 +93,7 @@ export class SessionManager {
         filter: offer.filter,
         backend: offer.backend,
         idleTimeoutMs: this.opts.idleTimeoutMs,
+        stallTimeoutMs: this.opts.stallTimeoutMs,
         disconnectGraceMs: this.opts.disconnectGraceMs ?? 3000,
         onClose: (s, reason) => this.onSessionClosed(s, reason),
         log: this.opts.log,

@@ -17,7 +17,7 @@ import {
 
 export type SessionState = 'connecting' | 'live' | 'closed';
 export type CloseReason =
-  | 'deleted' | 'datachannel-closed' | 'connection-failed' | 'connection-closed' | 'idle' | 'shutdown' | 'error';
+  | 'deleted' | 'datachannel-closed' | 'connection-failed' | 'connection-closed' | 'idle' | 'stalled' | 'shutdown' | 'error';
 
 /** What GET /sessions shows of a session. */
 export interface SessionInfo {
@@ -54,6 +54,8 @@ export interface SessionDeps {
   filter: FilterSpec;
   backend: BackendChoice;
   idleTimeoutMs: number;
+  /** Once frames flowed: how long without one before the client is taken for gone. */
+  stallTimeoutMs: number;
   /** How long a 'disconnected' connection may stay so before the session ends. */
   disconnectGraceMs: number;
   onClose: (session: Session, reason: CloseReason) => void;
@@ -109,7 +111,7 @@ export class Session {
     pc.ondatachannel = (ev) => this.attachChannel(ev.channel);
     pc.onconnectionstatechange = () => this.onConnectionState();
     // Idle check: a client that stops sending (or vanished) is closed; bounded by the interval.
-    this.timers.push(setInterval(() => this.checkIdle(), Math.min(1000, deps.idleTimeoutMs)));
+    this.timers.push(setInterval(() => this.checkIdle(), Math.min(500, deps.idleTimeoutMs, deps.stallTimeoutMs)));
     this.timers.push(setInterval(() => this.pushStats(), 1000));
   }
 
@@ -333,8 +335,11 @@ export class Session {
   }
 
   private checkIdle(): void {
-    if (this.state === 'closed') return;
-    if (performance.now() - this.lastFrameAt > this.deps.idleTimeoutMs) this.close('idle');
+    const quiet = performance.now() - this.lastFrameAt;
+    // A client killed without closing sends no DTLS close and ICE takes ~30 s to fail; a live
+    // stream that stops is the quicker sign. Before the first frame, allow connection set-up time.
+    if (this.state === 'live' && quiet > this.deps.stallTimeoutMs) this.close('stalled');
+    else if (this.state === 'connecting' && quiet > this.deps.idleTimeoutMs) this.close('idle');
   }
 
   private onConnectionState(): void {

@@ -2,19 +2,41 @@
  * The HTTP application: fastify with every route, JSON errors for every failure, and the web
  * page. Built from a ServerContext so tests can assemble servers in-process.
  */
+import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Authenticator } from './auth.js';
 import type { ServerContext } from './context.js';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
-import { registerHealthRoutes } from './routes/health.js';
+import { registerHealthRoutes, registerMetricsRoute } from './routes/health.js';
 import { registerProcessRoutes } from './routes/process.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 
 /** dist/web, built from src/web by scripts/build.mjs (this file runs from dist/src/server). */
 const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+
+/** Routes that cost CPU/GPU time or hand out credentials: token-protected and rate-limited. */
+const PROTECTED_ROUTES = new Set(['/offer', '/process', '/sessions', '/sessions/:id', '/ice-servers']);
+
+function isProtected(routeUrl: string | undefined): boolean {
+  return routeUrl !== undefined && PROTECTED_ROUTES.has(routeUrl);
+}
+
+/** Headers that keep the page and the API from being framed, sniffed or leaking referrers. */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'permissions-policy': 'camera=(self), microphone=(), geolocation=()',
+  'cross-origin-opener-policy': 'same-origin',
+};
 
 /** Map fastify's own errors (body parsing, limits) onto the API's codes. */
 function codeOf(err: FastifyError): ErrorCode {
@@ -59,7 +81,40 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  app.addHook('onSend', async (_req, reply) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+  });
+
+  if (ctx.config.corsOrigins.length > 0) {
+    const any = ctx.config.corsOrigins.includes('*');
+    await app.register(fastifyCors, {
+      origin: any ? true : ctx.config.corsOrigins,
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['content-type', 'authorization'],
+      exposedHeaders: ['server-timing', 'x-rtc-backend', 'retry-after'],
+    });
+  }
+
+  const auth = new Authenticator(ctx.config);
+  app.addHook('onRequest', async (req) => {
+    if (req.method !== 'OPTIONS' && isProtected(req.routeOptions.url)) await auth.check(req.headers.authorization);
+  });
+
+  if (ctx.config.rateLimitPerMin > 0) {
+    await app.register(fastifyRateLimit, {
+      global: true,
+      max: ctx.config.rateLimitPerMin,
+      timeWindow: 60_000,
+      // A bounded LRU of client keys: an address flood cannot grow memory without limit.
+      cache: 10_000,
+      allowList: (req) => !isProtected(req.routeOptions.url),
+      errorResponseBuilder: (_req, c) => new ApiError('TOO_MANY_REQUESTS',
+        `rate limit of ${c.max} requests a minute exceeded; retry in ${c.after}`, { retryAfterS: Math.max(1, Math.ceil(c.ttl / 1000)) }),
+    });
+  }
+
   registerHealthRoutes(app, ctx);
+  if (ctx.config.metricsPort === 0) registerMetricsRoute(app, ctx);
   registerProcessRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
 

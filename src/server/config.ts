@@ -35,6 +35,23 @@ export interface Config {
   /** TURN REST API shared secret: when set, answers carry short-lived credentials. */
   turnSecret: string;
   turnTtlS: number;
+  /** Static bearer tokens accepted on the protected routes (empty: no static tokens). */
+  authTokens: string[];
+  /** HS256 secret for signed, expiring JWTs accepted on the protected routes (empty: none). */
+  authJwtSecret: string;
+  /** Separate port for /metrics (0: /metrics is served on the main port). */
+  metricsPort: number;
+  /** Origins allowed by CORS (empty: CORS off). "*" allows any. */
+  corsOrigins: string[];
+  /** /process calls running at once, and waiting beyond those, before 503. */
+  processConcurrency: number;
+  processQueue: number;
+  /** Largest width x height x iterations one /process call may ask for. */
+  processMaxWork: number;
+  /** Requests a minute per client address on /process, /offer, /sessions (0: no limit). */
+  rateLimitPerMin: number;
+  /** A live session whose frames stop for this long is closed (the client vanished). */
+  stallTimeoutS: number;
 }
 
 /** A configuration value that cannot be used. */
@@ -109,7 +126,25 @@ export function loadConfig(env: Env = process.env): Config {
     turnUrls,
     turnSecret: env.RTC_TURN_SECRET ?? '',
     turnTtlS: int(env, 'RTC_TURN_TTL_S', 600, 60, 86_400),
+    authTokens: list(env, 'RTC_AUTH_TOKENS'),
+    authJwtSecret: env.RTC_AUTH_JWT_SECRET ?? '',
+    metricsPort: int(env, 'RTC_METRICS_PORT', 0, 0, 65535),
+    corsOrigins: list(env, 'RTC_CORS_ORIGINS'),
+    processConcurrency: int(env, 'RTC_PROCESS_CONCURRENCY', cores, 1, 1024),
+    processQueue: int(env, 'RTC_PROCESS_QUEUE', 8, 0, 10_000),
+    processMaxWork: int(env, 'RTC_PROCESS_MAX_WORK', 3840 * 2160 * 10, 1, 2 ** 40),
+    rateLimitPerMin: int(env, 'RTC_RATE_LIMIT_PER_MIN', 600, 0, 1_000_000),
+    stallTimeoutS: int(env, 'RTC_STALL_TIMEOUT_S', 5, 1, 3600),
   };
+  for (const t of cfg.authTokens) {
+    if (t.length < 16) throw new ConfigError('RTC_AUTH_TOKENS', 'each token must be at least 16 characters');
+  }
+  if (cfg.authJwtSecret !== '' && cfg.authJwtSecret.length < 32) {
+    throw new ConfigError('RTC_AUTH_JWT_SECRET', 'must be at least 32 characters');
+  }
+  if (cfg.metricsPort !== 0 && cfg.metricsPort === cfg.port) {
+    throw new ConfigError('RTC_METRICS_PORT', `must differ from PORT (${cfg.port})`);
+  }
   if (cfg.icePortMin > cfg.icePortMax) {
     throw new ConfigError('RTC_ICE_PORT_MIN', `must not exceed RTC_ICE_PORT_MAX (${cfg.icePortMax})`);
   }

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   AT_CAPACITY: 503,
   DRAINING: 503,
   BACKEND_UNAVAILABLE: 503,
+  SERVER_BUSY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

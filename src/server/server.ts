@@ -2,11 +2,12 @@
  * Assembles a running server from a configuration: backends, sessions, metrics, HTTP. Its
  * shutdown() drains (readiness off, no new sessions, live ones may finish) and releases all.
  */
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SessionManager } from '../media/session-manager.js';
 import { BackendRegistry } from '../processing/backend-registry.js';
 import { createApp } from './app.js';
+import { registerMetricsRoute } from './routes/health.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import { Metrics } from './metrics.js';
@@ -60,6 +61,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics,
     maxSessions: config.maxSessions,
     idleTimeoutMs: config.idleTimeoutS * 1000,
+    stallTimeoutMs: config.stallTimeoutS * 1000,
     ...(config.icePortMax > 0 ? { portRange: { min: config.icePortMin, max: config.icePortMax } } : {}),
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   });
@@ -69,6 +71,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+
+  // Metrics on their own port when asked: scrapers reach it, the public Service does not.
+  let metricsApp: FastifyInstance | null = null;
+  if (config.metricsPort !== 0) {
+    const m = Fastify({ loggerInstance: log as FastifyBaseLogger });
+    registerMetricsRoute(m, ctx);
+    await m.listen({ host: config.host, port: config.metricsPort });
+    metricsApp = m;
+  }
   const backend = registry.defaultBackend;
   log.info({ host: config.host, port, backend, device: registry.get(backend).device, maxSessions: config.maxSessions },
     `rtc-scale listening on http://${config.host}:${port} (backend ${backend})`);
@@ -84,6 +95,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       if (!emptied) log.warn({ sessions: sessions.count }, 'drain timeout reached; closing the remaining sessions');
       sessions.closeAll('shutdown');
       await app.close();
+      await metricsApp?.close();
       await registry.close();
       await deletionCost?.close();
       log.info('stopped');

@@ -28,6 +28,20 @@ export interface TestServerOptions {
   startTimeoutMs?: number;
 }
 
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /** Start a server with the given environment (merged over sane test defaults). */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const env: Record<string, string> = {
@@ -38,6 +52,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     RTC_CPU_WORKERS: '2',
     RTC_BACKEND: 'cpu',
     RTC_DRAIN_TIMEOUT_S: '5',
+    // Tests fire requests faster than any client should; the limit has its own test.
+    RTC_RATE_LIMIT_PER_MIN: '0',
     ...options.env,
   };
   const child = spawn(process.execPath, ['--enable-source-maps', MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { errorBody } from '../errors.js';
 
-/** Register /healthz, /readyz, /backends and /metrics. */
+/** Register /healthz, /readyz and /backends. */
 export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/healthz', async () => {
     const backend = ctx.registry.defaultBackend;
@@ -30,6 +30,10 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
     backends: ctx.registry.list(),
   }));
 
+}
+
+/** Register /metrics (on the main app, or on the separate metrics port). */
+export function registerMetricsRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/metrics', async (_req, reply) => {
     const gpu = ctx.registry.gpuProcessor;
     ctx.metrics.gpuBusyRatio.set(gpu ? gpu.takeBusyRatio() : 0);

@@ -9,6 +9,7 @@ import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import { sha256Hex, syntheticRgba } from '../../processing/synthetic.js';
 import type { FilterSpec, FrameProcessor, ProcessTimings, RgbaImage } from '../../processing/types.js';
 import type { ServerContext } from '../context.js';
+import { ConcurrencyLimiter, LimiterFullError } from '../concurrency-limiter.js';
 import { ApiError } from '../errors.js';
 import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
 
@@ -41,12 +42,25 @@ function resolveProcessor(ctx: ServerContext, backend: ReturnType<typeof backend
   }
 }
 
-async function run(ctx: ServerContext, p: FrameProcessor, image: RgbaImage, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+/** Seconds a client refused for load should wait. */
+const BUSY_RETRY_AFTER_S = 1;
+
+async function run(
+  ctx: ServerContext, limiter: ConcurrencyLimiter, p: FrameProcessor, image: RgbaImage, filter: FilterSpec, out: Uint8Array,
+): Promise<ProcessTimings> {
+  const work = image.width * image.height * (filter.name === 'blur' || filter.name === 'sharpen' ? filter.iterations : 1);
+  if (work > ctx.config.processMaxWork) {
+    throw new ApiError('INVALID_PARAMETER',
+      `width x height x iterations = ${work} is over the limit of ${ctx.config.processMaxWork} (RTC_PROCESS_MAX_WORK)`);
+  }
   const t0 = performance.now();
   let timings: ProcessTimings;
   try {
-    timings = await p.processRgba(image, filter, out);
+    timings = await limiter.run(() => p.processRgba(image, filter, out));
   } catch (err) {
+    if (err instanceof LimiterFullError || (err instanceof Error && err.name === 'CpuQueueFullError')) {
+      throw new ApiError('SERVER_BUSY', `too much /process work in flight: ${err.message}`, { retryAfterS: BUSY_RETRY_AFTER_S });
+    }
     throw new ApiError('BACKEND_UNAVAILABLE', `processing on ${p.name} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   ctx.metrics.processRequestSeconds.observe({ backend: p.name, filter: filter.name }, (performance.now() - t0) / 1000);
@@ -65,6 +79,7 @@ function serverTiming(reply: FastifyReply, t: ProcessTimings): void {
 /** Register GET and POST /process. */
 export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const cache = new SyntheticCache();
+  const limiter = new ConcurrencyLimiter(ctx.config.processConcurrency, ctx.config.processQueue);
   const limits = { maxDimension: ctx.config.maxDimension, maxPixels: ctx.config.maxPixels };
 
   app.get('/process', async (req) => {
@@ -74,7 +89,7 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
     const processor = resolveProcessor(ctx, backendParam(q));
     const input = cache.get(width, height);
     const out = new Uint8Array(input.length);
-    const timings = round(await run(ctx, processor, { width, height, data: input }, filter, out));
+    const timings = round(await run(ctx, limiter, processor, { width, height, data: input }, filter, out));
     return {
       backend: processor.name,
       device: processor.device,
@@ -113,7 +128,7 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
       }
       const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
       const out = new Uint8Array(data.length);
-      const timings = round(await run(ctx, processor, { width: png.width, height: png.height, data }, filter, out));
+      const timings = round(await run(ctx, limiter, processor, { width: png.width, height: png.height, data }, filter, out));
       const result = new PNG({ width: png.width, height: png.height });
       result.data = Buffer.from(out.buffer, out.byteOffset, out.length);
       serverTiming(reply, timings);
@@ -127,7 +142,7 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
     }
     const data = new Uint8Array(body.buffer, body.byteOffset, body.length);
     const out = new Uint8Array(data.length);
-    const timings = round(await run(ctx, processor, { width, height, data }, filter, out));
+    const timings = round(await run(ctx, limiter, processor, { width, height, data }, filter, out));
     serverTiming(reply, timings);
     reply.header('X-Rtc-Backend', processor.name);
     return reply.type('application/octet-stream').send(Buffer.from(out.buffer, out.byteOffset, out.length));
