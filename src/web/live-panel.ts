@@ -86,6 +86,7 @@ export class LivePanel {
   private readonly cameraVideo = byId('camera-video', HTMLVideoElement);
   private readonly localCanvas = byId('local-canvas', HTMLCanvasElement);
   private readonly remoteVideo = byId('remote-video', HTMLVideoElement);
+  private readonly metrics = byId('live-metrics', HTMLDivElement);
 
   constructor() {
     for (const f of FILTERS) this.filterSel.append(h('option', f === 'invert' ? { value: f, selected: '' } : { value: f }, f));
@@ -103,7 +104,7 @@ export class LivePanel {
 
   /** Offer "auto" plus every backend the server has, greyed out with the reason when unavailable. */
   setBackends(backends: BackendInfo[]): void {
-    const opts = [h('option', { value: 'auto', selected: '' }, 'auto (server default)')];
+    const opts = [h('option', { value: 'auto', selected: '' }, 'auto')];
     for (const b of backends) {
       if (b.name === 'reference') continue; // the live path runs on cpu or gpu only
       const attrs: Record<string, string> = { value: b.name };
@@ -161,6 +162,9 @@ export class LivePanel {
         onLost: (reason) => {
           if (gen !== this.generation) return;
           this.stopStats();
+          this.reader?.stop();
+          this.reader = null;
+          this.remoteVideo.srcObject = null; // a dead stream would freeze on its last frame
           this.render('lost', `Connection lost: ${reason}.`);
         },
         onServerInfo: (info) => {
@@ -316,5 +320,7 @@ export class LivePanel {
     this.reconnectBtn.hidden = !(hasCamera && (state === 'lost' || state === 'error' || state === 'capacity'));
     this.reconnectBtn.textContent = state === 'capacity' ? 'Retry now' : 'Reconnect';
     this.sizeSel.disabled = hasCamera;
+    // Figures only mean something once a session was attempted.
+    this.metrics.hidden = !(state === 'connecting' || state === 'live' || state === 'lost' || state === 'capacity' || (state === 'error' && hasCamera));
   }
 }
