@@ -48,7 +48,7 @@ describe('work splitting', () => {
   });
 
   test('every filter is exact when each call is split across 3 workers, even 1-row images', async () => {
-    const p = await CpuProcessor.create({ workers: 3, splitMinWork: 0 });
+    const p = await CpuProcessor.create({ workers: 3, splitMinBytes: 0 });
     try {
       for (const [w, h] of [[1, 1], [2, 1], [1, 5], [4, 3], [16, 4], [33, 7], [40, 2]] as const) {
         for (const name of FILTER_NAMES) {

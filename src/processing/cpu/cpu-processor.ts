@@ -25,10 +25,11 @@ export interface CpuProcessorOptions {
   /** Calls that may wait for a free slot before new ones are refused (default 64). */
   maxQueue?: number;
   /**
-   * Work (bytes x passes) from which one call is split across all workers; smaller calls run on
-   * one worker, so several of them run side by side. Default measured by `npm run bench`.
+   * Frame size in bytes from which a call is split across all workers, when no other call is in
+   * flight (with others in flight, one worker per call gives more frames per second). Default
+   * DEFAULT_SPLIT_MIN_BYTES; 0 splits always.
    */
-  splitMinWork?: number;
+  splitMinBytes?: number;
 }
 
 /** Too many calls are waiting: the caller should drop the frame or answer 503. */
@@ -39,8 +40,13 @@ export class CpuQueueFullError extends Error {
   }
 }
 
-/** Default split threshold: below about one 360p I420 blur pass, one worker per call is as fast. */
-export const DEFAULT_SPLIT_MIN_WORK = 256 * 1024;
+/**
+ * Default split threshold (bytes of the frame). On the busy shared 2-core dev machine a 320x180
+ * I420 frame (86 KB) ran no faster split (blur x1 median 0.06 ms on one worker vs 0.16 ms split in
+ * one run; the fixed cost of a second message dominates), while from 640x360 (345 KB) up the
+ * split was as fast or faster, and 1080p RGBA blur x10 needs both cores to stay under 25 ms.
+ */
+export const DEFAULT_SPLIT_MIN_BYTES = 256 * 1024;
 
 /** The WASM SIMD worker-pool backend. */
 export class CpuProcessor implements FrameProcessor {
@@ -48,7 +54,7 @@ export class CpuProcessor implements FrameProcessor {
   readonly device: string;
   private readonly maxActive: number;
   private readonly maxQueue: number;
-  private readonly splitMinWork: number;
+  private readonly splitMinBytes: number;
   private active = 0;
   private readonly waiting: Array<{ go(): void; fail(err: Error): void }> = [];
   private closed = false;
@@ -63,7 +69,7 @@ export class CpuProcessor implements FrameProcessor {
     this.device = `WebAssembly SIMD, ${n} worker${n === 1 ? '' : 's'}`;
     this.maxActive = 2 * n;
     this.maxQueue = options.maxQueue ?? 64;
-    this.splitMinWork = options.splitMinWork ?? DEFAULT_SPLIT_MIN_WORK;
+    this.splitMinBytes = options.splitMinBytes ?? DEFAULT_SPLIT_MIN_BYTES;
   }
 
   /** Compile the kernels and start the worker pool. */
@@ -124,8 +130,9 @@ export class CpuProcessor implements FrameProcessor {
     await this.admit();
     let region: { ptr: number; size: number } | null = null;
     try {
-      const passes = filter.name === 'blur' || filter.name === 'sharpen' ? filter.iterations : 1;
-      const parts = size * passes >= this.splitMinWork ? this.pool.size : 1;
+      // split for latency when this call has the pool to itself; otherwise calls run side by side
+      const alone = this.active === 1 && this.waiting.length === 0;
+      const parts = alone && size >= this.splitMinBytes ? this.pool.size : 1;
       const sizer = (rowBytes: number, n: number): number => this.kernels.streamScratchBytes(rowBytes, n);
       region = this.arena.alloc(regionLayout(shape, parts, sizer).bytes);
       const layout = regionLayout(shape, parts, sizer, region.ptr);
