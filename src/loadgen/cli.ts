@@ -111,7 +111,10 @@ export async function main(argv: string[]): Promise<number> {
       report.webrtc = await runWebrtcLoad({
         session: {
           url: opts.url, protocol: opts.protocol,
-          params: { filter: opts.filter, iterations: opts.iterations, ...(opts.backend ? { backend: opts.backend } : {}) },
+          params: {
+            filter: opts.filter, iterations: opts.iterations,
+            ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.token ? { token: opts.token } : {}),
+          },
           width: opts.width, height: opts.height, fps: opts.fps, connectTimeoutMs: opts.connectTimeoutS * 1000,
         },
         phases: opts.phases, workers: opts.workers, spawnRate: opts.spawnRate, abort: abort.signal,
@@ -120,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
       table = webrtcSummaryTable(report.webrtc);
     } else {
       report.process = await runProcessLoad({
-        url: opts.url, phases: opts.phases, rate: opts.rate, timeoutS: opts.requestTimeoutS, abort: abort.signal,
+        url: opts.url, phases: opts.phases, rate: opts.rate, timeoutS: opts.requestTimeoutS, abort: abort.signal, token: opts.token,
         query: { width: opts.width, height: opts.height, iterations: opts.iterations, filter: opts.filter, ...(opts.backend ? { backend: opts.backend } : {}) },
         onSample: (s) => progress.line(processProgress(s, total)),
       });

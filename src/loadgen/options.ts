@@ -27,6 +27,8 @@ export interface LoadgenOptions {
   outDir: string;
   sloP95Ms: number | undefined;
   sloMinFps: number | undefined;
+  /** Bearer token (--token, else the LOADGEN_TOKEN environment variable). */
+  token: string | undefined;
   quiet: boolean;
 }
 
@@ -66,6 +68,7 @@ Video (webrtc mode)
   --backend B            auto|cpu|gpu (rtc-scale only; default: the server's)
   --workers N            worker processes running the sessions (default ${defaultWorkers()})
   --connect-timeout S    offer to first frame back must take less (default 20)
+  --token T              bearer token for /offer and /process (default: $LOADGEN_TOKEN)
 
 HTTP (process mode)
   --rate R               overall requests per second cap (default: none)
@@ -119,7 +122,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
         iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
         'connect-timeout': { type: 'string' }, rate: { type: 'string' }, 'request-timeout': { type: 'string' },
         out: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'slo-min-fps': { type: 'string' },
-        quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        token: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err) {
@@ -189,6 +192,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     outDir: str('out') ?? 'loadgen-out',
     sloP95Ms: positive('slo-p95-ms', str('slo-p95-ms'), false),
     sloMinFps: positive('slo-min-fps', str('slo-min-fps'), false),
+    token: str('token') ?? (process.env.LOADGEN_TOKEN || undefined),
     quiet: values.quiet === true,
   };
 }

@@ -16,6 +16,8 @@ export interface ProcessRunOptions {
   /** Overall requests per second across connections; undefined: as fast as the connections go. */
   rate?: number;
   timeoutS: number;
+  /** Bearer token for servers that protect /process. */
+  token?: string;
   onSample?: (sample: ProcessSample) => void;
   abort?: AbortSignal;
 }
@@ -134,6 +136,7 @@ export async function runProcessLoad(opts: ProcessRunOptions): Promise<ProcessRu
             connections: step.connections,
             duration: step.durationS,
             timeout: opts.timeoutS,
+            ...(opts.token ? { headers: { authorization: `Bearer ${opts.token}` } } : {}),
             ...(opts.rate ? { overallRate: opts.rate } : {}),
           }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
           const onAbort = (): void => instance.stop();

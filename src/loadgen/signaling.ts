@@ -14,6 +14,8 @@ export interface OfferParams {
   filter: string;
   iterations: number;
   backend?: string;
+  /** Bearer token for servers that protect /offer (RTC_AUTH_TOKENS or a JWT). */
+  token?: string;
 }
 
 /** A successful answer. */
@@ -24,11 +26,11 @@ export interface Answer {
   sessionId?: string;
 }
 
-/** The server refused the session with 503 (at capacity or draining). */
+/** The server refused the session with 503 (at capacity or draining) or 429 (rate limit). */
 export class RejectedError extends Error {
   override readonly name = 'RejectedError';
   constructor(readonly code: string, readonly retryAfterS: number | null) {
-    super(`rejected: 503 ${code}${retryAfterS !== null ? ` (retry after ${retryAfterS} s)` : ''}`);
+    super(`rejected: ${code}${retryAfterS !== null ? ` (retry after ${retryAfterS} s)` : ''}`);
   }
 }
 
@@ -70,7 +72,7 @@ export async function exchangeOffer(
   try {
     res = await fetch(offerUrl(url), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(params.token ? { authorization: `Bearer ${params.token}` } : {}) },
       body: JSON.stringify(offerBody(protocol, sdp, params)),
       signal: AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
     });
@@ -85,8 +87,9 @@ export async function exchangeOffer(
     // Not JSON: handled below by status and shape checks.
   }
   const errorCode = (body as { error?: { code?: unknown } } | null)?.error?.code;
-  if (res.status === 503) {
-    throw new RejectedError(typeof errorCode === 'string' ? errorCode : 'UNAVAILABLE', parseRetryAfter(res.headers.get('retry-after')));
+  if (res.status === 503 || res.status === 429) {
+    const fallback = res.status === 503 ? 'UNAVAILABLE' : 'TOO_MANY_REQUESTS';
+    throw new RejectedError(typeof errorCode === 'string' ? errorCode : fallback, parseRetryAfter(res.headers.get('retry-after')));
   }
   if (!res.ok) {
     throw new SignalingError(`POST /offer answered ${res.status}${typeof errorCode === 'string' ? ` ${errorCode}` : ''}: ${text.slice(0, 200)}`, res.status);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { exchangeOffer, RejectedError, SignalingError } from '../../src/loadgen/signaling.js';
 import { parseServerStats } from '../../src/loadgen/client-session.js';
 
-interface Seen { path: string; body: unknown }
+interface Seen { path: string; body: unknown; authorization: string | undefined }
 const seen: Seen[] = [];
 let reply: (res: http.ServerResponse) => void = (res) => res.end();
 let server: http.Server;
@@ -21,7 +21,7 @@ before(async () => {
     let body = '';
     req.on('data', (d: Buffer) => { body += d.toString(); });
     req.on('end', () => {
-      seen.push({ path: req.url ?? '', body: body ? JSON.parse(body) : null });
+      seen.push({ path: req.url ?? '', body: body ? JSON.parse(body) : null, authorization: req.headers.authorization });
       reply(res);
     });
   });
@@ -42,7 +42,12 @@ test('rtc-scale: POST /offer with filter, iterations and backend; answer with se
   reply = json(200, { sdp: 'v=0 answer', type: 'answer', sessionId: 's1', iceServers: [] });
   const a = await exchangeOffer(`${url}/`, 'rtc-scale', 'v=0 offer', { filter: 'blur', iterations: 3, backend: 'cpu' }, 2000);
   assert.deepEqual(a, { sdp: 'v=0 answer', type: 'answer', sessionId: 's1' });
-  assert.deepEqual(seen.at(-1), { path: '/offer', body: { sdp: 'v=0 offer', type: 'offer', filter: 'blur', iterations: 3, backend: 'cpu' } });
+  assert.deepEqual(seen.at(-1), {
+    path: '/offer', body: { sdp: 'v=0 offer', type: 'offer', filter: 'blur', iterations: 3, backend: 'cpu' }, authorization: undefined,
+  });
+  await exchangeOffer(url, 'rtc-scale', 'v=0 offer', { filter: 'none', iterations: 1, token: 'secret-token-0123456789' }, 2000);
+  assert.equal(seen.at(-1)!.authorization, 'Bearer secret-token-0123456789');
+  assert.equal((seen.at(-1)!.body as Record<string, unknown>).token, undefined, 'the token travels only in the header');
 });
 
 test('aiortc: video_transform, and an answer without session id', async () => {
@@ -52,7 +57,7 @@ test('aiortc: video_transform, and an answer without session id', async () => {
   assert.deepEqual(seen.at(-1)!.body, { sdp: 'v=0 offer', type: 'offer', video_transform: 'edges' });
 });
 
-test('503 is a rejection carrying the error code and Retry-After', async () => {
+test('503 and 429 are rejections carrying the error code and Retry-After', async () => {
   reply = json(503, { error: { code: 'AT_CAPACITY', message: 'full' } }, { 'retry-after': '3' });
   await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000), (err: unknown) => {
     assert.ok(err instanceof RejectedError);
@@ -60,6 +65,9 @@ test('503 is a rejection carrying the error code and Retry-After', async () => {
     assert.equal(err.retryAfterS, 3);
     return true;
   });
+  reply = json(429, { error: { code: 'TOO_MANY_REQUESTS', message: 'slow down' } }, { 'retry-after': '7' });
+  await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000),
+    (err: unknown) => err instanceof RejectedError && err.code === 'TOO_MANY_REQUESTS' && err.retryAfterS === 7);
   reply = (res) => { res.writeHead(503); res.end('busy'); };
   await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 2000),
     (err: unknown) => err instanceof RejectedError && err.code === 'UNAVAILABLE' && err.retryAfterS === null);
