@@ -175,9 +175,14 @@ describe('monitoring/k8s kustomizations', { skip: SKIP_NO_KUBECTL }, () => {
   it('scrape objects select the gpu-media pods of k8s/base on port http (8080), and not the TURN pods', { skip: !existsSync(path.join(root, 'k8s/base/kustomization.yaml')) && 'k8s/base not present' }, () => {
     const app = [...render('k8s/base'), ...(existsSync(path.join(root, 'k8s/coturn/kustomization.yaml')) ? render('k8s/coturn') : [])];
     const deploy = find(app, 'Deployment', 'gpu-media');
-    const tmpl = (deploy.spec as { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> } } }).template;
+    const tmpl = (deploy.spec as { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{
+      ports?: Array<{ name?: string; containerPort: number }>; env?: Array<{ name: string; value?: string }>;
+    }> } } }).template;
     const httpPort = tmpl.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'http');
     assert.equal(httpPort?.containerPort, 8080);
+    // /metrics is served on the http port unless RTC_METRICS_PORT moves it; then these objects must follow.
+    const metricsPort = tmpl.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'RTC_METRICS_PORT');
+    assert.ok(!metricsPort || metricsPort.value === '0', `gpu-media sets RTC_METRICS_PORT=${metricsPort?.value}: point the ServiceMonitor/PodMonitoring at that port`);
 
     const sm = find(render('monitoring/k8s/prometheus-operator'), 'ServiceMonitor', 'rtc-scale');
     const smSpec = sm.spec as { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; endpoints: Array<{ port: string; path: string; relabelings: Array<{ targetLabel: string; replacement: string }> }> };
