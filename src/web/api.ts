@@ -93,6 +93,11 @@ export class ApiRequestError extends Error {
     this.name = 'ApiRequestError';
   }
 
+  /** True for an answer that says "later" (503 or 429 with Retry-After) rather than "no". */
+  get retryable(): boolean {
+    return (this.status === 503 || this.status === 429) && this.retryAfterS !== null && this.code !== 'BACKEND_UNAVAILABLE';
+  }
+
   /** True for 503 AT_CAPACITY: the server is full and the request may be retried later. */
   get atCapacity(): boolean {
     return this.status === 503 && this.code === 'AT_CAPACITY';
@@ -107,8 +112,40 @@ function parseRetryAfter(header: string | null): number | null {
   return Number.isNaN(at) ? null : Math.max(0, Math.round((at - Date.now()) / 1000));
 }
 
+const TOKEN_KEY = 'rtc-scale.api-token';
+
+/** The bearer token for servers that protect their routes (RTC_AUTH_TOKENS / JWT), kept for this tab only. */
+export function apiToken(): string {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Remember (or, with '', forget) the bearer token for this tab. */
+export function setApiToken(token: string): void {
+  try {
+    if (token === '') sessionStorage.removeItem(TOKEN_KEY);
+    else sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    // Storage disabled: the token then lasts until the page reloads.
+  }
+  memoryToken = token;
+}
+
+let memoryToken = '';
+
+/** Called when the server answers 401/403, so the page can ask for a token. */
+export const authEvents = new EventTarget();
+
+function authHeaders(): Record<string, string> {
+  const t = apiToken() || memoryToken;
+  return t === '' ? {} : { authorization: `Bearer ${t}` };
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init?.headers ?? {}) } });
+  const res = await fetch(path, { ...init, headers: { accept: 'application/json', ...authHeaders(), ...(init?.headers ?? {}) } });
   const text = await res.text();
   let body: unknown = null;
   try {
@@ -117,6 +154,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     body = null;
   }
   if (!res.ok) {
+    if (res.status === 401 || res.status === 403) authEvents.dispatchEvent(new Event('required'));
     const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiRequestError(
       res.status,
@@ -163,7 +201,7 @@ export function postOffer(offer: OfferRequest): Promise<OfferAnswer> {
 /** DELETE /sessions/:id, best effort (the data channel closing ends the session anyway). */
 export async function deleteSession(id: string): Promise<void> {
   try {
-    await fetch(`/sessions/${encodeURIComponent(id)}`, { method: 'DELETE', keepalive: true });
+    await fetch(`/sessions/${encodeURIComponent(id)}`, { method: 'DELETE', keepalive: true, headers: authHeaders() });
   } catch {
     // The session also ends when its data channel closes or it idles out.
   }

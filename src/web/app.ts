@@ -5,7 +5,7 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { getBackends } from './api.js';
+import { authEvents, getBackends, setApiToken } from './api.js';
 import { ComparePanel } from './compare-panel.js';
 import { byId } from './dom.js';
 import { LivePanel } from './live-panel.js';
@@ -32,6 +32,23 @@ async function loadBackends(compare: ComparePanel, live: LivePanel): Promise<voi
   }
 }
 
+/** Ask for a bearer token when the server answers 401/403. */
+function wireAuth(): void {
+  const form = byId('auth-form', HTMLFormElement);
+  const input = byId('auth-token', HTMLInputElement);
+  authEvents.addEventListener('required', () => {
+    form.hidden = false;
+    input.focus();
+  });
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    setApiToken(input.value.trim());
+    input.value = '';
+    form.hidden = true;
+  });
+}
+
+wireAuth();
 const compare = new ComparePanel();
 const live = new LivePanel();
 window.rtcApp = { compare, live, ready: loadBackends(compare, live) };

@@ -4,7 +4,7 @@
  * the speed-up in words.
  */
 import { ApiRequestError, FILTERS, runProcess, type BackendInfo, type FilterName, type ProcessResult } from './api.js';
-import { BACKEND_COLORS, TimingsChart } from './charts.js';
+import { TimingsChart } from './charts.js';
 import { byId, fmtMs, h } from './dom.js';
 import { summarize } from './percentiles.js';
 import { backendLabel, speedupSentences, workloadLabel } from './speedup-text.js';
@@ -75,7 +75,7 @@ export class ComparePanel {
           'label',
           { class: `backend-choice${b.available ? '' : ' is-unavailable'}`, 'data-backend': b.name },
           h('input', attrs),
-          h('span', { class: 'swatch', style: `background:${BACKEND_COLORS[b.name] ?? '#444'}` }),
+          h('span', { class: `swatch swatch-${b.name}` }),
           h('strong', {}, backendLabel(b.name)),
           ' ',
           detail,
@@ -134,7 +134,9 @@ export class ComparePanel {
           if (outcome.errors[b]) continue;
           this.progress.textContent = `Run ${r + 1} of ${settings.runs}: ${backendLabel(b)} at ${where} (${doneCount}/${total} done)`;
           try {
-            outcome.results[b].push(await runProcess(params(b)));
+            outcome.results[b].push(await runPatiently(() => runProcess(params(b)), (s) => {
+              this.progress.textContent = `Server busy; run ${r + 1} on ${backendLabel(b)} again in ${s} s…`;
+            }));
           } catch (e) {
             outcome.errors[b] = errorText(e);
           }
@@ -169,7 +171,7 @@ export class ComparePanel {
       return h(
         'tr',
         { 'data-backend': b },
-        h('th', { scope: 'row' }, h('span', { class: 'swatch', style: `background:${BACKEND_COLORS[b] ?? '#444'}` }), backendLabel(b)),
+        h('th', { scope: 'row' }, h('span', { class: `swatch swatch-${b}` }), backendLabel(b)),
         cell('device', rs[0]?.device ?? this.backends.find((x) => x.name === b)?.device ?? '–'),
         cell('runs', errors[b] ? `${rs.length} (${errors[b]})` : String(rs.length)),
         cell('median', fmtMs(tot.median)),
@@ -195,6 +197,20 @@ export class ComparePanel {
         ...outcome.sentences.map((s) => h('p', {}, `${s}.`)),
         h('p', { class: 'basis muted small' }, 'Compared by median total time per run (upload + compute + download), measured on the server.'),
       );
+    }
+  }
+}
+
+/** Busy answers (503/429 with Retry-After) are retried after the wait, a few times. */
+async function runPatiently<T>(fn: () => Promise<T>, onWait: (seconds: number) => void): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof ApiRequestError) || !e.retryable || attempt >= 4) throw e;
+      const s = Math.min(30, Math.max(1, e.retryAfterS ?? 1));
+      onWait(s);
+      await new Promise((r) => setTimeout(r, s * 1000));
     }
   }
 }

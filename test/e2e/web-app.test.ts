@@ -6,7 +6,7 @@
  * width) go to $RTC_TEST_OUTPUT/screenshots.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { launchBrowser, screenshotBoth, type TestBrowser } from './browser.js';
@@ -50,6 +50,16 @@ const liveState = (page: Page) => page.evaluate('window.rtcApp.live.state') as P
 
 async function waitState(page: Page, state: string, timeoutMs = 20_000): Promise<void> {
   await until(`live state ${state}`, async () => (await liveState(page)) === state, timeoutMs);
+}
+
+/** Console errors of a page (CSP violations, failed loads, exceptions). */
+function consoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return errors;
 }
 
 async function openApp(page: Page, srv: TestServer): Promise<void> {
@@ -148,8 +158,14 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     browser = await launchBrowser();
     browser.context.on('request', (r) => {
       const u = r.url();
-      if (!u.startsWith(srv.url) && !/^(data|blob):/.test(u)) external.push(u);
+      if (!/^(data|blob):/.test(u) && new URL(u).hostname !== '127.0.0.1') external.push(u);
     });
+  });
+
+  // A failed test must not leave a session that fills the single slot for the next one.
+  afterEach(async () => {
+    for (const p of browser.context.pages()) await p.close();
+    await until('every server session to close', async () => (await sessionCount(srv)) === 0);
   });
 
   after(async () => {
@@ -159,8 +175,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
 
   test('/app serves the page with its assets from the server only', async () => {
     const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const errors = consoleErrors(page);
     const res = await page.goto(`${srv.url}/app`);
     assert.equal(res?.status(), 200);
     assert.match(page.url(), /\/app\/$/);
@@ -176,6 +191,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
 
   test('comparison: chart, tables and speed-up show exactly what /process returned', async () => {
     const page = await browser.context.newPage();
+    const errors = consoleErrors(page);
     const answers: Promise<ProcessJson>[] = [];
     page.on('response', (r) => {
       if (new URL(r.url()).pathname === '/process') answers.push(r.json() as Promise<ProcessJson>);
@@ -223,11 +239,13 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
       if (gpu) assert.ok(label?.includes(gpu.reason ?? '—'), 'the backend list shows why the GPU is unavailable');
     }
     await screenshotBoth(page, 'compare-done');
+    assert.deepEqual(errors, [], 'no console errors (CSP violations included)');
     await page.close();
   });
 
   test('live camera: frames come back processed as the filter says, and filters switch live', async (t) => {
     const page = await browser.context.newPage();
+    const errors = consoleErrors(page);
     await goLive(page, srv, 'invert');
     const first = (await until('processed frames to be decoded', async () => {
       const n = (await page.evaluate(FRAMES_DECODED)) as number;
@@ -263,7 +281,8 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     const codec = await page.locator('[data-stat="codec"]').textContent();
     assert.match(codec ?? '', /VP8|VP9|AV1|H264/i);
     assert.match((await page.locator('[data-stat="server-ms"]').textContent()) ?? '', /ms$/);
-    assert.match((await page.locator('[data-stat="backend"]').textContent()) ?? '', new RegExp(`^${BACKEND} · grayscale$`));
+    await until('stats to show the grayscale filter', async () =>
+      new RegExp(`^${BACKEND} · grayscale$`).test((await page.locator('[data-stat="backend"]').textContent()) ?? ''));
     // edges: a dark picture with bright outlines, and the stamps still read (the edge decoder).
     await switchFilter(page, 'edges');
     await until('processed picture to be mostly dark (edges)', async () => {
@@ -285,6 +304,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     await screenshotBoth(page, 'live');
     await page.click('#live-stop');
     assert.equal(await liveState(page), 'idle');
+    assert.deepEqual(errors, [], 'no console errors (CSP violations included)');
     await until('server session closed', async () => (await sessionCount(srv)) === 0);
     await page.close();
   });
@@ -337,6 +357,35 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     await page.click('#live-stop');
     await until('server session closed', async () => (await sessionCount(srv)) === 0);
     await page.close();
+  });
+
+  test('a server that wants a bearer token: the page asks for it, then works', async () => {
+    const token = 'e2e-token-0123456789abcdef';
+    const secured = await startTestServer({ env: { RTC_AUTH_TOKENS: token, RTC_BACKEND: BACKEND } });
+    const page = await browser.context.newPage();
+    try {
+      await openApp(page, secured);
+      await page.selectOption('select[name=resolution]', '360p');
+      await page.fill('input[name=runs]', '1');
+      await page.uncheck('input[name=warmup]');
+      await page.click('#compare-run');
+      await page.locator('#auth-form').waitFor({ state: 'visible' });
+      await until('refused comparison to end', async () => (await page.evaluate('window.rtcApp.compare.outcome?.done')) === true);
+      const refused = (await page.evaluate('window.rtcApp.compare.outcome.errors')) as Record<string, string>;
+      assert.match(Object.values(refused).join(' '), /UNAUTHORIZED/);
+      await screenshotBoth(page, 'token-required');
+      await page.fill('#auth-token', token);
+      await page.click('#auth-form button[type=submit]');
+      assert.equal(await page.locator('#auth-form').isVisible(), false);
+      await page.click('#compare-run');
+      await until('comparison with the token', async () => (await page.evaluate('window.rtcApp.compare.outcome?.done')) === true);
+      const ok = (await page.evaluate('window.rtcApp.compare.outcome')) as OutcomeJson & { errors: Record<string, string> };
+      assert.deepEqual(ok.errors, {});
+      assert.ok(Object.values(ok.results).every((r) => r.length === 1), 'one run per backend came back');
+    } finally {
+      await page.close();
+      await secured.stop();
+    }
   });
 
   for (const [name, state, pattern] of [
