@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import {
   CpuProcessor, CpuProcessorClosedError, CpuQueueFullError, CpuWorkerCrashedError,
 } from '../../src/processing/cpu/cpu-processor.js';
-import { byteRange, strip } from '../../src/processing/cpu/kernel-plan.js';
+import { byteRange, segment } from '../../src/processing/cpu/kernel-plan.js';
 import { referenceI420, referenceRgba } from '../../src/processing/reference/reference-processor.js';
 import { syntheticRgba } from '../../src/processing/synthetic.js';
 import { FILTER_NAMES, i420Size } from '../../src/processing/types.js';
@@ -22,12 +22,12 @@ function pattern(bytes: number, salt: number): Uint8Array {
 }
 
 describe('work splitting', () => {
-  test('row strips cover every row exactly once, also with more parts than rows', () => {
-    for (const [h, parts] of [[1, 3], [2, 2], [7, 3], [1080, 2], [5, 8]] as const) {
+  test('segments cover every row exactly once, also with more parts than rows', () => {
+    for (const [h, parts] of [[1, 3], [2, 2], [7, 3], [1080, 2], [5, 8], [100, 5]] as const) {
       const covered: number[] = [];
-      for (let i = 0; i < parts; i++) {
-        const [y0, y1] = strip(h, i, parts);
-        for (let y = y0; y < y1; y++) covered.push(y);
+      for (let s = 0; s < Math.ceil(parts / 2); s++) {
+        const [top, bottom] = segment(h, s, parts);
+        for (let y = top; y < bottom; y++) covered.push(y);
       }
       assert.deepEqual(covered, Array.from({ length: h }, (_, y) => y), `h=${h} parts=${parts}`);
     }

@@ -140,9 +140,9 @@ export class CpuProcessor implements FrameProcessor {
       const tUp = performance.now();
       this.arena.view(layout.input, size).set(img.data.subarray(0, size));
       const tCompute = performance.now();
-      const results = await Promise.allSettled(
-        planJob(shape, parts, layout).filter((calls) => calls.length > 0).map((calls) => this.pool.run(calls)),
-      );
+      const plan = planJob(shape, parts, layout);
+      for (const c of plan.controls) this.arena.writeWordPair(c.ptr, c.top, c.bottom);
+      const results = await Promise.allSettled(plan.parts.filter((calls) => calls.length > 0).map((calls) => this.pool.run(calls)));
       // every part has settled, so no worker still writes into the region
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

@@ -82,6 +82,13 @@ export class WasmArena {
     return new Uint8Array(this.memory.buffer, ptr, length);
   }
 
+  /** Write two little-endian u32 at `ptr` (8-byte aligned): one i64 word as the kernels read it. */
+  writeWordPair(ptr: number, low: number, high: number): void {
+    const words = new Uint32Array(this.memory.buffer, ptr, 2);
+    words[0] = low;
+    words[1] = high;
+  }
+
   private ensure(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;

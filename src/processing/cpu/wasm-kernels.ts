@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 /** The kernel functions a worker may be asked to call, with their numeric arguments. */
 export interface KernelFunctions {
   blur(input: number, output: number, rowBytes: number, height: number, pixelBytes: number, passes: number,
-    y0: number, y1: number, scratch: number): void;
+    ctrl: number, fromBottom: number, scratch: number): void;
   sharpen(input: number, output: number, rowBytes: number, height: number, pixelBytes: number, passes: number,
-    y0: number, y1: number, scratch: number, keepAlpha: number): void;
-  edges(input: number, output: number, width: number, height: number, rgba: number, y0: number, y1: number,
+    ctrl: number, fromBottom: number, scratch: number, keepAlpha: number): void;
+  edges(input: number, output: number, width: number, height: number, rgba: number, ctrl: number, fromBottom: number,
     scratch: number): void;
   invert(input: number, output: number, n: number, keepAlpha: number, scratch: number): void;
   grayRgba(input: number, output: number, n: number, scratch: number): void;

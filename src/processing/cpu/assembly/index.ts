@@ -15,22 +15,26 @@ export function streamScratchBytes(rowBytes: usize, passes: usize): usize {
   return scratchBytes(rowBytes, passes);
 }
 
-/** `passes` blur passes of a plane (pixelBytes 1) or RGBA image (4); output rows [y0, y1). */
+// The filters below write the output rows they claim from the control word at `ctrl` (see
+// stream.ts): i64, low half the first unclaimed row, high half one past the last. Two workers
+// may share one word, one with fromBottom 0 and one with 1.
+
+/** `passes` blur passes of a plane (pixelBytes 1) or RGBA image (4). */
 export function blur(input: usize, output: usize, rowBytes: usize, height: i32, pixelBytes: usize, passes: i32,
-  y0: i32, y1: i32, scratch: usize): void {
-  run(OP_BLUR, SRC_DIRECT, input, output, rowBytes, height, pixelBytes, passes, y0, y1, scratch, false);
+  ctrl: usize, fromBottom: i32, scratch: usize): void {
+  run(OP_BLUR, SRC_DIRECT, input, output, rowBytes, height, pixelBytes, passes, ctrl, fromBottom != 0, scratch, false);
 }
 
 /** `passes` sharpen passes; with keepAlpha (RGBA), the output alpha is the input's. */
 export function sharpen(input: usize, output: usize, rowBytes: usize, height: i32, pixelBytes: usize, passes: i32,
-  y0: i32, y1: i32, scratch: usize, keepAlpha: i32): void {
-  run(OP_SHARPEN, SRC_COPY, input, output, rowBytes, height, pixelBytes, passes, y0, y1, scratch, keepAlpha != 0);
+  ctrl: usize, fromBottom: i32, scratch: usize, keepAlpha: i32): void {
+  run(OP_SHARPEN, SRC_COPY, input, output, rowBytes, height, pixelBytes, passes, ctrl, fromBottom != 0, scratch, keepAlpha != 0);
 }
 
 /** Sobel of a plane (rgba 0) or of the luma of an RGBA image (rgba 1: R = G = B = edge, alpha kept). */
-export function edges(input: usize, output: usize, width: usize, height: i32, rgba: i32, y0: i32, y1: i32,
+export function edges(input: usize, output: usize, width: usize, height: i32, rgba: i32, ctrl: usize, fromBottom: i32,
   scratch: usize): void {
-  run(OP_SOBEL, rgba != 0 ? SRC_LUMA : SRC_COPY, input, output, width, height, 1, 1, y0, y1, scratch, rgba != 0);
+  run(OP_SOBEL, rgba != 0 ? SRC_LUMA : SRC_COPY, input, output, width, height, 1, 1, ctrl, fromBottom != 0, scratch, rgba != 0);
 }
 
 /** 255 - v over `n` bytes; keepAlpha (RGBA, whole pixels) leaves every fourth byte as it was. */

@@ -1,10 +1,15 @@
-// The streaming engine for iterated 3x3 filters: output rows [y0, y1) of `levels` passes are
-// produced in one sweep, keeping only three rows of every intermediate pass in a ring (a few
-// hundred KiB for 1080p RGBA x10, so it stays in L2) instead of writing whole intermediate images.
-// Pass k row r needs pass k-1 rows r-1, r, r+1 (clamped to the image), so a strip of output rows
-// needs `levels` extra input rows on each side and nothing from other strips: workers run their
-// strips with no synchronisation between passes, and the edge clamp stays exact at the image
-// border because rows are clamped to [0, h - 1] at every pass, as in the reference.
+// The streaming engine for iterated 3x3 filters: output rows of `levels` passes are produced in
+// one sweep, keeping only three rows of every intermediate pass in a ring (a few hundred KiB for
+// 1080p RGBA x10, so it stays in L2) instead of writing whole intermediate images.
+// Pass k row r needs pass k-1 rows r-1, r, r+1 (clamped to the image), so a run of output rows
+// needs `levels` extra input rows on each side and nothing from other workers; the edge clamp
+// stays exact at the image border because rows are clamped to [0, h - 1] at every pass, as in
+// the reference.
+//
+// Work sharing: the rows of a segment are claimed a few at a time from a control word shared by
+// two workers, one sweeping down from the top, one sweeping up from the bottom, until they meet.
+// Each keeps its own pipeline, so a claim continues where that worker left off (no halo is
+// recomputed), and a worker the OS leaves waiting simply claims less: the other one takes over.
 import { blurHorizontal, blurRowPlane, blurRowRgba, blurVertical, expandRgba, lumaRow, padRow, setStage, sharpenRow, sobelRow } from './rows';
 
 export const OP_BLUR = 0;
@@ -62,11 +67,13 @@ let ringStride: usize = 0;
   return ring + (<usize>(level * 3 + r % 3)) * ringStride + PAD;
 }
 
+let up = false; // sweep direction: rows in decreasing order
+
 /** Produce the next row of pass `k`, first producing the rows of pass k-1 it needs. */
 function advance(k: i32): void {
   const slot = next + (<usize>k << 2);
   const r = load<i32>(slot);
-  store<i32>(slot, r + 1);
+  store<i32>(slot, up ? r - 1 : r + 1);
   if (k == 0) {
     // only in SRC_COPY / SRC_LUMA mode
     const row = rowOf(0, r);
@@ -79,7 +86,11 @@ function advance(k: i32): void {
   const rp = r < h - 1 ? r + 1 : h - 1;
   if (k > 1 || srcMode != SRC_DIRECT) {
     const prev = next + (<usize>(k - 1) << 2);
-    while (load<i32>(prev) <= rp) advance(k - 1);
+    if (up) {
+      while (load<i32>(prev) >= rm) advance(k - 1);
+    } else {
+      while (load<i32>(prev) <= rp) advance(k - 1);
+    }
   }
   const a = rowOf(k - 1, rm);
   const b = rowOf(k - 1, r);
@@ -104,15 +115,43 @@ function advance(k: i32): void {
   if (!last) padRow(out, n, cs);
 }
 
+/** Rows claimed at a time: small enough to share the tail of a segment evenly, large enough that claims cost nothing. */
+const CLAIM: i32 = 4;
+
+/**
+ * Claim the next rows from the control word at `ctrl` (i64: low 32 bits the first unclaimed
+ * row, high 32 bits one past the last). Returns the claimed [from, to) packed the same way, or
+ * -1 when the segment is done.
+ */
+function claim(ctrl: usize): i64 {
+  while (true) {
+    const old = atomic.load<i64>(ctrl);
+    const top = <i32>old;
+    const bottom = <i32>(old >>> 32);
+    if (top >= bottom) return -1;
+    let from = top;
+    let to = bottom;
+    let word: i64;
+    if (up) {
+      from = bottom - CLAIM > top ? bottom - CLAIM : top;
+      word = (<i64>from << 32) | <i64>(<u32>top);
+    } else {
+      to = top + CLAIM < bottom ? top + CLAIM : bottom;
+      word = (<i64>bottom << 32) | <i64>(<u32>to);
+    }
+    if (atomic.cmpxchg<i64>(ctrl, old, word) == old) return (<i64>to << 32) | <i64>(<u32>from);
+  }
+}
+
 /**
  * Run `passes` passes of filter `kind` over a plane or RGBA image of `height` rows of `rowBytes`
- * bytes (pixels `pixelBytes` apart), writing output rows [y0, y1) to `out`.
+ * bytes (pixels `pixelBytes` apart), writing the output rows this worker claims from the control
+ * word at `ctrl`, sweeping down (`fromBottom` 0) or up (1).
  */
 export function run(
   kind: i32, mode: i32, input: usize, output: usize, rowBytes: usize, height: i32, pixelBytes: usize,
-  passes: i32, y0: i32, y1: i32, scratch: usize, keepAlpha: bool,
+  passes: i32, ctrl: usize, fromBottom: bool, scratch: usize, keepAlpha: bool,
 ): void {
-  if (y0 >= y1) return;
   op = kind;
   srcMode = mode;
   src = input;
@@ -121,6 +160,7 @@ export function run(
   h = height;
   cs = pixelBytes;
   levels = passes;
+  up = fromBottom;
   srcRowBytes = mode == SRC_LUMA ? rowBytes << 2 : rowBytes;
   dstRowBytes = srcRowBytes;
   alphaFix = keepAlpha;
@@ -134,9 +174,24 @@ export function run(
   p += align16(n) + 32;
   ring = p;
   ringStride = ringStrideOf(n);
-  for (let k = 0; k <= passes; k++) {
-    const lo = y0 - (passes - k);
-    store<i32>(next + (<usize>k << 2), lo > 0 ? lo : 0);
+  let started = false;
+  while (true) {
+    const got = claim(ctrl);
+    if (got < 0) return;
+    const from = <i32>got;
+    const to = <i32>(got >>> 32);
+    if (!started) {
+      // every pass starts `passes - k` rows before the first output row, clamped to the image
+      started = true;
+      for (let k = 0; k <= passes; k++) {
+        const first = up ? to - 1 + (passes - k) : from - (passes - k);
+        store<i32>(next + (<usize>k << 2), first < 0 ? 0 : first > h - 1 ? h - 1 : first);
+      }
+    }
+    if (up) {
+      for (let r = to - 1; r >= from; r--) advance(passes);
+    } else {
+      for (let r = from; r < to; r++) advance(passes);
+    }
   }
-  for (let r = y0; r < y1; r++) advance(passes);
 }
