@@ -48,6 +48,7 @@ export class ComparePanel {
   private readonly summaryBody = byId('summary-body', HTMLTableSectionElement);
   private readonly runsTable = byId('runs-table', HTMLTableElement);
   private readonly resultsBox = byId('compare-results', HTMLDivElement);
+  private readonly errorList = byId('compare-errors', HTMLUListElement);
   readonly chart = new TimingsChart(byId('timings-chart', HTMLDivElement));
 
   constructor() {
@@ -173,7 +174,7 @@ export class ComparePanel {
         { 'data-backend': b },
         h('th', { scope: 'row' }, h('span', { class: `swatch swatch-${b}` }), backendLabel(b)),
         cell('device', rs[0]?.device ?? this.backends.find((x) => x.name === b)?.device ?? '–'),
-        cell('runs', errors[b] ? `${rs.length} (${errors[b]})` : String(rs.length)),
+        cell('runs', errors[b] ? `${rs.length} (failed)` : String(rs.length)),
         cell('median', fmtMs(tot.median)),
         cell('p95', fmtMs(tot.p95)),
         cell('compute', fmtMs(comp.median)),
@@ -181,6 +182,7 @@ export class ComparePanel {
       );
     });
     this.summaryBody.replaceChildren(...rows);
+    this.errorList.replaceChildren(...Object.entries(errors).map(([b, e]) => h('li', { 'data-backend': b }, `${backendLabel(b)}: ${e}`)));
 
     const head = h('tr', {}, h('th', {}, 'run'), ...settings.backends.map((b) => h('th', {}, `${backendLabel(b)} total ms`)));
     const body = Array.from({ length: settings.runs }, (_, i) =>

@@ -30,6 +30,8 @@ export interface LiveSessionEvents {
 const GATHER_TIMEOUT_MS = 5000;
 /** "disconnected" can recover by itself; call it lost only if it lasts this long. */
 const DISCONNECT_GRACE_MS = 4000;
+/** ICE + DTLS + SCTP normally take well under a second; a blocked UDP path never finishes. */
+const CONNECT_TIMEOUT_MS = 20_000;
 
 function waitForGathering(pc: RTCPeerConnection): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
@@ -98,6 +100,9 @@ export class LiveSession {
     const answer = await postOffer({ sdp: local.sdp, type: 'offer', ...settings });
     this.sessionId = answer.sessionId;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    this.lostTimer = window.setTimeout(() => {
+      if (!this.connected) this.lose(`no media path to the server within ${CONNECT_TIMEOUT_MS / 1000} s (UDP blocked? a TURN server may be needed)`);
+    }, CONNECT_TIMEOUT_MS);
   }
 
   /** Ask the server to switch filter, iterations or backend; the answer comes as onServerInfo(…, 'ack'). */
@@ -128,6 +133,8 @@ export class LiveSession {
   private markConnected(): void {
     if (this.connected || this.closed) return;
     this.connected = true;
+    clearTimeout(this.lostTimer);
+    this.lostTimer = 0;
     this.events.onConnected();
   }
 
