@@ -12,7 +12,7 @@ import { HELP, parseOptions, UsageError, type LoadgenOptions } from './options.j
 import { runProcessLoad, type ProcessSample } from './process-mode.js';
 import { profileDuration } from './profile.js';
 import {
-  evaluateObjectives, objectiveLines, processSummaryTable, webrtcSummaryTable, type LoadReport, type RunSettings,
+  capacityUnderSlo, evaluateObjectives, objectiveLines, processSummaryTable, webrtcSummaryTable, type LoadReport, type RunSettings,
 } from './report.js';
 
 /** Exit statuses. */
@@ -140,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
   report.finishedAt = new Date().toISOString();
   report.objectives = evaluateObjectives({ p95Ms: opts.sloP95Ms, minFps: opts.sloMinFps }, report);
   report.objectivesMet = report.objectives.every((o) => o.met);
+  if (report.webrtc && opts.sloP95Ms !== undefined) report.capacity = capacityUnderSlo(report.webrtc, opts.sloP95Ms);
 
   mkdirSync(opts.outDir, { recursive: true });
   const jsonPath = path.join(opts.outDir, 'loadgen-report.json');
@@ -148,6 +149,10 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(htmlPath, renderHtmlReport(report));
   process.stdout.write(`\n${table}\n\n`);
   for (const line of objectiveLines(report.objectives)) process.stdout.write(`${line}\n`);
+  if (report.capacity && report.webrtc && report.webrtc.phases.length > 1) {
+    const c = report.capacity;
+    process.stdout.write(`capacity: ${c.sessions === null ? 'no steady phase' : `${c.sessions} sessions (phase ${c.phase})`} with p95 <= ${c.sloP95Ms} ms\n`);
+  }
   if (report.webrtc?.workerErrors.length) process.stdout.write(`worker errors:\n  ${report.webrtc.workerErrors.join('\n  ')}\n`);
   process.stdout.write(`reports: ${jsonPath}, ${htmlPath}\n`);
   return report.objectivesMet ? EXIT.ok : EXIT.objectiveMissed;

@@ -157,6 +157,10 @@ export function renderHtmlReport(report: LoadReport): string {
   const objectives = report.objectives.length
     ? `<ul>${report.objectives.map((o) => `<li>${esc(o.name)}: limit ${o.limit}, observed ${cell(o.observed, 1)} — <span class="${o.met ? 'met' : 'missed'}">${o.met ? 'met' : 'missed'}</span></li>`).join('')}</ul>`
     : '<p>No objective was given (use --slo-p95-ms).</p>';
+  const capacity = report.capacity
+    ? `<p>Most sessions in a steady phase with p95 within ${report.capacity.sloP95Ms} ms: <strong>${
+      report.capacity.sessions === null ? 'none' : `${report.capacity.sessions} (phase ${esc(report.capacity.phase ?? '')})`}</strong></p>`
+    : '';
   const body = report.webrtc ? webrtcSection(report.webrtc, report) : report.process ? processSection(report.process, report) : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rtc-scale load report ${esc(report.startedAt)}</title>
@@ -164,7 +168,7 @@ export function renderHtmlReport(report: LoadReport): string {
 <body>
 <h1>rtc-scale load report</h1>
 <dl>${settings.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
-<h2>Objectives</h2>${objectives}
+<h2>Objectives</h2>${objectives}${capacity}
 ${body}
 </body></html>
 `;

@@ -48,6 +48,11 @@ export interface LoadReport {
   objectives: ObjectiveResult[];
   /** True when every objective was met (and trivially when none was given). */
   objectivesMet: boolean;
+  /**
+   * With --slo-p95-ms in webrtc mode: the most sessions of a steady phase that reached its target
+   * and kept p95 within the objective (null when none did). Run a staircase profile to find it.
+   */
+  capacity?: { sloP95Ms: number; sessions: number | null; phase: string | null };
   webrtc?: WebrtcRunResult;
   process?: ProcessRunResult;
 }
@@ -64,6 +69,17 @@ export function evaluateObjectives(objectives: Objectives, run: { webrtc?: Webrt
     out.push({ name: 'received fps per session', limit: objectives.minFps, observed, met: observed !== null && observed >= objectives.minFps });
   }
   return out;
+}
+
+/** The largest steady phase (target reached) whose p95 met `sloP95Ms`. */
+export function capacityUnderSlo(run: WebrtcRunResult, sloP95Ms: number): { sloP95Ms: number; sessions: number | null; phase: string | null } {
+  let best: PhaseResult | null = null;
+  for (const p of run.phases) {
+    if (p.ramp || p.targetSessions === 0 || p.maxActiveSessions < p.targetSessions) continue;
+    if (p.latencyMs.p95 === null || p.latencyMs.p95 > sloP95Ms) continue;
+    if (!best || p.targetSessions > best.targetSessions) best = p;
+  }
+  return { sloP95Ms, sessions: best?.targetSessions ?? null, phase: best?.name ?? null };
 }
 
 function num(v: number | null | undefined, digits = 0): string {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { LatencyHistogram } from '../../src/loadgen/histogram.js';
 import { offerBody, offerUrl } from '../../src/loadgen/signaling.js';
 import { niceTicks, renderChart } from '../../src/loadgen/svg-chart.js';
-import { evaluateObjectives, webrtcSummaryTable, type LoadReport } from '../../src/loadgen/report.js';
+import { capacityUnderSlo, evaluateObjectives, webrtcSummaryTable, type LoadReport } from '../../src/loadgen/report.js';
 import { renderHtmlReport } from '../../src/loadgen/html-report.js';
 import type { PhaseResult, Sample, WebrtcRunResult } from '../../src/loadgen/coordinator.js';
 
@@ -91,4 +91,13 @@ test('summary table and self-contained HTML report with the plots', () => {
   assert.equal((html.match(/<svg /g) ?? []).length, 5);
   for (const t of ['Glass-to-glass latency', 'Received frames per second', 'Connect time', 'Rejections', 'Freezes']) assert.ok(html.includes(t), t);
   assert.ok(html.includes('objective p95 100 ms'));
+});
+
+test('capacity: the largest steady phase that reached its target within the objective', () => {
+  const step = (name: string, sessions: number, active: number, p95: number | null, ramp = false): PhaseResult =>
+    ({ ...phase(name, p95), targetSessions: sessions, maxActiveSessions: active, ramp });
+  const run = fakeRun(60);
+  run.phases = [step('up', 6, 6, 50, true), step('s1', 1, 1, 90), step('s2', 2, 2, 150), step('s3', 3, 2, 120), step('s4', 4, 4, 260)];
+  assert.deepEqual(capacityUnderSlo(run, 200), { sloP95Ms: 200, sessions: 2, phase: 's2' });
+  assert.deepEqual(capacityUnderSlo(run, 80), { sloP95Ms: 80, sessions: null, phase: null });
 });
