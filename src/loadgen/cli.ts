@@ -59,7 +59,7 @@ function processProgress(s: ProcessSample, total: number): string {
 function settingsOf(o: LoadgenOptions): RunSettings {
   return {
     url: o.url, mode: o.mode, protocol: o.protocol, width: o.width, height: o.height, fps: o.fps, filter: o.filter,
-    iterations: o.iterations, backend: o.backend ?? null, workers: o.workers, spawnRate: o.spawnRate,
+    iterations: o.iterations, backend: o.backend ?? null, workers: o.workers, spawnRate: o.spawnRate, settleS: o.settleS,
     connectTimeoutS: o.connectTimeoutS, rate: o.rate ?? null, phases: o.phases,
   };
 }
@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
           },
           width: opts.width, height: opts.height, fps: opts.fps, connectTimeoutMs: opts.connectTimeoutS * 1000,
         },
-        phases: opts.phases, workers: opts.workers, spawnRate: opts.spawnRate, abort: abort.signal,
+        phases: opts.phases, workers: opts.workers, spawnRate: opts.spawnRate, settleS: opts.settleS, abort: abort.signal,
         onSample: (s) => progress.line(webrtcProgress(s, total)),
       });
       table = webrtcSummaryTable(report.webrtc);

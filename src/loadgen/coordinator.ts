@@ -19,6 +19,11 @@ export interface WebrtcRunOptions {
   workers: number;
   /** New sessions per second at most. */
   spawnRate: number;
+  /**
+   * Seconds at the start of each phase whose frames count in the timeline and the overall
+   * figures but not in the phase's latency, fps, freeze and loss figures (connection transients).
+   */
+  settleS?: number;
   /** Called with every per-second sample, as it is made. */
   onSample?: (sample: Sample) => void;
   /** Resolves when the run should stop early (Ctrl-C). */
@@ -227,11 +232,14 @@ export async function runWebrtcLoad(opts: WebrtcRunOptions): Promise<WebrtcRunRe
   const t0 = performance.now();
   const elapsedS = (): number => (performance.now() - t0) / 1000;
   const accs = (): Accumulator[] => [bucket, phaseAcc[phaseIndex]!, overall];
+  const phaseStarts = phases.map((_, i) => phases.slice(0, i).reduce((s, p) => s + p.durationS, 0));
+  const settled = (): boolean => elapsedS() - phaseStarts[phaseIndex]! >= (opts.settleS ?? 0);
 
   const onMessage = (w: WorkerHandle, m: FromWorker): void => {
     switch (m.type) {
       case 'counters':
-        for (const a of accs()) a.addCounters(m.counters);
+        for (const a of [bucket, overall]) a.addCounters(m.counters);
+        if (settled()) phaseAcc[phaseIndex]!.addCounters(m.counters);
         return;
       case 'connected': {
         const t = tracked.get(m.id);
@@ -320,7 +328,7 @@ export async function runWebrtcLoad(opts: WebrtcRunOptions): Promise<WebrtcRunRe
       connectMs: bucketConnect,
     };
     samples.push(sample);
-    for (const a of [phaseAcc[phaseIndex]!, overall]) {
+    for (const a of settled() ? [phaseAcc[phaseIndex]!, overall] : [overall]) {
       a.maxActive = Math.max(a.maxActive, active);
       if (fpsPerSession !== null) {
         a.fpsSum += fpsPerSession;

@@ -21,6 +21,7 @@ export interface LoadgenOptions {
   backend: string | undefined;
   workers: number;
   spawnRate: number;
+  settleS: number;
   connectTimeoutS: number;
   rate: number | undefined;
   requestTimeoutS: number;
@@ -59,6 +60,8 @@ Load profile (sessions = concurrent WebRTC sessions, or HTTP connections in proc
   --profile FILE         JSON or YAML: [{name, sessions, duration, ramp?}, ...] or {phases: [...]}
   (default: multi-phase with peak 4: ramp 0→4 20 s, steady 4 40 s, spike 8 15 s, cool-down 1 15 s)
   --spawn-rate R         new sessions per second at most (default 2)
+  --settle S             leave the first S seconds of each phase out of that phase's figures
+                         (connection transients; default 0). Timeline and overall keep them.
 
 Video (webrtc mode)
   --resolution WxH       sent video size (default 640x360; process mode: /process image size, default 1920x1080)
@@ -118,7 +121,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
       options: {
         url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' },
         sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
-        'spawn-rate': { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
+        'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
         iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
         'connect-timeout': { type: 'string' }, rate: { type: 'string' }, 'request-timeout': { type: 'string' },
         out: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'slo-min-fps': { type: 'string' },
@@ -186,6 +189,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     backend: str('backend'),
     workers: positive('workers', str('workers'), true) ?? defaultWorkers(),
     spawnRate: positive('spawn-rate', str('spawn-rate'), false) ?? 2,
+    settleS: str('settle') === '0' ? 0 : positive('settle', str('settle'), false) ?? 0,
     connectTimeoutS: positive('connect-timeout', str('connect-timeout'), false) ?? 20,
     rate: positive('rate', str('rate'), false),
     requestTimeoutS: positive('request-timeout', str('request-timeout'), false) ?? 30,

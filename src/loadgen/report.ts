@@ -19,6 +19,7 @@ export interface RunSettings {
   backend: string | null;
   workers: number;
   spawnRate: number;
+  settleS: number;
   connectTimeoutS: number;
   rate: number | null;
   phases: Phase[];

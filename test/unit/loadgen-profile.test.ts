@@ -86,6 +86,9 @@ test('options: defaults, single steady phase, help and usage errors', () => {
   assert.deepEqual(s.phases, [{ name: 'steady', sessions: 3, durationS: 20, ramp: false }]);
   assert.deepEqual([s.width, s.height, s.fps, s.filter, s.workers, s.sloP95Ms, s.protocol], [1280, 720, 15, 'edges', 2, 200, 'aiortc']);
 
+  assert.equal(d.settleS, 0);
+  assert.equal(parseOptions(['--url', 'http://h:1', '--settle', '5'])!.settleS, 5);
+  assert.equal(parseOptions(['--url', 'http://h:1', '--settle', '0'])!.settleS, 0);
   const p = parseOptions(['--url', 'http://h:1', '--mode', 'process', '--phases', 'a:2:3s'])!;
   assert.deepEqual([p.width, p.height, p.iterations, p.filter], [1920, 1080, 10, 'blur']);
 

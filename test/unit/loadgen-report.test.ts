@@ -82,7 +82,7 @@ test('summary table and self-contained HTML report with the plots', () => {
   const report: LoadReport = {
     tool: 'rtc-scale-loadgen', version: 1, startedAt: 'now', finishedAt: 'later',
     settings: { url: 'http://h', mode: 'webrtc', protocol: 'rtc-scale', width: 640, height: 360, fps: 30, filter: 'none', iterations: 1,
-      backend: null, workers: 1, spawnRate: 2, connectTimeoutS: 20, rate: null, phases: [{ name: 'a', sessions: 2, durationS: 3, ramp: false }] },
+      backend: null, workers: 1, spawnRate: 2, settleS: 0, connectTimeoutS: 20, rate: null, phases: [{ name: 'a', sessions: 2, durationS: 3, ramp: false }] },
     objectives: evaluateObjectives({ p95Ms: 100 }, { webrtc: run }), objectivesMet: true, webrtc: run,
   };
   const html = renderHtmlReport(report);
