@@ -301,6 +301,12 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
       return s && s.invertErr < 40;
     });
     await until('latency chart filled', async () => (await page.evaluate('window.rtcApp.live.latency.samples.length')) as number >= 5);
+    const samples = (await page.evaluate('window.rtcApp.live.latency.samples')) as { frameRttMs: number | null; serverMs: number | null; channelRttMs: number | null }[];
+    const med = (k: 'frameRttMs' | 'serverMs' | 'channelRttMs') => {
+      const v = samples.map((x) => x[k]).filter((x): x is number => x !== null);
+      return v.length > 0 ? median(v).toFixed(1) : '–';
+    };
+    t.diagnostic(`latency over ${samples.length} s at 320x240 (medians of per-second values): frame round trip ${med('frameRttMs')} ms, server processing p50 ${med('serverMs')} ms, data channel RTT ${med('channelRttMs')} ms`);
     await screenshotBoth(page, 'live');
     await page.click('#live-stop');
     assert.equal(await liveState(page), 'idle');
