@@ -21,7 +21,21 @@ export const MapMode = { READ: 0x0001 } as const;
 /** The navigator.gpu-like entry object of Dawn; the process stays alive while it is referenced. */
 export type DawnGpu = GPU;
 
-/** Start Dawn with its command-line style options (e.g. "backend=opengles"). */
+/**
+ * One Dawn instance per set of options, kept for the life of the process. Letting an instance be
+ * garbage-collected soon after one of its devices was destroyed crashes dawn.node 0.6.2 (SIGSEGV,
+ * "futex facility returned an unexpected error code", reproduced here in 8 of 8 runs); an instance
+ * whose devices are all destroyed does not keep the process from exiting, so holding it is free.
+ */
+const instances = new Map<string, DawnGpu>();
+
+/** The Dawn instance for these command-line style options (e.g. "backend=opengles"). */
 export function createDawn(options: readonly string[]): DawnGpu {
-  return create([...options]);
+  const key = options.join('\n');
+  let gpu = instances.get(key);
+  if (!gpu) {
+    gpu = create([...options]);
+    instances.set(key, gpu);
+  }
+  return gpu;
 }

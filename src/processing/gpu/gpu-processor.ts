@@ -90,10 +90,15 @@ export class GpuProcessor implements FrameProcessor {
       throw new GpuUnavailableError(`WebGPU (Dawn) could not start: ${err instanceof Error ? err.message : String(err)}`);
     }
     const wantsCompat = flags.includes('backend=opengles');
-    let adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel: wantsCompat ? 'compatibility' : 'core' });
-    // The OpenGL ES backend only offers compatibility-level adapters.
-    if (!adapter && !wantsCompat) adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel: 'compatibility' });
-    const optText = flags.length > 0 ? ` (Dawn options: ${flags.join(' ')})` : '';
+    const optText = ` (Dawn options: ${flags.join(' ')})`;
+    let adapter: GPUAdapter | null;
+    try {
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel: wantsCompat ? 'compatibility' : 'core' });
+      // The OpenGL ES backend only offers compatibility-level adapters.
+      if (!adapter && !wantsCompat) adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel: 'compatibility' });
+    } catch (err) {
+      throw new GpuUnavailableError(`no WebGPU adapter found${optText}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (!adapter) throw new GpuUnavailableError(`no WebGPU adapter found${optText}`);
 
     const info = adapter.info;
@@ -168,7 +173,8 @@ export class GpuProcessor implements FrameProcessor {
     this.pool.fail(new GpuUnavailableError('GPU backend closed'));
     await Promise.allSettled([...this.inFlight]);
     this.pool.destroy();
-    this.dev?.destroy();
+    // A lost device is already gone; destroying it again trips a mutex assertion in Dawn's GL backend.
+    if (this.lostReason === null) this.dev?.destroy();
     this.dev = null;
     this.gpu = null;
   }
