@@ -85,10 +85,14 @@ export class LatencyChart {
       {
         width: Math.max(240, el.clientWidth),
         height,
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(50, Math.ceil((max * 1.15) / 10) * 10)] } },
-        axes: [{}, { label: 'ms', size: 50 }],
+        // x is "seconds before now", so the window scrolls steadily and reads without clock times.
+        scales: { x: { time: false, range: [-windowS, 0] }, y: { range: (_u, _min, max) => [0, Math.max(50, Math.ceil((max * 1.15) / 10) * 10)] } },
+        axes: [
+          { label: 'seconds ago', values: (_u, vals) => vals.map((v) => (v === 0 ? 'now' : String(-v))), space: 40 },
+          { label: 'ms', size: 50 },
+        ],
         series: [
-          {},
+          { label: 's ago', value: (_u, v) => (v === null ? '–' : (-v).toFixed(0)) },
           { label: 'frame round trip', stroke: '#dc2626', width: 2, value: (_u, v) => (v === null ? '–' : `${ms(v)} ms`) },
           { label: 'server processing p50', stroke: '#0369a1', width: 2, value: (_u, v) => (v === null ? '–' : `${ms(v)} ms`) },
           { label: 'data channel RTT', stroke: '#6b7280', width: 1, dash: [4, 4], value: (_u, v) => (v === null ? '–' : `${ms(v)} ms`) },
@@ -106,7 +110,7 @@ export class LatencyChart {
     const cutoff = s.t - this.windowS * 1000;
     while (this.samples.length > 0 && this.samples[0].t < cutoff) this.samples.shift();
     this.u.setData([
-      this.samples.map((x) => x.t / 1000),
+      this.samples.map((x) => (x.t - s.t) / 1000),
       this.samples.map((x) => x.frameRttMs),
       this.samples.map((x) => x.serverMs),
       this.samples.map((x) => x.channelRttMs),

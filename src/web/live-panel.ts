@@ -184,8 +184,8 @@ export class LivePanel {
       this.startStats();
     } catch (e) {
       if (gen !== this.generation) return;
-      if (e instanceof ApiRequestError && e.atCapacity) {
-        this.capacityCountdown(e.retryAfterS ?? DEFAULT_RETRY_S, gen);
+      if (e instanceof ApiRequestError && (e.atCapacity || e.retryable)) {
+        this.capacityCountdown(e.retryAfterS ?? DEFAULT_RETRY_S, gen, e.code);
       } else {
         const msg = e instanceof ApiRequestError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
         this.render('error', `Could not connect: ${msg}`);
@@ -205,15 +205,21 @@ export class LivePanel {
     this.render('idle', 'Stopped. Press Start camera to go again.');
   }
 
-  private capacityCountdown(seconds: number, gen: number): void {
+  /** The server said "later" (503 AT_CAPACITY or DRAINING, 429): count down its Retry-After, then offer again. */
+  private capacityCountdown(seconds: number, gen: number, code: string): void {
     let left = Math.max(1, Math.ceil(seconds));
+    const why = code === 'DRAINING'
+      ? 'The server is shutting down (draining) and takes no new sessions.'
+      : code === 'TOO_MANY_REQUESTS'
+        ? 'Too many requests from this browser for now.'
+        : 'The server is at capacity (all session slots are in use).';
     const tick = () => {
       if (gen !== this.generation) return;
       if (left <= 0) {
         void this.connect();
         return;
       }
-      this.render('capacity', `The server is at capacity (all session slots are in use). Trying again in ${left} s…`);
+      this.render('capacity', `${why} Trying again in ${left} s…`);
       left--;
       this.countdownTimer = window.setTimeout(tick, 1000);
     };
