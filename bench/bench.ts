@@ -50,15 +50,19 @@ async function blur1080p(p: FrameProcessor, runs: number): Promise<Record<string
   for (let i = 0; i < Math.min(WARMUP, runs - 1); i++) await p.processRgba({ width: WIDTH, height: HEIGHT, data }, filter, out);
   const wall: number[] = [];
   const split: ProcessTimings[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     split.push(await p.processRgba({ width: WIDTH, height: HEIGHT, data }, filter, out));
     wall.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
   const med = (k: keyof ProcessTimings): number => summarize(split.map((t) => t[k])).median;
   return {
     device: p.device,
     ms: summarize(wall),
+    // CPU time of the whole process (all threads) per call: the work itself, whatever else runs on the machine
+    cpuMsPerCall: Math.round((cpu.user + cpu.system) / 1000 / runs * 100) / 100,
     medianSplitMs: { upload: med('upload'), compute: med('compute'), download: med('download'), total: med('total') },
     checksum: sha256Hex(out),
   };
