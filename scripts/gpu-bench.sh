@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The real-GPU benchmark: 1920x1080 RGBA x10 blur on our WebGPU backend (kernel time from
+# timestamp queries, and upload+kernel+readback), on the CPU backend, and in PyTorch on the same
+# GPU when `python3 -c 'import torch'` works. Prints ONE JSON object on stdout.
+#
+#   scripts/gpu-bench.sh [bench options]      run here (needs `npm run build` first)
+#   scripts/gpu-bench.sh --pack DIR           copy everything the run needs into DIR, including
+#                                             the node binary, for a machine without Node.js:
+#                                             then run DIR/gpu-bench.sh there
+#
+# Bench options (passed to scripts/gpu-bench/bench.mjs): --width N --height N --iterations N
+# --runs N (default 30) --warmup N (default 5) --cpu-runs N (0 skips the CPU backend) --no-torch
+# --python PATH.  Environment: RTC_GPU_ALLOW_SOFTWARE=1 accepts a software adapter (lavapipe),
+# RTC_GPU_DAWN_OPTIONS (comma separated, e.g. backend=vulkan), RTC_CPU_WORKERS.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# In the repository this script lives in scripts/; in a packed folder it lives at the top.
+if [[ -f "$here/bench/bench.mjs" && -x "$here/bin/node" ]]; then
+  root="$here"; bench="$here/bench/bench.mjs"; packed=1
+else
+  root="$(cd "$here/.." && pwd)"; bench="$here/gpu-bench/bench.mjs"; packed=0
+fi
+
+pack() {
+  local dest="$1"
+  [[ -n "$dest" ]] || { echo "usage: $0 --pack DIR" >&2; exit 2; }
+  local node_bin
+  node_bin="$(node -p 'process.execPath')"
+  [[ -f "$root/dist/src/processing/gpu/gpu-processor.js" ]] || { echo "gpu-bench: run 'npm run build' first (dist/ is missing)" >&2; exit 1; }
+  local dawn_dir="node_modules/webgpu/dist/$(node -p 'process.platform + "-" + process.arch')"
+  mkdir -p "$dest/bin" "$dest/bench" "$dest/lib" "$dest/dist/src" "$dest/$dawn_dir"
+  cp "$node_bin" "$dest/bin/node"
+  # The compiled processing backends and the CPU backend's WASM kernels; package.json makes
+  # dist/*.js ES modules ("type": "module").
+  cp -r "$root/dist/src/processing" "$dest/dist/src/"
+  [[ -d "$root/dist/wasm" ]] && cp -r "$root/dist/wasm" "$dest/dist/"
+  printf '{ "name": "rtc-scale-gpu-bench", "private": true, "type": "module" }\n' > "$dest/package.json"
+  # webgpu's loader and only this platform's dawn.node (the package ships every platform).
+  cp "$root/node_modules/webgpu/index.js" "$root/node_modules/webgpu/package.json" "$dest/node_modules/webgpu/"
+  cp "$root/$dawn_dir/dawn.node" "$dest/$dawn_dir/"
+  cp "$root/scripts/gpu-bench/bench.mjs" "$root/scripts/gpu-bench/torch_blur.py" "$dest/bench/"
+  cp "$root/scripts/gpu-bench.sh" "$dest/gpu-bench.sh"
+  # The Vulkan loader, used there only when the machine has none of its own (the NVIDIA driver
+  # brings the ICD, not always the loader).
+  local loader
+  loader="$(ldconfig -p 2>/dev/null | awk '/libvulkan\.so\.1 .*x86-64/ {print $NF; exit}')"
+  if [[ -n "$loader" ]]; then cp -L "$loader" "$dest/lib/libvulkan.so.1"; fi
+  echo "gpu-bench: packed into $dest ($(du -sh "$dest" | cut -f1)); copy it over and run $dest/gpu-bench.sh" >&2
+}
+
+if [[ "${1:-}" == "--pack" ]]; then
+  pack "${2:-}"
+  exit 0
+fi
+
+if [[ "$packed" == 1 ]]; then
+  node_bin="$root/bin/node"
+  # Prefer the machine's own Vulkan loader; fall back to the packed one.
+  if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+    export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+else
+  node_bin="$(command -v node || true)"
+  [[ -n "$node_bin" ]] || { echo "gpu-bench: no node here; pack with --pack DIR on a machine that has it" >&2; exit 1; }
+  [[ -f "$root/dist/src/processing/gpu/gpu-processor.js" ]] || { echo "gpu-bench: run 'npm run build' first" >&2; exit 1; }
+fi
+exec "$node_bin" "$bench" "$@"
