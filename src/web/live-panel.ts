@@ -114,6 +114,7 @@ export class LivePanel {
     this.backendSel.replaceChildren(...opts);
   }
 
+  /** The filter, iterations and backend currently chosen in the controls. */
   settings(): LiveSettings {
     return {
       filter: this.filterSel.value as FilterName,
