@@ -10,7 +10,7 @@
 #
 # Bench options (passed to scripts/gpu-bench/bench.mjs): --width N --height N --iterations N
 # --runs N (default 30) --warmup N (default 5) --cpu-runs N (0 skips the CPU backend) --no-torch
-# --python PATH.  Environment: RTC_GPU_ALLOW_SOFTWARE=1 accepts a software adapter (lavapipe),
+# --python PATH --torch-device cpu (checks the PyTorch arithmetic where there is no GPU).  Environment: RTC_GPU_ALLOW_SOFTWARE=1 accepts a software adapter (lavapipe),
 # RTC_GPU_DAWN_OPTIONS (comma separated, e.g. backend=vulkan), RTC_CPU_WORKERS.
 set -euo pipefail
 

@@ -9,6 +9,7 @@
 //
 // Options: --width N --height N --iterations N --runs N (>= 20 by default 30) --warmup N
 //          --cpu-runs N (0 skips the CPU backend) --no-torch --python PATH
+//          --torch-device cpu (runs torch_blur.py on the CPU: checks its checksum where there is no GPU)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +22,7 @@ const dist = [path.resolve(here, '../dist/src/processing'), path.resolve(here, '
   .find((d) => existsSync(path.join(d, 'gpu/gpu-processor.js'))) ?? path.resolve(here, '../../dist/src/processing');
 
 function parseArgs(argv) {
-  const opts = { width: 1920, height: 1080, iterations: 10, runs: 30, warmup: 5, cpuRuns: 20, torch: true, python: 'python3' };
+  const opts = { width: 1920, height: 1080, iterations: 10, runs: 30, warmup: 5, cpuRuns: 20, torch: true, python: 'python3', torchDevice: 'cuda' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -37,6 +38,7 @@ function parseArgs(argv) {
     else if (a === '--cpu-runs') opts.cpuRuns = num();
     else if (a === '--no-torch') opts.torch = false;
     else if (a === '--python') opts.python = argv[++i];
+    else if (a === '--torch-device') opts.torchDevice = argv[++i];
     else throw new Error(`unknown option ${a}`);
   }
   if (opts.runs < 1) throw new Error('--runs must be at least 1');
@@ -121,10 +123,10 @@ function benchTorch(opts) {
     const why = probe.error ? probe.error.message : (probe.stderr.trim().split('\n').pop() || `exit ${probe.status}`);
     return { available: false, reason: `${opts.python} -c 'import torch' failed: ${why}` };
   }
-  log(`pytorch (${opts.python}); ${opts.warmup} warm-up + ${opts.runs} runs`);
+  log(`pytorch on ${opts.torchDevice} (${opts.python}); ${opts.warmup} warm-up + ${opts.runs} runs`);
   const r = spawnSync(opts.python, [path.join(here, 'torch_blur.py'),
     '--width', String(opts.width), '--height', String(opts.height), '--iterations', String(opts.iterations),
-    '--runs', String(opts.runs), '--warmup', String(opts.warmup)], { encoding: 'utf8', timeout: 600_000 });
+    '--runs', String(opts.runs), '--warmup', String(opts.warmup), '--device', opts.torchDevice], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return { available: false, reason: `torch_blur.py failed (${r.status}): ${r.stderr.trim().slice(-500)}` };
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop());

@@ -10,7 +10,8 @@ fp32 adds are exact; TF32 is switched off (its 10-bit mantissa would round sums 
 (s + 8) * 0.0625 is an exact division by 16 and floor() gives the integer shift. The SHA-256 of
 the output therefore equals the WebGPU and CPU backends' checksum when everything is right.
 
-Prints one JSON object on stdout. Timing with CUDA events, median of `runs` after `warmup`.
+Prints one JSON object on stdout. Timing with CUDA events, median of `runs` after `warmup`. `--device cpu` runs the same
+arithmetic on the CPU, to check the checksum where there is no GPU.
 """
 import argparse
 import hashlib
@@ -33,6 +34,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--device", default="cuda",
+                    help="cuda (the benchmark) or cpu (checks the arithmetic where there is no GPU)")
     args = ap.parse_args()
 
     try:
@@ -41,7 +44,8 @@ def main():
     except Exception as e:  # noqa: BLE001 - any import failure means "no torch here"
         print(json.dumps({"available": False, "reason": f"import torch failed: {e}"}))
         return
-    if not torch.cuda.is_available():
+    on_cuda = args.device == "cuda"
+    if on_cuda and not torch.cuda.is_available():
         print(json.dumps({"available": False, "reason": "torch.cuda.is_available() is False",
                           "torch_version": torch.__version__}))
         return
@@ -49,15 +53,17 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
-    dev = torch.device("cuda")
+    dev = torch.device(args.device)
     w, h, iters = args.width, args.height, args.iterations
 
     x = torch.arange(w, dtype=torch.int64).view(1, w)
     y = torch.arange(h, dtype=torch.int64).view(h, 1)
     base = x * 7 + y * 13 + (x ^ y) * 3
     c = torch.arange(4, dtype=torch.int64).view(1, 1, 4)
-    host_in = ((base.unsqueeze(2) + c * 29) & 255).to(torch.uint8).contiguous().pin_memory()
-    host_out = torch.empty_like(host_in).pin_memory()
+    host_in = ((base.unsqueeze(2) + c * 29) & 255).to(torch.uint8).contiguous()
+    host_out = torch.empty_like(host_in)
+    if on_cuda:
+        host_in, host_out = host_in.pin_memory(), host_out.pin_memory()
     weight = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float32, device=dev)
     weight = weight.view(1, 1, 3, 3).repeat(4, 1, 1, 1).contiguous()
 
@@ -73,36 +79,41 @@ def main():
         r = t.squeeze(0).permute(1, 2, 0).to(torch.uint8).contiguous()
         host_out.copy_(r, non_blocking=True)
 
-    nchw = host_in.to(dev).permute(2, 0, 1).unsqueeze(0).float().contiguous()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-
-    kernel, e2e_events, e2e_wall = [], [], []
-    for i in range(args.warmup + args.runs):
-        torch.cuda.synchronize()
-        start.record()
-        blur(nchw)
-        end.record()
-        end.synchronize()
-        if i >= args.warmup:
-            kernel.append(start.elapsed_time(end))
-    for i in range(args.warmup + args.runs):
+    def timed(fn):
+        """(device ms, wall ms) of one call: CUDA events on the GPU, the wall clock on CPU."""
+        if not on_cuda:
+            t0 = time.perf_counter()
+            fn()
+            ms = (time.perf_counter() - t0) * 1000.0
+            return ms, ms
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize()
         t0 = time.perf_counter()
         start.record()
-        end_to_end()
+        fn()
         end.record()
         end.synchronize()
-        t1 = time.perf_counter()
+        return start.elapsed_time(end), (time.perf_counter() - t0) * 1000.0
+
+    nchw = host_in.to(dev).permute(2, 0, 1).unsqueeze(0).float().contiguous()
+    kernel, e2e_events, e2e_wall = [], [], []
+    for i in range(args.warmup + args.runs):
+        ms, _ = timed(lambda: blur(nchw))
         if i >= args.warmup:
-            e2e_events.append(start.elapsed_time(end))
-            e2e_wall.append((t1 - t0) * 1000.0)
+            kernel.append(ms)
+    for i in range(args.warmup + args.runs):
+        ms, wall = timed(end_to_end)
+        if i >= args.warmup:
+            e2e_events.append(ms)
+            e2e_wall.append(wall)
 
     checksum = hashlib.sha256(host_out.numpy().tobytes()).hexdigest()
     print(json.dumps({
         "available": True,
-        "device": torch.cuda.get_device_name(0),
+        "device": torch.cuda.get_device_name(0) if on_cuda else "cpu (arithmetic check only)",
         "torch_version": torch.__version__,
         "cuda_version": torch.version.cuda,
+        "timing": "CUDA events" if on_cuda else "wall clock",
         "method": "F.conv2d depthwise (groups=4) on F.pad(mode='replicate'), float32 without TF32, "
                   "floor((s+8)/16) per iteration; uint8 HWC in/out",
         "kernel_ms": summarize(kernel),
