@@ -44,9 +44,9 @@ export async function freePort(): Promise<number> {
 
 /** Start a server with the given environment (merged over sane test defaults). */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const port = Number(options.env?.PORT ?? (await freePort()));
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
-    PORT: '0',
     RTC_HOST: '127.0.0.1',
     RTC_LOG_LEVEL: 'info',
     RTC_CPU_WORKERS: '2',
@@ -55,28 +55,34 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     // Tests fire requests faster than any client should; the limit has its own test.
     RTC_RATE_LIMIT_PER_MIN: '0',
     ...options.env,
+    PORT: String(port),
   };
   const child = spawn(process.execPath, ['--enable-source-maps', MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${options.startTimeoutMs ?? 30000} ms:\n${output}`)),
-      options.startTimeoutMs ?? 30000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const m = /rtc-scale listening on http:\/\/[^:]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${output}`));
-    });
-  });
+  let exitCode: number | null | undefined;
+  void exited.then((code) => { exitCode = code; });
+
+  // Ready when /healthz answers: independent of the log level.
+  const timeoutMs = options.startTimeoutMs ?? 30000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exitCode !== undefined) throw new Error(`server exited with ${exitCode} before listening:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`server did not start within ${timeoutMs} ms:\n${output}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const stop = async (killAfterMs = 15000): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill('SIGTERM');
