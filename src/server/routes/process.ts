@@ -12,6 +12,7 @@ import type { ServerContext } from '../context.js';
 import { ConcurrencyLimiter, LimiterFullError } from '../concurrency-limiter.js';
 import { ApiError } from '../errors.js';
 import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
+import { checkPngHeader, PngGuardError } from '../png-guard.js';
 
 /** Synthetic inputs by size; a few entries, since generating 4K takes longer than blurring it. */
 class SyntheticCache {
@@ -117,6 +118,12 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (type === 'image/png') {
+      try {
+        checkPngHeader(body, limits);
+      } catch (err) {
+        if (err instanceof PngGuardError) throw new ApiError(err.reason === 'too-large' ? 'INVALID_PARAMETER' : 'INVALID_IMAGE', err.message);
+        throw err;
+      }
       let png: PNG;
       try {
         png = PNG.sync.read(body);
