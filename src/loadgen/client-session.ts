@@ -10,7 +10,7 @@ import {
   type MediaStreamTrack, type RTCDataChannel, type RTCVideoSink as VideoSink, type RTCVideoSource as VideoSource,
 } from '../media/wrtc.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
-import { exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
+import { deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
 import { readStamp, writeStamp } from './stamp.js';
 import { SyntheticVideo } from './synthetic-video.js';
 
@@ -199,7 +199,11 @@ export class ClientSession {
       if (this.state !== 'signaling') return;
       const answer = await exchangeOffer(this.config.url, this.config.protocol, pc.localDescription!.sdp, this.config.params,
         Math.max(1000, this.config.connectTimeoutMs - (performance.now() - this.startedAt)));
-      if (this.state !== 'signaling') return;
+      if (this.state !== 'signaling') {
+        // Stopped while the server was answering: the server session exists but no channel will close it.
+        if (answer.sessionId && this.config.protocol === 'rtc-scale') void deleteSession(this.config.url, answer.sessionId, this.config.params.token);
+        return;
+      }
       this.serverSessionId = answer.sessionId;
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       if (this.state === 'signaling') this.state = 'connected';
@@ -285,6 +289,10 @@ export class ClientSession {
     const finalError = error;
     // Teardown order matters with @roamhq/wrtc: sink and track first, then the data channel
     // (which ends the server session), then the connection.
+    // Closing the data channel ends the server session, but only once it has opened.
+    if (this.serverSessionId && this.config.protocol === 'rtc-scale' && this.channel?.readyState !== 'open') {
+      void deleteSession(this.config.url, this.serverSessionId, this.config.params.token);
+    }
     try { this.sink?.stop(); } catch { /* already stopped */ }
     try { this.track?.stop(); } catch { /* already stopped */ }
     try { this.channel?.close(); } catch { /* already closed */ }

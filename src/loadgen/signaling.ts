@@ -48,6 +48,23 @@ export function offerUrl(base: string): string {
   return trimmed.endsWith('/offer') ? trimmed : `${trimmed}/offer`;
 }
 
+/**
+ * Best-effort DELETE {url}/sessions/:id (rtc-scale): ends a server session whose client gave up
+ * before its connection came up, so it does not linger until the server's idle timeout.
+ */
+export async function deleteSession(url: string, sessionId: string, token: string | undefined, timeoutMs = 3000): Promise<void> {
+  const base = url.replace(/\/+$/, '').replace(/\/offer$/, '');
+  try {
+    await fetch(`${base}/sessions/${encodeURIComponent(sessionId)}`, {
+      method: 'DELETE',
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch {
+    // The server ends idle sessions by itself; nothing more to do.
+  }
+}
+
 /** The request body for `protocol`. */
 export function offerBody(protocol: Protocol, sdp: string, params: OfferParams): Record<string, unknown> {
   if (protocol === 'aiortc') return { sdp, type: 'offer', video_transform: params.filter };

@@ -7,10 +7,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exchangeOffer, RejectedError, SignalingError } from '../../src/loadgen/signaling.js';
+import { deleteSession, exchangeOffer, RejectedError, SignalingError } from '../../src/loadgen/signaling.js';
 import { parseServerStats } from '../../src/loadgen/client-session.js';
 
-interface Seen { path: string; body: unknown; authorization: string | undefined }
+interface Seen { method?: string; path: string; body: unknown; authorization: string | undefined }
 const seen: Seen[] = [];
 let reply: (res: http.ServerResponse) => void = (res) => res.end();
 let server: http.Server;
@@ -22,6 +22,7 @@ before(async () => {
     req.on('data', (d: Buffer) => { body += d.toString(); });
     req.on('end', () => {
       seen.push({ path: req.url ?? '', body: body ? JSON.parse(body) : null, authorization: req.headers.authorization });
+      if (req.method !== 'POST') seen.at(-1)!.method = req.method;
       reply(res);
     });
   });
@@ -103,4 +104,11 @@ test('data-channel stats messages are read defensively', () => {
   }
   assert.equal(parseServerStats(new ArrayBuffer(2)), null);
   assert.deepEqual(parseServerStats('{"type":"stats","session":{"fpsIn":"fast"}}'), {});
+});
+
+test('deleteSession sends DELETE /sessions/:id with the token and never throws', async () => {
+  reply = (res) => { res.writeHead(204); res.end(); };
+  await deleteSession(`${url}/offer`, 'a b', 'secret-token-0123456789');
+  assert.deepEqual(seen.at(-1), { method: 'DELETE', path: '/sessions/a%20b', body: null, authorization: 'Bearer secret-token-0123456789' });
+  await deleteSession('http://127.0.0.1:9', 'x', undefined, 500);
 });
