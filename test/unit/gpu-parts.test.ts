@@ -66,9 +66,10 @@ describe('frameLayout', () => {
     assert.ok(big.groups[0] * big.groups[1] * 256 * 4 >= big.bytes);
   });
 
-  test('RGBA frames dispatch 16x16 tiles', () => {
+  test('RGBA frames dispatch 16x16 workgroups, or one per 32x32 block for the fused blur', () => {
     const l = frameLayout('rgba', 1920, 1080);
     assert.equal(l.bytes, 1920 * 1080 * 4);
     assert.deepEqual(l.groups, [120, 68]);
+    assert.deepEqual(l.tileGroups, [60, 34]);
   });
 });

@@ -103,6 +103,32 @@ describe('GpuProcessor matches the reference byte for byte', () => {
     }
   });
 
+  test('both RGBA blur kernels (fused tiles and one dispatch per iteration) match across tile borders', async (t) => {
+    if (!gpu) return t.skip(skipReason ?? 'no gpu');
+    const perIteration = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions(), rgbaBlur: 'per-iteration' });
+    try {
+      assert.equal(gpu.rgbaBlur, 'tiled');
+      assert.equal(perIteration.rgbaBlur, 'per-iteration');
+      const next = rng(0xb1);
+      // Larger than one 32x32 tile in both directions, with ragged last tiles; 11 and 12 need three fused dispatches.
+      for (const [w, h] of [[70, 45], [33, 65], [1, 40], [40, 1]] as Array<[number, number]>) {
+        const data = randomBytes(w * h * 4, next);
+        for (const iterations of [1, 4, 5, 6, 10, 11, 12]) {
+          const spec: FilterSpec = { name: 'blur', iterations };
+          const want = new Uint8Array(data.length);
+          referenceRgba({ width: w, height: h, data }, spec, want);
+          for (const p of [gpu, perIteration]) {
+            const got = new Uint8Array(data.length);
+            await p.processRgba({ width: w, height: h, data }, spec, got);
+            assert.ok(Buffer.compare(want, got) === 0, `${p.rgbaBlur} ${w}x${h} x${iterations}: ${firstDiff(want, got)}`);
+          }
+        }
+      }
+    } finally {
+      await perIteration.close();
+    }
+  });
+
   test('overlapping calls of several sizes each get their own correct result', async (t) => {
     if (!gpu) return t.skip(skipReason ?? 'no gpu');
     const g = gpu;

@@ -3,7 +3,7 @@
  * of the kernels in kernels-wgsl.ts.
  */
 import { i420Planes, i420Size } from '../types.js';
-import { I420_WORKGROUP, PARAMS_BYTES, ParamIndex, RGBA_WORKGROUP } from './kernels-wgsl.js';
+import { I420_WORKGROUP, PARAMS_BYTES, ParamIndex, RGBA_WORKGROUP, TILE } from './kernels-wgsl.js';
 
 /** The most workgroups per grid dimension every WebGPU device accepts. */
 const MAX_GROUPS_PER_DIM = 65535;
@@ -22,6 +22,8 @@ export interface FrameLayout {
   readonly paddedBytes: number;
   /** Workgroups to dispatch in x and y. */
   readonly groups: readonly [number, number];
+  /** Workgroups of the fused RGBA blur kernel (one per TILE x TILE block). */
+  readonly tileGroups: readonly [number, number];
   /** Contents of the Params uniform. */
   readonly params: Uint32Array;
 }
@@ -53,5 +55,6 @@ export function frameLayout(kind: LayoutKind, width: number, height: number): Fr
   if (groups[0] > MAX_GROUPS_PER_DIM || groups[1] > MAX_GROUPS_PER_DIM) {
     throw new RangeError(`frame ${width}x${height} is too large for one dispatch`);
   }
-  return { key: `${kind}:${width}x${height}`, kind, width, height, bytes, paddedBytes: Math.ceil(bytes / 4) * 4, groups, params };
+  const tileGroups: [number, number] = [Math.ceil(width / TILE), Math.ceil(height / TILE)];
+  return { key: `${kind}:${width}x${height}`, kind, width, height, bytes, paddedBytes: Math.ceil(bytes / 4) * 4, groups, tileGroups, params };
 }

@@ -12,7 +12,7 @@ import { backendLabel, describeAdapter, softwareReason } from './adapter-info.js
 import { BusyTracker } from './busy-tracker.js';
 import { createDawn, MapMode, type DawnGpu } from './dawn.js';
 import { frameLayout, type LayoutKind } from './frame-layout.js';
-import { I420_WORKGROUP, KERNELS_WGSL, Op, RGBA_WORKGROUP, type OpName } from './kernels-wgsl.js';
+import { I420_WORKGROUP, KERNELS_WGSL, Op, RGBA_WORKGROUP, TILE_MAX_ITERATIONS, type OpName } from './kernels-wgsl.js';
 import { SlotPool, type FrameSlot } from './slot-pool.js';
 
 export interface GpuProcessorOptions {
@@ -20,7 +20,15 @@ export interface GpuProcessorOptions {
   allowSoftware: boolean;
   /** Options for webgpu's create(), e.g. ["backend=opengles"]. */
   dawnOptions: string[];
+  /**
+   * RGBA blur: 'tiled' (default) fuses up to TILE_MAX_ITERATIONS iterations per dispatch in
+   * workgroup memory; 'per-iteration' dispatches once per iteration. Same bytes; the bench compares them.
+   */
+  rgbaBlur?: RgbaBlurKernel;
 }
+
+/** The two RGBA blur kernels (see GpuProcessorOptions.rgbaBlur). */
+export type RgbaBlurKernel = 'tiled' | 'per-iteration';
 
 /** No usable GPU adapter: the message says why (no adapter, software only, device creation failed). */
 export class GpuUnavailableError extends Error {
@@ -42,7 +50,12 @@ function dawnFlags(options: readonly string[]): string[] {
 
 const OP_NAMES: readonly OpName[] = ['invert', 'grayscale', 'blur', 'sharpen', 'edges'];
 
-type PipelineSet = Record<LayoutKind, Record<OpName, GPUComputePipeline>>;
+interface PipelineSet {
+  i420: Record<OpName, GPUComputePipeline>;
+  rgba: Record<OpName, GPUComputePipeline>;
+  /** rgba_blur_tiled specialised for K = 1..TILE_MAX_ITERATIONS (index K - 1). */
+  blurTiled: GPUComputePipeline[];
+}
 
 export class GpuProcessor implements FrameProcessor {
   readonly name = 'gpu' as const;
@@ -65,6 +78,8 @@ export class GpuProcessor implements FrameProcessor {
     readonly device: string,
     /** Whether compute times come from GPU timestamp queries (else wall clock). */
     readonly hasTimestamps: boolean,
+    /** Which RGBA blur kernel runs. */
+    readonly rgbaBlur: RgbaBlurKernel,
   ) {
     this.gpu = gpu;
     this.dev = gpuDevice;
@@ -131,7 +146,7 @@ export class GpuProcessor implements FrameProcessor {
 
     try {
       const { pipelines, layout } = await buildPipelines(device);
-      return new GpuProcessor(gpu, device, pipelines, layout, label, hasTimestamps);
+      return new GpuProcessor(gpu, device, pipelines, layout, label, hasTimestamps, options.rgbaBlur ?? 'tiled');
     } catch (err) {
       device.destroy();
       throw new GpuUnavailableError(`GPU kernels failed to build on ${label}: ${err instanceof Error ? err.message : String(err)}`);
@@ -225,19 +240,28 @@ export class GpuProcessor implements FrameProcessor {
     const iterated = filter.name === 'blur' || filter.name === 'sharpen';
     const timed = slot.timestamps !== null && filter.name !== 'none';
     if (filter.name !== 'none') {
-      const pipeline = this.pipelines[layout.kind][filter.name];
-      const passes = iterated ? filter.iterations : 1;
       const pass = encoder.beginComputePass(timed && slot.timestamps
         ? { timestampWrites: { querySet: slot.timestamps.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } }
         : {});
-      pass.setPipeline(pipeline);
-      for (let i = 0; i < passes; i++) {
-        // Dispatches in one pass are ordered with full storage visibility, so iterations ping-pong a <-> b.
-        pass.setBindGroup(0, i % 2 === 0 ? slot.aToB : slot.bToA);
-        pass.dispatchWorkgroups(layout.groups[0], layout.groups[1]);
+      let dispatches = 0;
+      // Dispatches in one pass are ordered with full storage visibility, so passes ping-pong a <-> b.
+      const dispatch = (pipeline: GPUComputePipeline, groups: readonly [number, number]): void => {
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, dispatches % 2 === 0 ? slot.aToB : slot.bToA);
+        pass.dispatchWorkgroups(groups[0], groups[1]);
+        dispatches++;
+      };
+      if (filter.name === 'blur' && layout.kind === 'rgba' && this.rgbaBlur === 'tiled') {
+        for (let left = filter.iterations; left > 0; left -= TILE_MAX_ITERATIONS) {
+          dispatch(this.pipelines.blurTiled[Math.min(left, TILE_MAX_ITERATIONS) - 1]!, layout.tileGroups);
+        }
+      } else {
+        const pipeline = this.pipelines[layout.kind][filter.name];
+        const passes = iterated ? filter.iterations : 1;
+        for (let i = 0; i < passes; i++) dispatch(pipeline, layout.groups);
       }
       pass.end();
-      result = passes % 2 === 1 ? slot.b : slot.a;
+      result = dispatches % 2 === 1 ? slot.b : slot.a;
     }
     encoder.copyBufferToBuffer(result, 0, slot.readback, 0, layout.paddedBytes);
     if (timed && slot.timestamps) {
@@ -311,17 +335,18 @@ async function buildPipelines(device: GPUDevice): Promise<{ pipelines: PipelineS
     ],
   });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  const build = (entryPoint: LayoutKind, op: OpName): Promise<GPUComputePipeline> => device.createComputePipelineAsync({
-    label: `${entryPoint} ${op}`,
-    layout: pipelineLayout,
-    compute: { module, entryPoint, constants: { OP: Op[op] } },
-  });
+  const build = (entryPoint: string, label: string, constants: Record<string, number>): Promise<GPUComputePipeline> =>
+    device.createComputePipelineAsync({ label, layout: pipelineLayout, compute: { module, entryPoint, constants } });
   const forKind = async (kind: LayoutKind): Promise<Record<OpName, GPUComputePipeline>> => {
-    const built = await Promise.all(OP_NAMES.map((op) => build(kind, op)));
+    const built = await Promise.all(OP_NAMES.map((op) => build(kind, `${kind} ${op}`, { OP: Op[op] })));
     return Object.fromEntries(OP_NAMES.map((op, i) => [op, built[i]!])) as Record<OpName, GPUComputePipeline>;
   };
-  const [i420, rgba] = await Promise.all([forKind('i420'), forKind('rgba')]);
+  const [i420, rgba, blurTiled] = await Promise.all([
+    forKind('i420'),
+    forKind('rgba'),
+    Promise.all(Array.from({ length: TILE_MAX_ITERATIONS }, (_, i) => build('rgba_blur_tiled', `rgba blur tiled K=${i + 1}`, { K: i + 1 }))),
+  ]);
   const error = await device.popErrorScope();
   if (error) throw new Error(error.message);
-  return { pipelines: { i420, rgba }, layout };
+  return { pipelines: { i420, rgba, blurTiled }, layout };
 }

@@ -23,6 +23,11 @@ export const I420_WORKGROUP = 256;
 /** Workgroup edge of the RGBA kernel (square, two dimensions). */
 export const RGBA_WORKGROUP = 16;
 
+/** Output tile edge of the fused RGBA blur kernel (each of its 16x16 invocations writes 2x2 pixels). */
+export const TILE = 32;
+/** Blur iterations the fused kernel runs per dispatch at most (its halo is this wide). */
+export const TILE_MAX_ITERATIONS = 5;
+
 /** Size in bytes of the Params uniform below (8 u32, rounded to 16). */
 export const PARAMS_BYTES = 32;
 
@@ -31,6 +36,8 @@ export const ParamIndex = { width: 0, height: 1, cw: 2, ch: 3, uOffset: 4, vOffs
 
 export const KERNELS_WGSL = /* wgsl */ `
 override OP: u32 = 0u;
+// Blur iterations fused into one dispatch of rgba_blur_tiled (1..TILE_MAX_ITERATIONS).
+override K: u32 = 1u;
 
 struct Params {
   width: u32,          // Y plane / image width in pixels
@@ -136,6 +143,19 @@ fn luma(v: vec4<i32>) -> i32 {
   return (77 * v.x + 150 * v.y + 29 * v.z + 128) >> 8u;
 }
 
+// Blur of four packed channels at once, two per 32-bit lane pair (SWAR): R and B in the 16-bit
+// halves of (p & 0x00ff00ff), G and A in those of ((p >> 8) & 0x00ff00ff). A weighted sum is at
+// most 16 * 255 + 8 = 4088, so no half ever carries into the other.
+fn blurWords(nw: u32, n: u32, ne: u32, w: u32, c: u32, e: u32, sw: u32, s: u32, se: u32) -> u32 {
+  let m = 0x00ff00ffu;
+  let rb = (nw & m) + 2u * (n & m) + (ne & m) + 2u * (w & m) + 4u * (c & m) + 2u * (e & m)
+         + (sw & m) + 2u * (s & m) + (se & m) + 0x00080008u;
+  let ga = ((nw >> 8u) & m) + 2u * ((n >> 8u) & m) + ((ne >> 8u) & m) + 2u * ((w >> 8u) & m)
+         + 4u * ((c >> 8u) & m) + 2u * ((e >> 8u) & m) + ((sw >> 8u) & m) + 2u * ((s >> 8u) & m)
+         + ((se >> 8u) & m) + 0x00080008u;
+  return ((rb >> 4u) & m) | (((ga >> 4u) & m) << 8u);
+}
+
 @compute @workgroup_size(${RGBA_WORKGROUP}, ${RGBA_WORKGROUP})
 fn rgba(@builtin(global_invocation_id) gid: vec3<u32>) {
   let x = gid.x;
@@ -163,12 +183,74 @@ fn rgba(@builtin(global_invocation_id) gid: vec3<u32>) {
   let sw = px(xm, yp);
   let se = px(xp, yp);
   if (OP == 3u) {
-    dst[i] = pack((nw + 2 * n + ne + 2 * w + 4 * c + 2 * e + sw + 2 * s + se + 8) >> vec4<u32>(4u));
+    dst[i] = blurWords(src[ym * P.width + xm], src[ym * P.width + x], src[ym * P.width + xp],
+                       src[y * P.width + xm], src[i], src[y * P.width + xp],
+                       src[yp * P.width + xm], src[yp * P.width + x], src[yp * P.width + xp]);
     return;
   }
   // edges: Sobel of the luma, written to R, G and B; alpha kept.
   let h = Hood(luma(nw), luma(n), luma(ne), luma(w), luma(c), luma(e), luma(sw), luma(s), luma(se));
   let m = i32(sobelOf(h));
   dst[i] = pack(vec4<i32>(m, m, m, c.w));
+}
+
+// ------------------------------------------------- RGBA blur, K iterations fused ----
+// One workgroup computes a TILE x TILE block of output after K iterations: it loads the block
+// plus a K-pixel halo into workgroup memory, runs K iterations there (the valid area shrinks by
+// one pixel a side each time) and writes the block. Clamp-to-edge holds at every iteration
+// because a pixel's neighbours are looked up at clamped image coordinates, which always fall
+// inside the valid area; halo cells outside the image are never read.
+
+const TILE: u32 = ${TILE}u;
+const SPAN: u32 = ${TILE + 2 * TILE_MAX_ITERATIONS}u;   // TILE + 2 * TILE_MAX_ITERATIONS
+const PLANE: u32 = SPAN * SPAN;
+var<workgroup> tile: array<u32, ${2 * (TILE + 2 * TILE_MAX_ITERATIONS) ** 2}>;  // two planes: ping and pong
+
+@compute @workgroup_size(${RGBA_WORKGROUP}, ${RGBA_WORKGROUP})
+fn rgba_blur_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let W = i32(P.width);
+  let H = i32(P.height);
+  let ox = i32(wg.x * TILE) - i32(K);   // image x of tile column 0
+  let oy = i32(wg.y * TILE) - i32(K);
+  let span = TILE + 2u * K;
+  for (var ly = lid.y; ly < span; ly = ly + ${RGBA_WORKGROUP}u) {
+    let gy = clamp(oy + i32(ly), 0, H - 1);
+    for (var lx = lid.x; lx < span; lx = lx + ${RGBA_WORKGROUP}u) {
+      let gx = clamp(ox + i32(lx), 0, W - 1);
+      tile[ly * SPAN + lx] = src[u32(gy) * P.width + u32(gx)];
+    }
+  }
+  workgroupBarrier();
+  for (var it = 1u; it <= K; it = it + 1u) {
+    let rd = ((it - 1u) & 1u) * PLANE;
+    let wr = (it & 1u) * PLANE;
+    for (var ly = it + lid.y; ly < span - it; ly = ly + ${RGBA_WORKGROUP}u) {
+      let gy = oy + i32(ly);
+      if (gy < 0 || gy >= H) { continue; }
+      let rm = rd + u32(max(gy - 1, 0) - oy) * SPAN;
+      let r0 = rd + ly * SPAN;
+      let rp = rd + u32(min(gy + 1, H - 1) - oy) * SPAN;
+      for (var lx = it + lid.x; lx < span - it; lx = lx + ${RGBA_WORKGROUP}u) {
+        let gx = ox + i32(lx);
+        if (gx < 0 || gx >= W) { continue; }
+        let xm = u32(max(gx - 1, 0) - ox);
+        let xp = u32(min(gx + 1, W - 1) - ox);
+        tile[wr + ly * SPAN + lx] = blurWords(tile[rm + xm], tile[rm + lx], tile[rm + xp],
+                                              tile[r0 + xm], tile[r0 + lx], tile[r0 + xp],
+                                              tile[rp + xm], tile[rp + lx], tile[rp + xp]);
+      }
+    }
+    workgroupBarrier();
+  }
+  let last = (K & 1u) * PLANE;
+  for (var ty = lid.y; ty < TILE; ty = ty + ${RGBA_WORKGROUP}u) {
+    let gy = wg.y * TILE + ty;
+    if (gy >= P.height) { break; }
+    for (var tx = lid.x; tx < TILE; tx = tx + ${RGBA_WORKGROUP}u) {
+      let gx = wg.x * TILE + tx;
+      if (gx >= P.width) { break; }
+      dst[gy * P.width + gx] = tile[last + (ty + K) * SPAN + tx + K];
+    }
+  }
 }
 `;
