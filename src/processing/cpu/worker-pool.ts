@@ -67,9 +67,9 @@ const WORKER_URL = new URL('./cpu-worker.js', import.meta.url);
 /** Start one worker and wait until it has instantiated the kernels. */
 function startWorker(init: WorkerInit): Promise<Worker> {
   return new Promise((resolve, reject) => {
-    // a worker inherits the parent's node flags; --input-type (node -e scripts) makes it refuse to start
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(WORKER_URL, { workerData: init, execArgv });
+    // no node flags: a worker inherits the parent's by default, and some make it refuse to start
+    // (--input-type of `node -e` scripts; V8 flags such as --no-liftoff when passed explicitly)
+    const worker = new Worker(WORKER_URL, { workerData: init, execArgv: [] });
     // remove only these listeners: Worker keeps internal ones of its own
     const off = (): void => {
       worker.off('error', onError);
