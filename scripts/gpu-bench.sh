@@ -44,7 +44,10 @@ pack() {
   # The Vulkan loader, used there only when the machine has none of its own (the NVIDIA driver
   # brings the ICD, not always the loader).
   local loader
-  loader="$(ldconfig -p 2>/dev/null | awk '/libvulkan\.so\.1 .*x86-64/ {print $NF; exit}')"
+  # (The cache is read whole first: a reader that stops early would kill ldconfig with SIGPIPE under pipefail.)
+  local cache
+  cache="$(ldconfig -p 2>/dev/null || true)"
+  loader="$(awk '/libvulkan\.so\.1 / && !found {print $NF; found=1}' <<<"$cache")"
   if [[ -n "$loader" ]]; then cp -L "$loader" "$dest/lib/libvulkan.so.1"; fi
   echo "gpu-bench: packed into $dest ($(du -sh "$dest" | cut -f1)); copy it over and run $dest/gpu-bench.sh" >&2
 }
@@ -57,7 +60,7 @@ fi
 if [[ "$packed" == 1 ]]; then
   node_bin="$root/bin/node"
   # Prefer the machine's own Vulkan loader; fall back to the packed one.
-  if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+  if ! grep -q 'libvulkan\.so\.1 ' <<<"$(ldconfig -p 2>/dev/null || true)"; then
     export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
 else
