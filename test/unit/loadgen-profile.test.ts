@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -50,6 +50,7 @@ test('JSON and YAML profile files give the same phases', () => {
   writeFileSync(yaml, '- sessions: many\n  duration: 5\n');
   assert.throws(() => readProfileFile(yaml), ProfileError);
   assert.throws(() => readProfileFile(path.join(dir, 'missing.yaml')), ProfileError);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('targetAt steps and ramps through the phases and ends', () => {
