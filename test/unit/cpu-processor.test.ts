@@ -150,8 +150,8 @@ describe('CpuProcessor', () => {
 
   test('close() rejects calls in flight and later calls', async () => {
     const p = await CpuProcessor.create({ workers: 1 });
-    const img = syntheticRgba(1280, 720);
-    const inFlight = p.processRgba({ width: 1280, height: 720, data: img }, { name: 'blur', iterations: 50 }, new Uint8Array(img.length));
+    const img = syntheticRgba(1920, 1080); // x50 on one worker: far longer than the 5 ms below
+    const inFlight = p.processRgba({ width: 1920, height: 1080, data: img }, { name: 'blur', iterations: 50 }, new Uint8Array(img.length));
     const rejected = assert.rejects(inFlight, CpuProcessorClosedError);
     await new Promise((r) => setTimeout(r, 5));
     await p.close();
