@@ -5,7 +5,7 @@
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,13 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
     forceCloseConnections: 'idle',
     // Probes, scrapes and load tests would drown the log; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors the router raises before any route runs (a malformed %-escape, a path parameter
+    // over 100 characters) bypass setErrorHandler; without this they answer fastify's own
+    // {error,code,message} shape, and a 414 the API does not define. Found by test/fuzz.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      const what = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is malformed';
+      void reply.code(400).send(errorBody('INVALID_PARAMETER', what));
+    },
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
