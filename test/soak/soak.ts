@@ -6,42 +6,20 @@
  *
  *   unshare --net bash -c 'ip link set lo up && npm run soak -- --cycles 1000 --steady-s 600'
  *
- * Criterion, per series and per phase: for the cycles, the idle samples taken after every batch
- * of cycles once all its sessions closed (x = cycles done); for the steady run, the periodic
- * samples (x = time):
- *   - the least-squares slope over the phase's second half, projected over the whole phase,
- *     is above the series' allowance, AND
- *   - the phase's last sample is above its plateau (median of the samples from 10 % to 30 % of
- *     the phase) times the series' factor.
- * Both must hold to fail: a real leak does both, a noisy but flat series does not. Besides,
- * once every session is closed, descriptors and threads must be back within a few of what they
- * were at the first idle point after warm-up (a leak per session shows there at once).
+ * Criterion (test/soak/growth-criterion.ts), per series and per phase: for the cycles, the idle
+ * samples taken after every batch of cycles once all its sessions closed (x = cycles done); for
+ * the steady run, the periodic samples (x = time). A series fails when its slope over the
+ * phase's second half, projected over the phase, is above an allowance AND its last value is
+ * above its plateau (median from 10 % to 30 % of the phase) times a factor. Besides, once every
+ * session is closed, descriptors and threads must be back within a few of what they were at
+ * the first idle point after warm-up (a leak per session shows there at once).
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { OfferRejectedError, RtcClient } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-
-/** What one series may do before it counts as growing without bound. */
-interface Allowance {
-  /** Projected growth over a phase that is still fine (series units). */
-  growth: number;
-  /** Last sample over plateau that is still fine. */
-  factor: number;
-  /** Idle-to-idle difference that is still fine (fds, threads only). */
-  idle?: number;
-}
-
-const SERIES = ['fds', 'threads', 'rssMb', 'heapMb'] as const;
-type SeriesName = (typeof SERIES)[number];
-
-const ALLOWANCES: Record<SeriesName, Allowance> = {
-  fds: { growth: 16, factor: 1.15, idle: 8 },
-  threads: { growth: 6, factor: 1.15, idle: 6 },
-  rssMb: { growth: 96, factor: 1.3 },
-  heapMb: { growth: 48, factor: 1.5 },
-};
+import { ALLOWANCES, SERIES, judgeSeries, type SeriesVerdict } from './growth-criterion.js';
 
 interface Sample {
   t: number;
@@ -115,58 +93,6 @@ function printHeader(): void {
 
 function printRow(s: Sample): void {
   console.log([s.t, s.phase, s.cycles, s.sessions, s.fds, s.threads, s.rssMb, s.heapMb].map((v) => String(v).padStart(8)).join(' '));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-/** Least-squares slope of y over x. */
-function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  if (n < 2) return 0;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
-
-interface SeriesVerdict {
-  first: number;
-  plateau: number;
-  middle: number;
-  last: number;
-  /** Slope over the second half, projected over the phase (series units). */
-  projectedGrowth: number;
-  unbounded: boolean;
-}
-
-/** Apply the criterion to one series of one phase; x is the cycle count or the time. */
-function judge(samples: Sample[], name: SeriesName, x: (s: Sample) => number): SeriesVerdict | null {
-  if (samples.length < 6) return null;
-  const xs = samples.map(x);
-  const span = xs[xs.length - 1]! - xs[0]!;
-  const at = (frac: number): number => xs[0]! + span * frac;
-  const plateauSamples = samples.filter((s) => x(s) >= at(0.1) && x(s) <= at(0.3));
-  const secondHalf = samples.filter((s) => x(s) >= at(0.5));
-  const plateau = median(plateauSamples.map((s) => s[name]));
-  const projectedGrowth = slope(secondHalf.map(x), secondHalf.map((s) => s[name])) * span;
-  const last = samples[samples.length - 1]![name];
-  const a = ALLOWANCES[name];
-  return {
-    first: samples[0]![name],
-    plateau,
-    middle: samples[Math.floor(samples.length / 2)]![name],
-    last,
-    projectedGrowth: Math.round(projectedGrowth * 10) / 10,
-    unbounded: projectedGrowth > a.growth && last > plateau * a.factor,
-  };
 }
 
 async function waitForSessions(srv: TestServer, n: number, timeoutMs: number): Promise<boolean> {
@@ -296,8 +222,8 @@ async function main(): Promise<number> {
   const steadySamples = samples.filter((s) => s.phase === 'steady');
   const verdicts: Record<string, Record<string, SeriesVerdict | null>> = { cycles: {}, steady: {} };
   for (const name of SERIES) {
-    const c = judge(cycleSamples, name, (s) => s.cycles);
-    const st = judge(steadySamples, name, (s) => s.t);
+    const c = judgeSeries(cycleSamples.map((s) => ({ x: s.cycles, y: s[name] })), ALLOWANCES[name]);
+    const st = judgeSeries(steadySamples.map((s) => ({ x: s.t, y: s[name] })), ALLOWANCES[name]);
     verdicts.cycles![name] = c;
     verdicts.steady![name] = st;
     if (c?.unbounded) problems.push(`${name} grows over the cycles: plateau ${c.plateau}, last ${c.last}, projected growth ${c.projectedGrowth}`);
