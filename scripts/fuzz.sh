@@ -4,12 +4,13 @@
 # namespace like scripts/test.sh. Arguments pick suites by name: `npm run fuzz -- offer process`.
 #   FUZZ_RUNS=50 npm run fuzz          more cases
 #   FUZZ_SEED=123456 npm run fuzz      replay the seed a failure printed
+#   FUZZ_BUILD=0 npm run fuzz          skip the build (dist/ is up to date)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export FUZZ_RUNS="${FUZZ_RUNS:-20}"
 [ -d node_modules ] || npm ci --no-audit --no-fund
-npm run build --silent
+[ "${FUZZ_BUILD:-1}" = 0 ] || npm run build --silent
 
 files=()
 if [ $# -eq 0 ]; then

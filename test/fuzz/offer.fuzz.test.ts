@@ -70,7 +70,7 @@ describe('fuzz POST /offer', () => {
         assert.ok(!isSuccess(o), `accepted ${JSON.stringify(v)}`);
         assertClientError(o, `body ${JSON.stringify(v).slice(0, 200)}`);
       }),
-      fuzzParams(700),
+      fuzzParams(1000),
     );
     await assertServerHealthy(srv);
   });
@@ -111,7 +111,7 @@ describe('fuzz POST /offer', () => {
       fc.asyncProperty(fields, async (f) => {
         await check(await offer(JSON.stringify(f)), `fields ${JSON.stringify({ ...f, sdp: typeof f.sdp === 'string' ? f.sdp.slice(0, 20) : f.sdp })}`);
       }),
-      fuzzParams(150),
+      fuzzParams(200),
     );
     await assertServerHealthy(srv);
   });
@@ -121,7 +121,7 @@ describe('fuzz POST /offer', () => {
       fc.asyncProperty(mutatedOffer, async ({ origin, sdp }) => {
         await check(await offer(JSON.stringify({ sdp, type: 'offer', filter: 'invert' })), `mutated ${origin} offer:\n${sdp.slice(0, 3000)}`);
       }),
-      fuzzParams(160),
+      fuzzParams(250),
     );
     await assertServerHealthy(srv);
   });
@@ -131,7 +131,7 @@ describe('fuzz POST /offer', () => {
       fc.asyncProperty(offerLikeText, async (sdp) => {
         await check(await offer(JSON.stringify({ sdp, type: 'offer' })), `offer-like text:\n${sdp.slice(0, 2000)}`);
       }),
-      fuzzParams(100),
+      fuzzParams(150),
     );
     await assertServerHealthy(srv);
   });

@@ -67,7 +67,7 @@ describe('fuzz /process', () => {
           assertClientError(o, `GET ?${q}`);
         }
       }),
-      fuzzParams(600),
+      fuzzParams(1000),
     );
     await assertServerHealthy(srv);
   });
@@ -83,7 +83,7 @@ describe('fuzz /process', () => {
           assert.ok(['INVALID_IMAGE', 'INVALID_PARAMETER', 'SERVER_BUSY'].includes(code), describeOutcome(o));
         }
       }),
-      fuzzParams(500),
+      fuzzParams(800),
     );
     await assertServerHealthy(srv);
   });
@@ -95,7 +95,7 @@ describe('fuzz /process', () => {
         const o = await outcome(await postBody(`${srv.url}/process?filter=none`, png, 'image/png'));
         if (!isSuccess(o)) assertClientError(o, `forged PNG ${png.subarray(16, 29).toString('hex')}`);
       }),
-      fuzzParams(300),
+      fuzzParams(400),
     );
     await assertServerHealthy(srv);
     const afterFigures = await procFigures(srv.pid);

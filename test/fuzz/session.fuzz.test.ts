@@ -176,7 +176,7 @@ describe('fuzz a live session: PATCH /sessions/:id and data-channel messages', (
         }
         if (reply.type === 'pong') assert.deepEqual(reply.t, want.t, 'pong carries the ping\'s t');
       }),
-      fuzzParams(250),
+      fuzzParams(400),
     );
     assert.equal(ch.readyState, 'open', 'the data channel was closed');
     await assertServerHealthy(srv, 1);
