@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { GpuProcessor, GpuUnavailableError } from '../../src/processing/gpu/gpu-processor.js';
+import { GpuFrameTooLargeError, GpuProcessor, GpuUnavailableError } from '../../src/processing/gpu/gpu-processor.js';
 import { referenceI420, referenceRgba } from '../../src/processing/reference/reference-processor.js';
 import { FILTER_NAMES, i420Size, type FilterSpec } from '../../src/processing/types.js';
 import { isIterated } from '../../src/processing/filter-spec.js';
@@ -171,6 +171,16 @@ describe('GpuProcessor matches the reference byte for byte', () => {
     await assert.rejects(gpu.processI420({ width: 4, height: 4, data: new Uint8Array(10) }, { name: 'invert', iterations: 1 }, new Uint8Array(24)), RangeError);
     await assert.rejects(gpu.processRgba({ width: 4, height: 4, data: new Uint8Array(64) }, { name: 'invert', iterations: 1 }, new Uint8Array(8)), RangeError);
   });
+
+  test('a frame beyond the GPU buffer limit is GpuFrameTooLargeError, checked before any allocation', async (t) => {
+    if (!gpu) return t.skip(skipReason ?? 'no gpu');
+    // 8 GB of RGBA: above every device's binding limit (at most 4 GB); tiny arrays suffice, nothing is allocated.
+    await assert.rejects(gpu.processRgba({ width: 1_000_000, height: 2000, data: new Uint8Array(4) }, { name: 'invert', iterations: 1 }, new Uint8Array(4)),
+      GpuFrameTooLargeError);
+    const out = new Uint8Array(4);
+    await gpu.processRgba({ width: 1, height: 1, data: new Uint8Array([1, 2, 3, 4]) }, { name: 'invert', iterations: 1 }, out);
+    assert.deepEqual([...out], [254, 253, 252, 4]);
+  });
 });
 
 describe('GpuProcessor adapter selection', () => {
@@ -251,6 +261,27 @@ describe('GpuProcessor device loss', () => {
       assert.equal(out[3], 1);
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('an uncaptured GPU error gives the device up as lost (no wrong pixels)', async (t) => {
+    if (!gpu) return t.skip(skipReason ?? 'no gpu');
+    const p = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() });
+    try {
+      const reasons: string[] = [];
+      const fired = new Promise<void>((resolve) => p.onDeviceLost((r) => {
+        reasons.push(r);
+        resolve();
+      }));
+      p.raiseUncapturedErrorForTest();
+      await fired;
+      assert.match(reasons[0]!, /^GPU error: /);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(reasons.length, 1, 'the device.lost that follows is not reported again');
+      await assert.rejects(p.processRgba({ width: 2, height: 2, data: new Uint8Array(16) }, { name: 'blur', iterations: 1 }, new Uint8Array(16)),
+        GpuUnavailableError);
+    } finally {
+      await p.close();
     }
   });
 

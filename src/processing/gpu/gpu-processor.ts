@@ -10,10 +10,12 @@ import { performance } from 'node:perf_hooks';
 import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings, RgbaImage } from '../types.js';
 import { backendLabel, describeAdapter, softwareReason } from './adapter-info.js';
 import { BusyTracker } from './busy-tracker.js';
-import { createDawn, MapMode, type DawnGpu } from './dawn.js';
+import { BufferUsage, createDawn, MapMode, type DawnGpu } from './dawn.js';
 import { frameLayout, type LayoutKind } from './frame-layout.js';
 import { I420_WORKGROUP, KERNELS_WGSL, Op, RGBA_WORKGROUP, TILE_MAX_ITERATIONS, type OpName } from './kernels-wgsl.js';
 import { SlotPool, type FrameSlot } from './slot-pool.js';
+
+export { GpuOutOfMemoryError } from './slot-pool.js';
 
 export interface GpuProcessorOptions {
   /** Accept software adapters (lavapipe, SwiftShader, isFallbackAdapter). */
@@ -35,6 +37,14 @@ export class GpuUnavailableError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'GpuUnavailableError';
+  }
+}
+
+/** A frame larger than the device's buffers can hold (a RangeError: the request, not the GPU, is at fault). */
+export class GpuFrameTooLargeError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuFrameTooLargeError';
   }
 }
 
@@ -67,11 +77,11 @@ export class GpuProcessor implements FrameProcessor {
   private closing = false;
   /** Rejects (never resolves) when the device is lost: raced against every GPU wait. */
   private readonly lostSignal: Promise<never>;
-  private gpu: DawnGpu | null;
   private dev: GPUDevice | null;
+  /** The first error Dawn reported outside any error scope (a frame after it cannot be trusted). */
+  private uncaptured: string | null = null;
 
   private constructor(
-    gpu: DawnGpu,
     gpuDevice: GPUDevice,
     private readonly pipelines: PipelineSet,
     layout: GPUBindGroupLayout,
@@ -81,8 +91,17 @@ export class GpuProcessor implements FrameProcessor {
     /** Which RGBA blur kernel runs. */
     readonly rgbaBlur: RgbaBlurKernel,
   ) {
-    this.gpu = gpu;
     this.dev = gpuDevice;
+    // An error outside an error scope means some frame's output cannot be trusted: give the GPU
+    // up as lost (sessions move to CPU) rather than send wrong pixels.
+    gpuDevice.onuncapturederror = (ev) => {
+      if (this.uncaptured !== null || this.closing) return;
+      this.uncaptured = ev.error.message;
+      const reason = `GPU error: ${ev.error.message}`;
+      this.handleLost(reason, new GpuUnavailableError(reason));
+      // Not from inside Dawn's callback: destroy() there never returns (seen with dawn.node 0.6.2).
+      setImmediate(() => gpuDevice.destroy());
+    };
     this.pool = new SlotPool(gpuDevice, layout, hasTimestamps);
     this.lostSignal = new Promise<never>((_resolve, reject) => {
       void gpuDevice.lost.then((info) => {
@@ -146,7 +165,7 @@ export class GpuProcessor implements FrameProcessor {
 
     try {
       const { pipelines, layout } = await buildPipelines(device);
-      return new GpuProcessor(gpu, device, pipelines, layout, label, hasTimestamps, options.rgbaBlur ?? 'tiled');
+      return new GpuProcessor(device, pipelines, layout, label, hasTimestamps, options.rgbaBlur ?? 'tiled');
     } catch (err) {
       device.destroy();
       throw new GpuUnavailableError(`GPU kernels failed to build on ${label}: ${err instanceof Error ? err.message : String(err)}`);
@@ -173,6 +192,12 @@ export class GpuProcessor implements FrameProcessor {
     this.dev?.destroy();
   }
 
+  /** Make Dawn report an error outside any error scope (an invalid buffer): for tests of that path. */
+  raiseUncapturedErrorForTest(): void {
+    // MAP_READ may only be combined with COPY_DST: this usage is a validation error.
+    this.dev?.createBuffer({ size: 4, usage: BufferUsage.MAP_READ | BufferUsage.STORAGE });
+  }
+
   async processI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     return this.track(this.run('i420', frame.width, frame.height, frame.data, filter, out));
   }
@@ -191,7 +216,6 @@ export class GpuProcessor implements FrameProcessor {
     // A lost device is already gone; destroying it again trips a mutex assertion in Dawn's GL backend.
     if (this.lostReason === null) this.dev?.destroy();
     this.dev = null;
-    this.gpu = null;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -205,14 +229,19 @@ export class GpuProcessor implements FrameProcessor {
 
   private unavailable(): GpuUnavailableError | null {
     if (this.lostReason !== null) return new GpuUnavailableError(`GPU device lost (${this.lostReason})`);
-    if (this.closing || !this.dev || !this.gpu) return new GpuUnavailableError('GPU backend closed');
+    if (this.closing || !this.dev) return new GpuUnavailableError('GPU backend closed');
     return null;
   }
 
   private async run(kind: LayoutKind, width: number, height: number, data: Uint8Array, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     const refused = this.unavailable();
-    if (refused) throw refused;
+    if (refused || !this.dev) throw refused ?? new GpuUnavailableError('GPU backend closed');
     const layout = frameLayout(kind, width, height);
+    const limits = this.dev.limits;
+    const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    if (layout.paddedBytes > limit) {
+      throw new GpuFrameTooLargeError(`a ${width}x${height} ${kind} frame (${layout.paddedBytes} bytes) exceeds this GPU's buffer binding limit of ${limit} bytes`);
+    }
     if (data.length < layout.bytes) throw new RangeError(`input has ${data.length} bytes, a ${width}x${height} ${kind} frame needs ${layout.bytes}`);
     if (out.length < layout.bytes) throw new RangeError(`output has ${out.length} bytes, a ${width}x${height} ${kind} frame needs ${layout.bytes}`);
 
@@ -290,6 +319,7 @@ export class GpuProcessor implements FrameProcessor {
     } finally {
       slot.readback.unmap();
     }
+    if (this.uncaptured !== null) throw new GpuUnavailableError(`GPU error: ${this.uncaptured}`);
     const t3 = performance.now();
     const total = t3 - t0;
     const uploadMs = t1 - t0;
@@ -299,6 +329,7 @@ export class GpuProcessor implements FrameProcessor {
 
   private handleLost(reason: string, err: GpuUnavailableError): void {
     if (this.closing) return; // our own destroy() in close(): not a loss anyone must react to
+    if (this.lostReason !== null) return; // already given up (an uncaptured error destroyed the device)
     this.lostReason = reason;
     this.pool.fail(err);
     for (const l of this.lostListeners.splice(0)) {

@@ -29,6 +29,14 @@ export interface FrameSlot {
   readonly params: GPUBuffer;
 }
 
+/** The GPU had no memory left for a frame's buffers. */
+export class GpuOutOfMemoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuOutOfMemoryError';
+  }
+}
+
 interface KeyPool {
   free: FrameSlot[];
   count: number;
@@ -64,12 +72,14 @@ export class SlotPool {
     if (slot) return Promise.resolve(slot);
     if (pool.count < this.maxPerKey) {
       pool.count++;
-      try {
-        return Promise.resolve(this.createSlot(layout));
-      } catch (err) {
-        pool.count--;
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
+      const p = pool;
+      return this.createSlotChecked(layout).catch((err: unknown) => {
+        p.count--;
+        const e = err instanceof Error ? err : new Error(String(err));
+        // Calls waiting for a slot of this size would wait for a release that may never come.
+        if (p.count === 0) for (const w of p.waiters.splice(0)) w.reject(e);
+        throw e;
+      });
     }
     const p = pool;
     return new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
@@ -117,6 +127,18 @@ export class SlotPool {
       for (const s of p.free.splice(0)) destroySlot(s);
       this.pools.delete(key);
     }
+  }
+
+  /** Create a slot inside an out-of-memory error scope, so a frame too big for the GPU fails alone. */
+  private async createSlotChecked(layout: FrameLayout): Promise<FrameSlot> {
+    this.device.pushErrorScope('out-of-memory');
+    const slot = this.createSlot(layout);
+    const error = await this.device.popErrorScope();
+    if (error) {
+      destroySlot(slot);
+      throw new GpuOutOfMemoryError(`no GPU memory for the buffers of a ${layout.width}x${layout.height} ${layout.kind} frame: ${error.message}`);
+    }
+    return slot;
   }
 
   private createSlot(layout: FrameLayout): FrameSlot {
