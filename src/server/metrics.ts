@@ -112,7 +112,7 @@ export class Metrics {
 
   readonly gpuBusyRatio = new client.Gauge({
     name: 'rtc_gpu_busy_ratio',
-    help: 'Fraction of wall time with GPU work in flight, over the last scrape interval',
+    help: 'Fraction of wall time with GPU work in flight, over the last 5 s (sampled by the server, independent of scrapers)',
     registers: [this.registry],
   });
 

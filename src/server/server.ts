@@ -14,6 +14,9 @@ import { Metrics } from './metrics.js';
 import { PodDeletionCostUpdater } from './pod-deletion-cost.js';
 import { iceServersFor } from './turn-credentials.js';
 
+/** Window over which rtc_gpu_busy_ratio is measured. */
+const GPU_BUSY_WINDOW_MS = 5000;
+
 /** A started server. */
 export interface RunningServer {
   app: FastifyInstance;
@@ -49,6 +52,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   };
   publishBackend();
   registry.onGpuLost(() => publishBackend());
+
+  // The busy ratio is sampled on a fixed clock, not per scrape, so that several scrapers (or a
+  // person curling /metrics) each read the same figure instead of slicing the window.
+  const busyTimer = setInterval(() => {
+    const gpu = registry.gpuProcessor;
+    metrics.gpuBusyRatio.set(gpu ? gpu.takeBusyRatio() : 0);
+  }, GPU_BUSY_WINDOW_MS);
+  busyTimer.unref();
 
   // In a cluster, keep controller.kubernetes.io/pod-deletion-cost = live sessions, so a scale-down
   // deletes the emptiest pods first.
@@ -87,6 +98,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let stopping: Promise<void> | null = null;
   const shutdown = (options: { drain?: boolean; signal?: string } = {}): Promise<void> => {
     stopping ??= (async () => {
+      clearInterval(busyTimer);
       sessions.startDraining();
       metrics.draining.set(1);
       const drainMs = options.drain === false ? 0 : config.drainTimeoutS * 1000;

@@ -35,8 +35,6 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
 /** Register /metrics (on the main app, or on the separate metrics port). */
 export function registerMetricsRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/metrics', async (_req, reply) => {
-    const gpu = ctx.registry.gpuProcessor;
-    ctx.metrics.gpuBusyRatio.set(gpu ? gpu.takeBusyRatio() : 0);
     const body = await ctx.metrics.registry.metrics();
     return reply.type(ctx.metrics.registry.contentType).send(body);
   });
