@@ -206,7 +206,7 @@ export class GpuProcessor implements FrameProcessor {
     return this.track(this.run('rgba', image.width, image.height, image.data, filter, out));
   }
 
-  /** Wait for in-flight frames, then destroy the device and let go of Dawn (so the process can exit). */
+  /** Wait for in-flight frames, then free the buffers and destroy the device (a live device keeps the process from exiting). */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
