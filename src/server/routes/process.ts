@@ -62,6 +62,8 @@ async function run(
     if (err instanceof LimiterFullError || (err instanceof Error && err.name === 'CpuQueueFullError')) {
       throw new ApiError('SERVER_BUSY', `too much /process work in flight: ${err.message}`, { retryAfterS: BUSY_RETRY_AFTER_S });
     }
+    // A frame the backend cannot take (e.g. over the GPU's buffer limit) is the request's fault.
+    if (err instanceof RangeError) throw new ApiError('INVALID_PARAMETER', err.message);
     throw new ApiError('BACKEND_UNAVAILABLE', `processing on ${p.name} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   ctx.metrics.processRequestSeconds.observe({ backend: p.name, filter: filter.name }, (performance.now() - t0) / 1000);
