@@ -105,8 +105,12 @@ export class SessionManager {
       }
       // addTrack reuses the offered video transceiver, so processed video goes back on the same m-line.
       pc.addTrack(session.outputTrack);
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
+      try {
+        await pc.setLocalDescription(await pc.createAnswer());
+      } catch (err) {
+        // libwebrtc takes some offers it cannot answer (a=setup:holdconn): the offer's fault, not a 500.
+        throw new NegotiationError(`the offer cannot be answered: ${err instanceof Error ? err.message : String(err)}`);
+      }
       await waitForIceGathering(pc, this.opts.iceGatheringTimeoutMs ?? 5000);
       const local = pc.localDescription;
       if (!local) throw new NegotiationError('no local description after negotiation');
