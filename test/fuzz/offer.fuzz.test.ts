@@ -136,6 +136,14 @@ describe('fuzz POST /offer', () => {
     await assertServerHealthy(srv);
   });
 
+  it('regression: an offer libwebrtc takes but cannot answer (a=setup:holdconn) is INVALID_SDP, not a 500', async () => {
+    for (const sdp of [REAL_OFFERS.chromium, REAL_OFFERS.wrtc]) {
+      const o = await offer(JSON.stringify({ sdp: sdp.replaceAll('a=setup:actpass', 'a=setup:holdconn'), type: 'offer' }));
+      assert.equal(assertClientError(o), 'INVALID_SDP', describeOutcome(o));
+    }
+    await assertServerHealthy(srv);
+  });
+
   it('some mutated offers were answered, and memory and threads came back down', async (t) => {
     assert.ok(answered > 1, 'no fuzzed offer was ever answered');
     const end = await procFigures(srv.pid);
