@@ -9,21 +9,11 @@ import { after, describe, test } from 'node:test';
 import { referenceI420, referenceRgba } from '../../src/processing/reference/reference-processor.js';
 import { FILTER_NAMES, i420Size, type FilterName, type FilterSpec, type FrameProcessor } from '../../src/processing/types.js';
 import { createTestBackends, type TestBackends } from '../support/processors.js';
+import { mulberry32 as prng } from '../support/prng.js';
 
 const seed = process.env.RTC_TEST_SEED ? Number(process.env.RTC_TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
 console.log(`conformance: seed ${seed} (RTC_TEST_SEED=${seed} reproduces this run)`);
 
-/** mulberry32: small, fast, good enough to make test frames. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Format = 'i420' | 'rgba';
 

@@ -13,18 +13,8 @@ import { referenceI420, referenceRgba } from '../../src/processing/reference/ref
 import { FILTER_NAMES, i420Size, type FilterSpec } from '../../src/processing/types.js';
 import { isIterated } from '../../src/processing/filter-spec.js';
 import { testDawnOptions } from '../support/processors.js';
+import { mulberry32 as rng } from '../support/prng.js';
 
-/** Small deterministic PRNG (mulberry32) so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(n: number, next: () => number): Uint8Array {
   const b = new Uint8Array(n);
