@@ -10,6 +10,8 @@
 # Needs gcloud, docker, kubectl and helm; the cluster from scripts/gke-setup.sh.
 # --dry-run prints every command and runs none; lookups then count as "not found".
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/commands.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/commands.sh"
 
 usage() { echo "usage: $0 [--dry-run] [--tag TAG] [--skip-build] PROJECT_ID" >&2; exit 2; }
 
@@ -47,23 +49,6 @@ REGISTRY="$REGION-docker.pkg.dev"
 IMAGE_NAME="$REGISTRY/$PROJECT_ID/$REPOSITORY/rtc-gpu-app"
 IMAGE="$IMAGE_NAME:$TAG"
 
-# Print a command as a shell line: plain words as they are, anything else quoted.
-show() {
-  local a
-  printf '+'
-  for a in "$@"; do
-    if [[ "$a" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then printf ' %s' "$a"; else printf ' %q' "$a"; fi
-  done
-  printf '\n'
-}
-run() {
-  show "$@"
-  [ "$DRY_RUN" -eq 1 ] || "$@"
-}
-exists() {
-  show "$@"
-  [ "$DRY_RUN" -eq 0 ] && "$@" >/dev/null 2>&1
-}
 # A lookup whose output is used; prints nothing in --dry-run.
 query() {
   show "$@" >&2

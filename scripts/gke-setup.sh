@@ -14,6 +14,8 @@
 # --dry-run prints every command and runs none; lookups then count as "not found", so the output
 # is the full sequence for a new project.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/commands.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/commands.sh"
 
 usage() { echo "usage: $0 [--dry-run] PROJECT_ID" >&2; exit 2; }
 
@@ -44,25 +46,6 @@ GPU_MAX_NODES="${GPU_MAX_NODES:-10}"
 REPOSITORY="${REPOSITORY:-rtc}"
 RELEASE_CHANNEL="${RELEASE_CHANNEL:-regular}"
 
-# Print a command as a shell line: plain words as they are, anything else quoted.
-show() {
-  local a
-  printf '+'
-  for a in "$@"; do
-    if [[ "$a" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then printf ' %s' "$a"; else printf ' %q' "$a"; fi
-  done
-  printf '\n'
-}
-# Print a command, then run it unless --dry-run.
-run() {
-  show "$@"
-  [ "$DRY_RUN" -eq 1 ] || "$@"
-}
-# A read-only lookup: true when the thing exists. In --dry-run it is printed and counts as absent.
-exists() {
-  show "$@"
-  [ "$DRY_RUN" -eq 0 ] && "$@" >/dev/null 2>&1
-}
 
 G=(--project "$PROJECT_ID")
 
