@@ -23,6 +23,7 @@
  * readStamp returns null unless the reference cells are clearly apart, every data cell is
  * clearly on one side of the threshold, and the check matches: a wrong decode is never returned.
  */
+import { crc32 } from 'node:zlib';
 
 /** What a stamp carries. */
 export interface FrameStamp {
@@ -86,21 +87,6 @@ function checkGeometry(data: Uint8Array, width: number, height: number): boolean
   return data.length >= width * height + 2 * cw * ch;
 }
 
-const CRC_TABLE = ((): Uint32Array => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function checkWord(frameNumber: number, time: number): number {
   const bytes = new Uint8Array(8);

@@ -40,7 +40,7 @@ const settings = fc.record({
  * sends JSON.stringify of its argument).
  */
 function rawChannel(client: RtcClient): RTCDataChannel {
-  const ch = (client as unknown as { channel: RTCDataChannel | null }).channel;
+  const ch = client.dataChannel;
   assert.ok(ch, 'the client has no data channel');
   return ch;
 }

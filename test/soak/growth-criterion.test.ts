@@ -2,18 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALLOWANCES, judgeSeries, median, slope, type Point } from './growth-criterion.js';
+import { mulberry32 as rng } from '../support/prng.js';
 
-/** A deterministic pseudo-random generator (mulberry32), so the noisy series are the same every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 21 idle samples every 50 cycles, as the default soak takes them. */
 function series(f: (x: number, r: () => number) => number, seed = 1): Point[] {

@@ -134,6 +134,11 @@ export class RtcClient {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  /** The control data channel, for tests that send raw (non-JSON, binary) messages. */
+  get dataChannel(): RTCDataChannel | null {
+    return this.channel;
+  }
+
   /** The frame sent with this number, if still kept. */
   sentFrame(n: number): Uint8Array | undefined {
     return this.sent.get(n);

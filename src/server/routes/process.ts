@@ -12,7 +12,7 @@ import type { ServerContext } from '../context.js';
 import { ConcurrencyLimiter, LimiterFullError } from '../concurrency-limiter.js';
 import { ApiError } from '../errors.js';
 import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
-import { checkPngHeader, PngGuardError } from '../png-guard.js';
+import { checkPngHeader, PngGuardError, type PngHeader } from '../png-guard.js';
 
 /** Synthetic inputs by size; a few entries, since generating 4K takes longer than blurring it. */
 class SyntheticCache {
@@ -46,19 +46,35 @@ function resolveProcessor(ctx: ServerContext, backend: ReturnType<typeof backend
 /** Seconds a client refused for load should wait. */
 const BUSY_RETRY_AFTER_S = 1;
 
+/** The input of one /process call and the buffer its output goes to. */
+interface Job {
+  image: RgbaImage;
+  out: Uint8Array;
+}
+
+/**
+ * Check the work cap, then — holding a place in the limiter, so refused and queued requests cost
+ * nothing — build the input with `prepare` and process it.
+ */
 async function run(
-  ctx: ServerContext, limiter: ConcurrencyLimiter, p: FrameProcessor, image: RgbaImage, filter: FilterSpec, out: Uint8Array,
-): Promise<ProcessTimings> {
-  const work = image.width * image.height * (filter.name === 'blur' || filter.name === 'sharpen' ? filter.iterations : 1);
+  ctx: ServerContext, limiter: ConcurrencyLimiter, p: FrameProcessor,
+  size: { width: number; height: number }, filter: FilterSpec, prepare: () => Job,
+): Promise<{ timings: ProcessTimings; out: Uint8Array }> {
+  const work = size.width * size.height * (filter.name === 'blur' || filter.name === 'sharpen' ? filter.iterations : 1);
   if (work > ctx.config.processMaxWork) {
     throw new ApiError('INVALID_PARAMETER',
       `width x height x iterations = ${work} is over the limit of ${ctx.config.processMaxWork} (RTC_PROCESS_MAX_WORK)`);
   }
-  const t0 = performance.now();
-  let timings: ProcessTimings;
   try {
-    timings = await limiter.run(() => p.processRgba(image, filter, out));
+    return await limiter.run(async () => {
+      const job = prepare();
+      const t0 = performance.now();
+      const timings = await p.processRgba(job.image, filter, job.out);
+      ctx.metrics.processRequestSeconds.observe({ backend: p.name, filter: filter.name }, (performance.now() - t0) / 1000);
+      return { timings, out: job.out };
+    });
   } catch (err) {
+    if (err instanceof ApiError) throw err;
     if (err instanceof LimiterFullError || (err instanceof Error && err.name === 'CpuQueueFullError')) {
       throw new ApiError('SERVER_BUSY', `too much /process work in flight: ${err.message}`, { retryAfterS: BUSY_RETRY_AFTER_S });
     }
@@ -66,8 +82,6 @@ async function run(
     if (err instanceof RangeError) throw new ApiError('INVALID_PARAMETER', err.message);
     throw new ApiError('BACKEND_UNAVAILABLE', `processing on ${p.name} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-  ctx.metrics.processRequestSeconds.observe({ backend: p.name, filter: filter.name }, (performance.now() - t0) / 1000);
-  return timings;
 }
 
 function round(t: ProcessTimings): ProcessTimings {
@@ -90,9 +104,11 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
     const { width, height } = sizeParams(q, { width: 1920, height: 1080 }, limits);
     const filter = filterParam(q, 'blur', intParam(q, 'iterations', 10, 1, 50));
     const processor = resolveProcessor(ctx, backendParam(q));
-    const input = cache.get(width, height);
-    const out = new Uint8Array(input.length);
-    const timings = round(await run(ctx, limiter, processor, { width, height, data: input }, filter, out));
+    const { timings: t, out } = await run(ctx, limiter, processor, { width, height }, filter, () => {
+      const data = cache.get(width, height);
+      return { image: { width, height, data }, out: new Uint8Array(data.length) };
+    });
+    const timings = round(t);
     return {
       backend: processor.name,
       device: processor.device,
@@ -120,27 +136,30 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (type === 'image/png') {
+      let header: PngHeader;
       try {
-        checkPngHeader(body, limits);
+        header = checkPngHeader(body, limits);
       } catch (err) {
         if (err instanceof PngGuardError) throw new ApiError(err.reason === 'too-large' ? 'INVALID_PARAMETER' : 'INVALID_IMAGE', err.message);
         throw err;
       }
-      let png: PNG;
-      try {
-        png = PNG.sync.read(body);
-      } catch (err) {
-        throw new ApiError('INVALID_IMAGE', `not a readable PNG: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      if (png.width > limits.maxDimension || png.height > limits.maxDimension || png.width * png.height > limits.maxPixels) {
-        throw new ApiError('INVALID_PARAMETER', `image ${png.width}x${png.height} is over the limits (${limits.maxDimension} a side, ${limits.maxPixels} pixels)`);
-      }
-      const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
-      const out = new Uint8Array(data.length);
-      const timings = round(await run(ctx, limiter, processor, { width: png.width, height: png.height, data }, filter, out));
-      const result = new PNG({ width: png.width, height: png.height });
+      // Decoding a large PNG is real work too: it happens inside the limiter.
+      const { timings: t, out } = await run(ctx, limiter, processor, header, filter, () => {
+        let png: PNG;
+        try {
+          png = PNG.sync.read(body);
+        } catch (err) {
+          throw new ApiError('INVALID_IMAGE', `not a readable PNG: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        if (png.width !== header.width || png.height !== header.height) {
+          throw new ApiError('INVALID_IMAGE', `PNG header says ${header.width}x${header.height}, its data ${png.width}x${png.height}`);
+        }
+        const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
+        return { image: { width: png.width, height: png.height, data }, out: new Uint8Array(data.length) };
+      });
+      const result = new PNG({ width: header.width, height: header.height });
       result.data = Buffer.from(out.buffer, out.byteOffset, out.length);
-      serverTiming(reply, timings);
+      serverTiming(reply, round(t));
       reply.header('X-Rtc-Backend', processor.name);
       return reply.type('image/png').send(PNG.sync.write(result));
     }
@@ -150,9 +169,9 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
       throw new ApiError('INVALID_IMAGE', `raw RGBA of ${width}x${height} is ${width * height * 4} bytes, got ${body.length}`);
     }
     const data = new Uint8Array(body.buffer, body.byteOffset, body.length);
-    const out = new Uint8Array(data.length);
-    const timings = round(await run(ctx, limiter, processor, { width, height, data }, filter, out));
-    serverTiming(reply, timings);
+    const { timings, out } = await run(ctx, limiter, processor, { width, height }, filter,
+      () => ({ image: { width, height, data }, out: new Uint8Array(data.length) }));
+    serverTiming(reply, round(timings));
     reply.header('X-Rtc-Backend', processor.name);
     return reply.type('application/octet-stream').send(Buffer.from(out.buffer, out.byteOffset, out.length));
   });
