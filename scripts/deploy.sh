@@ -83,7 +83,8 @@ run helm upgrade --install kube-prometheus-stack prometheus-community/kube-prome
 run helm upgrade --install prometheus-adapter prometheus-community/prometheus-adapter \
   --namespace monitoring --values k8s/prometheus-adapter/values.yaml --wait --timeout 5m
 
-# 4. Namespace and the TURN shared secret (generated once, never printed, kept across deploys).
+# 4. Namespace, the TURN shared secret and the API token (generated once, never printed, kept
+#    across deploys).
 run kubectl apply -f k8s/base/namespace.yaml
 if exists kubectl --namespace "$NAMESPACE" get secret turn-shared-secret; then
   echo "secret turn-shared-secret exists"
@@ -93,6 +94,21 @@ else
     (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n' > "$secret_file")
   fi
   run kubectl --namespace "$NAMESPACE" create secret generic turn-shared-secret --from-file=secret="$secret_file"
+fi
+# The API token and JWT secret the server requires (RTC_AUTH_TOKENS, RTC_AUTH_JWT_SECRET), likewise
+# generated once. Read the token with:
+#   kubectl -n rtc get secret rtc-auth -o jsonpath='{.data.tokens}' | base64 -d
+if exists kubectl --namespace "$NAMESPACE" get secret rtc-auth; then
+  echo "secret rtc-auth exists"
+else
+  token_file="$workdir/rtc-auth-token"
+  jwt_file="$workdir/rtc-auth-jwt"
+  if [ "$DRY_RUN" -eq 0 ]; then
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '\n/+=' > "$token_file")
+    (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' > "$jwt_file")
+  fi
+  run kubectl --namespace "$NAMESPACE" create secret generic rtc-auth \
+    --from-file=tokens="$token_file" --from-file=jwt-secret="$jwt_file"
 fi
 
 # 5. The overlay with this image. kustomize refuses absolute paths, so the temporary overlay

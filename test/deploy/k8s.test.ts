@@ -160,6 +160,9 @@ function checkSecurity(objs: Obj[]): string[] {
   const tmp = (container(d, 'media').volumeMounts ?? []).find((m) => m.mountPath === '/tmp');
   const vol = tmp && (podSpec(d).volumes ?? []).find((v) => v.name === tmp.name);
   if (!vol?.emptyDir) p.push('gpu-media: an emptyDir on /tmp (read-only root filesystem)');
+  // Access control on in every cluster: the token comes from a Secret the pod cannot start without.
+  const auth = container(d, 'media').env?.find((e) => e.name === 'RTC_AUTH_TOKENS')?.valueFrom?.secretKeyRef;
+  if (!auth?.name || auth.optional === true) p.push('gpu-media: RTC_AUTH_TOKENS from a required Secret');
   return p;
 }
 
@@ -403,6 +406,7 @@ test('the checks catch broken manifests', { skip: SKIP }, async () => {
     ['no preStop', (x) => { delete mc(x).lifecycle; }, checkDrain, 'preStop'],
     ['readiness on /healthz', (x) => { mc(x).readinessProbe!.httpGet!.path = '/healthz'; }, checkMediaPod, 'readinessProbe'],
     ['writable root', (x) => { mc(x).securityContext!.readOnlyRootFilesystem = false; }, checkSecurity, 'readOnlyRootFilesystem'],
+    ['auth optional', (x) => { mc(x).env!.find((e) => e.name === 'RTC_AUTH_TOKENS')!.valueFrom!.secretKeyRef!.optional = true; }, checkSecurity, 'RTC_AUTH_TOKENS'],
     ['Role grows', (x) => { find<IRole>(x, 'Role', 'gpu-media-pod-deletion-cost')!.rules![0]!.verbs.push('delete'); }, checkRbac, 'only get/patch'],
     ['no scale-down window', (x) => { hpa(x).spec!.behavior!.scaleDown!.stabilizationWindowSeconds = 0; }, checkHpa, '300'],
     ['p95 target 2 s', (x) => { hpa(x).spec!.metrics![0]!.pods!.target.averageValue = '2'; }, checkHpa, '200m'],

@@ -143,6 +143,8 @@ test('deploy --dry-run prints every command, runs none, and leaves no temporary 
     'kubectl apply -f k8s/base/namespace.yaml',
     'kubectl --namespace rtc get secret turn-shared-secret',
     'kubectl --namespace rtc create secret generic turn-shared-secret',
+    'kubectl --namespace rtc get secret rtc-auth',
+    'kubectl --namespace rtc create secret generic rtc-auth',
     'kubectl apply -k k8s/overlays/.deploy-',
     'kubectl --namespace rtc rollout status deployment/gpu-media',
   ]);
@@ -167,6 +169,8 @@ test('deploy with fakes: build, push, monitoring, secret once, overlay with the 
     'kubectl apply -f k8s/base/namespace.yaml',
     'kubectl --namespace rtc get secret turn-shared-secret',
     'kubectl --namespace rtc create secret generic turn-shared-secret --from-file=secret=',
+    'kubectl --namespace rtc get secret rtc-auth',
+    'kubectl --namespace rtc create secret generic rtc-auth --from-file=tokens=',
     'kubectl apply -k k8s/overlays/.deploy-',
     'kubectl --namespace rtc get service coturn',
     'kubectl apply -f',
