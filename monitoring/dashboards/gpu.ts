@@ -1,22 +1,18 @@
 /** The GPU dashboard: utilisation, memory and busy ratio per pod, and the raw DCGM view per GPU. */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { FULL, datasourceVariable, labelVariable, labelsTablePanel, row, timeseriesPanel } from './panels.js';
+import { FULL, labelsTablePanel, row, rtcDashboard, timeseriesPanel } from './panels.js';
 
 const NS = 'namespace=~"$namespace"';
 const GPU_LEGEND = '{{Hostname}} gpu{{gpu}} {{modelName}}';
 
 /** Build the "rtc-scale / GPU" dashboard. */
 export function gpuDashboard(): dashboard.Dashboard {
-  return new dashboard.DashboardBuilder('rtc-scale / GPU')
-    .uid('rtc-scale-gpu')
-    .description('GPU utilisation, memory and busy time of the rtc-scale pods (DCGM and the server\'s own measure), and each GPU as DCGM reports it.')
-    .tags(['rtc-scale', 'gpu', 'generated'])
-    .refresh('30s')
-    .time({ from: 'now-1h', to: 'now' })
-    .timezone('browser')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable('namespace', 'namespace', 'rtc_sessions_active'))
+  return rtcDashboard('rtc-scale / GPU', {
+    uid: 'rtc-scale-gpu',
+    description: 'GPU utilisation, memory and busy time of the rtc-scale pods (DCGM and the server\'s own measure), and each GPU as DCGM reports it.',
+    tags: ['rtc-scale', 'gpu', 'generated'],
+    from: 'now-1h',
+  })
 
     .withRow(row('Per pod'))
     .withPanel(timeseriesPanel('GPU utilisation by pod (DCGM)', [

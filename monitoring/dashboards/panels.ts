@@ -168,3 +168,19 @@ export function labelVariable(name: string, label: string, metric: string): dash
 }
 
 export { FULL, HALF };
+
+/** Settings every rtc-scale dashboard shares: refresh, time zone, crosshair, datasource and namespace variables. */
+export function rtcDashboard(
+  title: string, o: { uid: string; description: string; tags: string[]; from: string },
+): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(title)
+    .uid(o.uid)
+    .description(o.description)
+    .tags(o.tags)
+    .refresh('30s')
+    .time({ from: o.from, to: 'now' })
+    .timezone('browser')
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .withVariable(datasourceVariable())
+    .withVariable(labelVariable('namespace', 'namespace', 'rtc_sessions_active'));
+}

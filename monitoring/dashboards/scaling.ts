@@ -6,7 +6,7 @@
  * counts and targets come from kube-state-metrics.
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { FULL, LATENCY_OBJECTIVE_SECONDS, datasourceVariable, labelVariable, row, statPanel, timeseriesPanel } from './panels.js';
+import { FULL, labelVariable, LATENCY_OBJECTIVE_SECONDS, row, rtcDashboard, statPanel, timeseriesPanel } from './panels.js';
 
 const NS = 'namespace=~"$namespace"';
 const HPA = `${NS}, horizontalpodautoscaler=~"$hpa"`;
@@ -19,16 +19,12 @@ export const HPA_METRICS = {
 
 /** Build the "rtc-scale / Scaling" dashboard. */
 export function scalingDashboard(): dashboard.Dashboard {
-  return new dashboard.DashboardBuilder('rtc-scale / Scaling')
-    .uid('rtc-scale-scaling')
-    .description('HorizontalPodAutoscaler of the rtc-scale Deployment: replicas, the metrics it scales on against their targets, and latency against the objective.')
-    .tags(['rtc-scale', 'hpa', 'generated'])
-    .refresh('30s')
-    .time({ from: 'now-3h', to: 'now' })
-    .timezone('browser')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable('namespace', 'namespace', 'rtc_sessions_active'))
+  return rtcDashboard('rtc-scale / Scaling', {
+    uid: 'rtc-scale-scaling',
+    description: 'HorizontalPodAutoscaler of the rtc-scale Deployment: replicas, the metrics it scales on against their targets, and latency against the objective.',
+    tags: ['rtc-scale', 'hpa', 'generated'],
+    from: 'now-3h',
+  })
     .withVariable(labelVariable('hpa', 'horizontalpodautoscaler', `kube_horizontalpodautoscaler_spec_max_replicas{${NS}}`))
 
     .withRow(row('Replicas'))

@@ -1,24 +1,18 @@
 /** The service dashboard: sessions, frame rates, latency quantiles, drops, backend per pod, process health. */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import {
-  FULL, LATENCY_OBJECTIVE_SECONDS, datasourceVariable, labelVariable, labelsTablePanel, row, statPanel, timeseriesPanel,
-} from './panels.js';
+import { FULL, labelsTablePanel, LATENCY_OBJECTIVE_SECONDS, row, rtcDashboard, statPanel, timeseriesPanel } from './panels.js';
 
 const NS = 'namespace=~"$namespace"';
 const RTC = `job="rtc-scale", ${NS}`;
 
 /** Build the "rtc-scale / Service" dashboard. */
 export function serviceDashboard(): dashboard.Dashboard {
-  return new dashboard.DashboardBuilder('rtc-scale / Service')
-    .uid('rtc-scale-service')
-    .description('WebRTC sessions, frame rates, frame processing latency, drops and backends of the rtc-scale pods.')
-    .tags(['rtc-scale', 'generated'])
-    .refresh('30s')
-    .time({ from: 'now-1h', to: 'now' })
-    .timezone('browser')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable('namespace', 'namespace', 'rtc_sessions_active'))
+  return rtcDashboard('rtc-scale / Service', {
+    uid: 'rtc-scale-service',
+    description: 'WebRTC sessions, frame rates, frame processing latency, drops and backends of the rtc-scale pods.',
+    tags: ['rtc-scale', 'generated'],
+    from: 'now-1h',
+  })
 
     .withRow(row('Overview'))
     .withPanel(statPanel('Sessions', { expr: `sum(pod:rtc_sessions_active:sum{${NS}})`, legend: 'sessions' },

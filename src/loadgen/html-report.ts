@@ -26,6 +26,15 @@ function bands(phases: Array<{ name: string; startS: number; endS: number }>): C
   return phases.map((p) => ({ x0: p.startS, x1: p.endS, label: p.name }));
 }
 
+/** The p50, p95 and max latency lines of a per-second timeline. */
+function latencySeries(samples: Array<{ t: number; latencyMs: { p50: number | null; p95: number | null; max: number | null } }>): ChartSpec['series'] {
+  return [
+    { name: 'p50', color: COLORS.p50, points: samples.map((x) => [x.t, x.latencyMs.p50]) },
+    { name: 'p95', color: COLORS.p95, points: samples.map((x) => [x.t, x.latencyMs.p95]) },
+    { name: 'max', color: COLORS.max, points: samples.map((x) => [x.t, x.latencyMs.max]), dashed: true },
+  ];
+}
+
 function webrtcSection(run: WebrtcRunResult, report: LoadReport): string {
   const s = run.samples;
   const slo = report.objectives.find((o) => o.name.startsWith('p95'));
@@ -36,9 +45,7 @@ function webrtcSection(run: WebrtcRunResult, report: LoadReport): string {
     bands: b, xMax: run.durationS,
     refLines: slo ? [{ y: slo.limit, label: `objective p95 ${slo.limit} ms`, color: COLORS.reject }] : [],
     series: [
-      { name: 'p50', color: COLORS.p50, points: s.map((x) => [x.t, x.latencyMs.p50]) },
-      { name: 'p95', color: COLORS.p95, points: s.map((x) => [x.t, x.latencyMs.p95]) },
-      { name: 'max', color: COLORS.max, points: s.map((x) => [x.t, x.latencyMs.max]), dashed: true },
+      ...latencySeries(s),
       { name: 'active sessions', color: COLORS.sessions, axis: 'right', style: 'step', points: s.map((x) => [x.t, x.activeSessions]) },
       { name: 'target sessions', color: COLORS.target, axis: 'right', style: 'step', dashed: true, points: s.map((x) => [x.t, x.targetSessions]) },
     ],
@@ -102,9 +109,7 @@ function processSection(run: ProcessRunResult, report: LoadReport): string {
       bands: b, xMax: run.durationS,
       refLines: slo ? [{ y: slo.limit, label: `objective p95 ${slo.limit} ms`, color: COLORS.reject }] : [],
       series: [
-        { name: 'p50', color: COLORS.p50, points: s.map((x) => [x.t, x.latencyMs.p50]) },
-        { name: 'p95', color: COLORS.p95, points: s.map((x) => [x.t, x.latencyMs.p95]) },
-        { name: 'max', color: COLORS.max, points: s.map((x) => [x.t, x.latencyMs.max]), dashed: true },
+        ...latencySeries(s),
         { name: 'connections', color: COLORS.sessions, axis: 'right', style: 'step', points: s.map((x) => [x.t, x.connections]) },
       ],
     }),
