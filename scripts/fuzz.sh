@@ -24,9 +24,6 @@ if [ ${#files[@]} -eq 0 ]; then echo "fuzz.sh: no fuzz tests found (build first)
 echo "fuzz.sh: FUZZ_RUNS=${FUZZ_RUNS}${FUZZ_SEED:+ FUZZ_SEED=$FUZZ_SEED}: ${files[*]}"
 runner=(node --test --test-reporter=spec --test-timeout=7200000 "${files[@]}")
 
-if [ "$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then
-  exec unshare --net bash -c 'ip link set lo up && exec "$@"' bash "${runner[@]}"
-else
-  echo "fuzz.sh: cannot make a loopback-only network namespace (needs root); running in the current one" >&2
-  exec "${runner[@]}"
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/loopback-netns.sh
+source scripts/lib/loopback-netns.sh
+run_in_loopback_netns fuzz.sh "${runner[@]}"

@@ -18,9 +18,6 @@ mkdir -p test-output
 export RTC_TEST_OUTPUT="$PWD/test-output"
 runner=(node --test --test-reporter=spec --test-timeout=300000 "${files[@]}")
 
-if [ "$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then
-  exec unshare --net bash -c 'ip link set lo up && exec "$@"' bash "${runner[@]}"
-else
-  echo "test.sh: cannot make a loopback-only network namespace (needs root); running in the current one" >&2
-  exec "${runner[@]}"
-fi
+# shellcheck source-path=SCRIPTDIR source=lib/loopback-netns.sh
+source scripts/lib/loopback-netns.sh
+run_in_loopback_netns test.sh "${runner[@]}"

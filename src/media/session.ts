@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { BackendRegistry } from '../processing/backend-registry.js';
+import type { BackendRegistry, ServingBackend } from '../processing/backend-registry.js';
 import { makeFilterSpec } from '../processing/filter-spec.js';
 import type { BackendChoice, FilterSpec, FrameProcessor } from '../processing/types.js';
 import type { Metrics } from '../server/metrics.js';
@@ -63,7 +63,7 @@ export interface SessionDeps {
 }
 
 /** Parse a backend choice, or throw RangeError. */
-export function parseBackendChoice(v: unknown): BackendChoice {
+export function parseBackendChoice(v: unknown): ServingBackend {
   if (v === 'auto' || v === 'cpu' || v === 'gpu') return v;
   throw new RangeError(`backend must be one of auto, cpu, gpu; got ${JSON.stringify(v)}`);
 }

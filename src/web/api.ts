@@ -4,7 +4,7 @@
  * UI can tell "at capacity" (retry later) from a real failure.
  */
 
-export type BackendName = 'gpu' | 'cpu' | 'reference';
+export type BackendName = 'gpu' | 'cpu';
 export type BackendChoice = 'auto' | 'gpu' | 'cpu';
 export const FILTERS = ['none', 'invert', 'grayscale', 'blur', 'edges', 'sharpen'] as const;
 export type FilterName = (typeof FILTERS)[number];

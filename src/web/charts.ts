@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import { backendLabel } from './speedup-text.js';
 
 /** Colour of each backend's series, also used by the legend table. */
-export const BACKEND_COLORS: Record<string, string> = { gpu: '#7c3aed', cpu: '#0369a1', reference: '#a16207' };
+export const BACKEND_COLORS: Record<string, string> = { gpu: '#7c3aed', cpu: '#0369a1' };
 
 /** Keeps a chart as wide as its container (charts are fixed-size canvases). */
 function fitWidth(u: uPlot, el: HTMLElement, height: number): void {

@@ -65,12 +65,11 @@ export class ComparePanel {
     this.backends = backends;
     this.list.replaceChildren(
       ...backends.map((b) => {
-        // The plain TypeScript reference takes seconds at 1080p: opt-in.
         const attrs: Record<string, string> = { type: 'checkbox', name: 'backend', value: b.name };
         if (!b.available) attrs.disabled = '';
-        else if (b.name !== 'reference' || !backends.some((o) => o.available && o.name !== 'reference')) attrs.checked = '';
+        else attrs.checked = '';
         const detail = b.available
-          ? h('span', { class: 'muted' }, b.device ?? '', b.name === 'reference' ? ' · slow, plain TypeScript' : '', b.isDefault ? ' · default' : '')
+          ? h('span', { class: 'muted' }, b.device ?? '', b.isDefault ? ' · default' : '')
           : h('span', { class: 'unavailable' }, `not available: ${b.reason ?? 'no reason given'}`);
         return h(
           'label',

@@ -106,7 +106,6 @@ export class LivePanel {
   setBackends(backends: BackendInfo[]): void {
     const opts = [h('option', { value: 'auto', selected: '' }, 'auto')];
     for (const b of backends) {
-      if (b.name === 'reference') continue; // the live path runs on cpu or gpu only
       const attrs: Record<string, string> = { value: b.name };
       if (!b.available) attrs.disabled = '';
       opts.push(h('option', attrs, b.available ? b.name : `${b.name} (not available: ${b.reason ?? 'unknown'})`));

@@ -8,7 +8,7 @@ export interface BackendSummary {
 
 /** Upper-case display name of a backend. */
 export function backendLabel(name: string): string {
-  return name === 'reference' ? 'Reference (TS)' : name.toUpperCase();
+  return name.toUpperCase();
 }
 
 /** "blur x10" for iterated filters, the bare name for the others. */
@@ -24,7 +24,7 @@ function ratioText(a: BackendSummary, b: BackendSummary, where: string): string 
 }
 
 /**
- * Sentences comparing GPU with CPU (and CPU with the reference when it ran), by median total
+ * Sentences comparing GPU with CPU by median total
  * time; when the GPU is missing, says so with the server's reason.
  */
 export function speedupSentences(
@@ -35,12 +35,10 @@ export function speedupSentences(
   const got = (n: BackendName) => results.find((r) => r.name === n);
   const gpu = got('gpu');
   const cpu = got('cpu');
-  const ref = got('reference');
   const out: string[] = [];
   const gpuInfo = backends.find((b) => b.name === 'gpu');
   if (gpu && cpu) out.push(ratioText(gpu, cpu, where));
   else if (!gpuInfo || !gpuInfo.available) out.push(`GPU not available here: ${gpuInfo?.reason ?? 'the server reports no GPU backend'}`);
-  if (cpu && ref) out.push(ratioText(cpu, ref, where));
   if (out.length === 0 && results.length === 1) {
     out.push(`${backendLabel(results[0].name)} took ${results[0].medianMs.toFixed(1)} ms (median) at ${where}`);
   }
