@@ -176,13 +176,31 @@ describe('Prometheus scraping the real server with the project rules', () => {
     const c = client;
 
     const sel = `{namespace="${NAMESPACE}",pod="${POD}"}`;
+    const depSel = `{namespace="${NAMESPACE}",deployment="gpu-media"}`;
+    // Rule groups are evaluated each on its own clock, and the DCGM target is scraped on its own
+    // too: wait until every series asserted below has been recorded at least once, or a fast
+    // group can be read before a slow one (CI once saw the GPU utilisation rule still empty).
+    const awaited = [
+      `pod:rtc_frame_processing_seconds:p95${sel} > 0`,
+      `pod:rtc_frames_sent:rate1m${sel} > 0`,
+      `pod:rtc_frames_received:rate1m${sel}`,
+      `pod:rtc_frames_dropped:ratio_rate1m${sel}`,
+      `deployment:rtc_frame_processing_seconds:p95${depSel}`,
+      `pod:rtc_sessions_active:sum${sel}`,
+      `deployment:rtc_sessions_active:sum${depSel}`,
+      `pod:rtc_sessions_utilization:ratio${sel}`,
+      `pod:rtc_frame_server_latency_seconds:p95${sel}`,
+      `pod:rtc_gpu_busy_ratio:avg1m${sel}`,
+      `pod:rtc_gpu_utilization:percent${sel}`,
+    ];
+    let missing: string[] = awaited;
     await prom.waitUntil(async () => {
-      const [p95, fpsOut] = await Promise.all([
-        prom.query(`pod:rtc_frame_processing_seconds:p95${sel} > 0`),
-        prom.query(`pod:rtc_frames_sent:rate1m${sel} > 0`),
-      ]);
-      return p95.length === 1 && fpsOut.length === 1 && c.framesReceived > 0;
-    }, 60000, 'pod:rtc_frame_processing_seconds:p95 > 0 and frames sent');
+      const found = await Promise.all(awaited.map((q) => prom.query(q)));
+      missing = awaited.filter((_q, i) => found[i]!.length !== 1);
+      return missing.length === 0 && c.framesReceived > 0;
+    }, 60000, 'every recording rule under test to hold one series').catch((err: unknown) => {
+      throw new PrometheusError(`${String(err)}\nstill missing: ${missing.join(', ')}`);
+    });
     const waitedMs = Date.now() - t0;
 
     const p50 = value(await prom.query(`pod:rtc_frame_processing_seconds:p50${sel}`), 'p50');
@@ -190,7 +208,7 @@ describe('Prometheus scraping the real server with the project rules', () => {
     const p99 = value(await prom.query(`pod:rtc_frame_processing_seconds:p99${sel}`), 'p99');
     assert.ok(p50 > 0 && p50 <= p95 && p95 <= p99 && p99 <= 2, `0 < p50 ${p50} <= p95 ${p95} <= p99 ${p99} <= 2 s (the top finite bucket)`);
 
-    const dep = value(await prom.query(`deployment:rtc_frame_processing_seconds:p95{namespace="${NAMESPACE}",deployment="gpu-media"}`), 'deployment p95');
+    const dep = value(await prom.query(`deployment:rtc_frame_processing_seconds:p95${depSel}`), 'deployment p95');
     assert.ok(dep > 0 && dep <= 2, `deployment p95 ${dep}: the deployment label gpu-media comes from the pod name`);
 
     const fpsIn = value(await prom.query(`pod:rtc_frames_received:rate1m${sel}`), 'fps in');
@@ -203,7 +221,7 @@ describe('Prometheus scraping the real server with the project rules', () => {
     assert.ok(drop >= 0 && drop <= 1, `drop ratio ${drop}`);
 
     assert.equal(value(await prom.query(`pod:rtc_sessions_active:sum${sel}`), 'sessions'), 1);
-    assert.equal(value(await prom.query(`deployment:rtc_sessions_active:sum{namespace="${NAMESPACE}",deployment="gpu-media"}`), 'deployment sessions'), 1);
+    assert.equal(value(await prom.query(`deployment:rtc_sessions_active:sum${depSel}`), 'deployment sessions'), 1);
     assert.equal(value(await prom.query(`pod:rtc_sessions_utilization:ratio${sel}`), 'session slots'), 0.5);
     const serverP95 = value(await prom.query(`pod:rtc_frame_server_latency_seconds:p95${sel}`), 'server latency p95');
     assert.ok(serverP95 > 0, `server latency p95 ${serverP95}`);
