@@ -321,10 +321,14 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     await openApp(b, srv);
     await b.selectOption('#live-size', '240p');
     await b.click('#live-start');
-    await waitState(b, 'capacity');
-    const banner = (await b.locator('#live-state').textContent()) ?? '';
-    assert.match(banner, /at capacity.*Trying again in \d+ s/);
-    assert.equal(await b.locator('#live-reconnect').isVisible(), true, 'a retry-now button is offered');
+    // The page retries by itself every few seconds, passing through 'connecting': read state,
+    // banner and button together, so a read never straddles a retry.
+    await until('capacity state with countdown and retry-now button', async () => {
+      const state = await liveState(b);
+      const banner = (await b.locator('#live-state').textContent()) ?? '';
+      const button = await b.locator('#live-reconnect').isVisible();
+      return state === 'capacity' && /at capacity.*Trying again in \d+ s/.test(banner) && button;
+    });
     await screenshotBoth(b, 'capacity');
     await a.click('#live-stop');
     await until('slot freed', async () => (await sessionCount(srv)) === 0);

@@ -30,7 +30,7 @@ export const FUZZ_SERVER_ENV: Record<string, string> = {
   RTC_CPU_WORKERS: '1',
   RTC_MAX_SESSIONS: '4',
   // Offers that pass but never connect end quickly; the tests DELETE them anyway.
-  RTC_IDLE_TIMEOUT_S: '3',
+  RTC_IDLE_TIMEOUT_S: '5',
 };
 
 /** 503 codes that are a correct answer to load or to a backend this machine lacks. */
@@ -124,7 +124,7 @@ export function metricValue(text: string, name: string): number | null {
  * `settleMs` no session is live beyond `baseline` by GET /sessions, /healthz and the
  * rtc_sessions_active gauge alike (sessions a test created are DELETEd or time out).
  */
-export async function assertServerHealthy(srv: TestServer, baseline = 0, settleMs = 8000): Promise<void> {
+export async function assertServerHealthy(srv: TestServer, baseline = 0, settleMs = 12000): Promise<void> {
   assert.equal(srv.child.exitCode, null, `server exited:\n${srv.logs().slice(-2000)}`);
   assert.equal(srv.child.signalCode, null, `server killed by a signal:\n${srv.logs().slice(-2000)}`);
   const deadline = Date.now() + settleMs;

@@ -31,13 +31,14 @@ describe('a client killed with SIGKILL', () => {
       child.kill('SIGKILL');
       const killedAt = Date.now();
       let left = 1;
-      while (left > 0 && Date.now() - killedAt < 20000) {
+      while (left > 0 && Date.now() - killedAt < 40000) {
         await new Promise((r) => setTimeout(r, 250));
         left = ((await (await fetch(`${srv.url}/sessions`)).json()) as { sessions: unknown[] }).sessions.length;
       }
       const took = Date.now() - killedAt;
       assert.equal(left, 0, 'the session was closed');
-      assert.ok(took < 10000, `closed ${took} ms after the kill`);
+      // 3 s stall timeout plus slack for a busy machine; ICE failure alone would take about 30 s.
+      assert.ok(took < 20000, `closed ${took} ms after the kill`);
       const metrics = await (await fetch(`${srv.url}/metrics`)).text();
       assert.match(metrics, /rtc_sessions_closed_total\{reason="(stalled|connection-failed)"\} 1/);
       assert.match(metrics, /rtc_sessions_active 0/);

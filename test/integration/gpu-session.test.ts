@@ -46,7 +46,8 @@ describe('server on the gpu backend', () => {
     }
     const env: Record<string, string> = { RTC_BACKEND: 'gpu', RTC_GPU_ALLOW_SOFTWARE: '1', RTC_MAX_SESSIONS: '2' };
     if (process.env.RTC_GPU_DAWN_OPTIONS) env.RTC_GPU_DAWN_OPTIONS = process.env.RTC_GPU_DAWN_OPTIONS;
-    srv = await startTestServer({ env });
+    // Every pipeline is compiled at start; on software Vulkan on a busy machine that takes a while.
+    srv = await startTestServer({ env, startTimeoutMs: 120_000 });
   });
 
   after(async () => {

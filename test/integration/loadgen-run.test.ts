@@ -52,7 +52,7 @@ after(async () => {
 
 test('a two-phase WebRTC run: report matches the phases, latencies are plausible, objective met', { timeout: 90_000 }, async () => {
   const out = path.join(tmp, 'two-phase');
-  const r = await runCli(['--url', server.url, '--phases', 'two:2:6s,one:1:5s', '--resolution', '320x180', '--fps', '15',
+  const r = await runCli(['--url', server.url, '--phases', 'two:2:10s,one:1:5s', '--resolution', '320x180', '--fps', '15',
     '--filter', FILTER, '--workers', '1', '--spawn-rate', '4', '--out', out, '--slo-p95-ms', '100000', '--quiet']);
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   const report = readReport(out);

@@ -3,7 +3,7 @@
  * their frame numbers, their pixels show the filter, settings change mid-session, teardown works.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { stampBandHeight } from '../../src/loadgen/stamp.js';
 import { RtcClient, meanLuma, OfferRejectedError } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -32,10 +32,27 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** Poll GET /sessions until it lists `n` sessions; the count seen last. */
+async function waitForSessionCount(url: string, n: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const count = ((await json(await fetch(`${url}/sessions`))).sessions as unknown[]).length;
+    if (count === n || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 describe('WebRTC processing sessions', () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startTestServer({ env: { RTC_MAX_SESSIONS: '2', RTC_IDLE_TIMEOUT_S: '3' } });
+    // Idle (never connected) sessions close after 10 s: short enough for a test, long enough
+    // that a busy CI machine still connects in time.
+    srv = await startTestServer({ env: { RTC_MAX_SESSIONS: '2', RTC_IDLE_TIMEOUT_S: '10' } });
+  });
+  // The server ends a closed client's session asynchronously: each test starts from none, so
+  // one test's leftovers never fill the two places another test counts on.
+  afterEach(async () => {
+    assert.equal(await waitForSessionCount(srv.url, 0, 20000), 0, 'sessions left over after the test');
   });
   after(async () => {
     await srv.stop();
@@ -120,10 +137,11 @@ describe('WebRTC processing sessions', () => {
       assert.equal((await json(again) as { error: { code: string } }).error.code, 'SESSION_NOT_FOUND');
       const list = await json(await fetch(`${srv.url}/sessions`));
       assert.deepEqual(list.sessions, []);
-      // The server closed its side: no more frames arrive.
+      // The server closed its side: once frames already in flight have drained, no more arrive.
+      await new Promise((r) => setTimeout(r, 1000));
       const n = c.framesReceived;
       await new Promise((r) => setTimeout(r, 1500));
-      assert.ok(c.framesReceived - n <= 2, 'frames stop after DELETE');
+      assert.equal(c.framesReceived, n, 'frames stop after DELETE');
     } finally {
       c.close();
     }
@@ -133,6 +151,8 @@ describe('WebRTC processing sessions', () => {
     const a = await RtcClient.connect(srv.url, { width: W, height: H });
     const b = await RtcClient.connect(srv.url, { width: W, height: H });
     try {
+      // Both connected, so closing b's data channel is seen by the server at once.
+      await Promise.all([a.waitForFrames(1, 30000), b.waitForFrames(1, 30000)]);
       await assert.rejects(RtcClient.connect(srv.url, { width: W, height: H }), (err: unknown) => {
         assert.ok(err instanceof OfferRejectedError);
         assert.equal(err.status, 503);
@@ -142,14 +162,10 @@ describe('WebRTC processing sessions', () => {
       });
       b.close();
       // Closing the client's data channel ends the server's session.
-      const deadline = Date.now() + 10000;
-      let count = 2;
-      while (Date.now() < deadline && count > 1) {
-        count = ((await json(await fetch(`${srv.url}/sessions`))).sessions as unknown[]).length;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.equal(count, 1);
+      assert.equal(await waitForSessionCount(srv.url, 1, 10000), 1);
       const c = await RtcClient.connect(srv.url, { width: W, height: H });
+      // Connected before it closes, so the server sees the data channel close at once.
+      await c.waitForFrames(1, 30000);
       c.close();
     } finally {
       a.close();
@@ -162,13 +178,7 @@ describe('WebRTC processing sessions', () => {
     try {
       await c.waitForFrames(3, 30000);
       c.close();
-      const deadline = Date.now() + 15000;
-      let n = 1;
-      while (Date.now() < deadline && n > 0) {
-        await new Promise((r) => setTimeout(r, 300));
-        n = ((await json(await fetch(`${srv.url}/sessions`))).sessions as unknown[]).length;
-      }
-      assert.equal(n, 0);
+      assert.equal(await waitForSessionCount(srv.url, 0, 15000), 0);
     } finally {
       c.close();
     }

@@ -42,9 +42,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Start a server with the given environment (merged over sane test defaults). */
+/** Thrown when the port picked for a server was taken before the server could bind it. */
+class PortTakenError extends Error {
+  override name = 'PortTakenError';
+}
+
+/**
+ * Start a server with the given environment (merged over sane test defaults). A free port is
+ * picked, then bound by the child a moment later; should something else take it in between,
+ * the start is tried again on another port.
+ */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const port = Number(options.env?.PORT ?? (await freePort()));
+  const fixedPort = options.env?.PORT !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, Number(options.env?.PORT ?? (await freePort())));
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || fixedPort || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startOnce(options: TestServerOptions, port: number): Promise<TestServer> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     RTC_HOST: '127.0.0.1',
@@ -68,8 +87,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   // Ready when /healthz answers: independent of the log level.
   const timeoutMs = options.startTimeoutMs ?? 30000;
   const deadline = Date.now() + timeoutMs;
+  // At the info level the server says which port it bound: wait for that too, so that another
+  // process answering /healthz on a port ours failed to bind is never taken for ours.
+  const level = env.RTC_LOG_LEVEL ?? 'info';
+  const listeningLine = ['info', 'debug', 'trace'].includes(level) ? `listening on http://127.0.0.1:${port} ` : null;
   for (;;) {
-    if (exitCode !== undefined) throw new Error(`server exited with ${exitCode} before listening:\n${output}`);
+    if (exitCode !== undefined) {
+      if (output.includes('EADDRINUSE')) throw new PortTakenError(`port ${port} was taken:\n${output}`);
+      throw new Error(`server exited with ${exitCode} before listening:\n${output}`);
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       await exited;
@@ -77,7 +103,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     }
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (res.ok) break;
+      if (res.ok && (listeningLine === null || output.includes(listeningLine))) break;
     } catch {
       // not listening yet
     }

@@ -169,7 +169,7 @@ function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 async function vp8Child(): Promise<void> {
   const wrtc = await import('../../src/media/wrtc.js');
   const [width, height] = (process.env.STAMP_VP8_SIZE ?? '640x360').split('x').map(Number) as [number, number];
-  const perFilterMs = Number(process.env.STAMP_VP8_MS_PER_FILTER ?? '1500');
+  const perFilterMs = Number(process.env.STAMP_VP8_MS_PER_FILTER ?? '2500');
   const pcs: InstanceType<typeof wrtc.RTCPeerConnection>[] = [];
   const tracks: { stop(): void }[] = [];
   const sinks: { stop(): void }[] = [];
