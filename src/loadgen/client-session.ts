@@ -32,8 +32,20 @@ export interface SessionConfig {
  */
 export type SessionOutcome = 'completed' | 'rejected' | 'error' | 'cancelled';
 
+/** Frame totals, of one session or summed over a phase. */
+export interface FrameTotals {
+  framesSent: number;
+  framesReceived: number;
+  /** Received frames whose stamp decoded (the others count as undecoded, never as a latency). */
+  framesDecoded: number;
+  framesUndecoded: number;
+  /** Stamped frame numbers that never arrived between the first and last one received. */
+  framesLost: number;
+  freezes: number;
+}
+
 /** The per-session result that goes into the report. */
-export interface SessionResult {
+export interface SessionResult extends FrameTotals {
   id: number;
   outcome: SessionOutcome;
   error?: string;
@@ -45,14 +57,6 @@ export interface SessionResult {
   connectMs: number | null;
   /** From start() to the end, s. */
   durationS: number;
-  framesSent: number;
-  framesReceived: number;
-  /** Received frames whose stamp decoded (the others count as undecoded, never as a latency). */
-  framesDecoded: number;
-  framesUndecoded: number;
-  /** Stamped frame numbers that never arrived between the first and last one received. */
-  framesLost: number;
-  freezes: number;
   freezeMs: number;
   /** Received frames per second while connected. */
   receivedFps: number | null;

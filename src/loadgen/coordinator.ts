@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { FrameCounters, SessionConfig, SessionResult } from './client-session.js';
+import type { FrameCounters, FrameTotals, SessionConfig, SessionResult } from './client-session.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import { profileDuration, targetAt, type Phase } from './profile.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -56,7 +56,7 @@ export interface Sample {
 }
 
 /** Figures of one phase (or of the whole run). */
-export interface PhaseResult {
+export interface PhaseResult extends FrameTotals {
   name: string;
   targetSessions: number;
   durationS: number;
@@ -68,12 +68,6 @@ export interface PhaseResult {
   maxActiveSessions: number;
   rejections: number;
   errors: number;
-  framesSent: number;
-  framesReceived: number;
-  framesDecoded: number;
-  framesUndecoded: number;
-  framesLost: number;
-  freezes: number;
   /** Mean of the per-second received fps per active session. */
   fpsPerSession: number | null;
   latencyMs: LatencySummary;
