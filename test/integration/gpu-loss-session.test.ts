@@ -6,26 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { GpuProcessor } from '../../src/processing/gpu/gpu-processor.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
-import { testDawnOptions } from '../support/processors.js';
+import { probeGpuAdapter, testDawnOptions } from '../support/processors.js';
 import { RtcClient } from '../support/rtc-client.js';
-
-async function gpuSkipReason(): Promise<string | null> {
-  try {
-    const p = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() });
-    await p.close();
-    return null;
-  } catch (err) {
-    return `no WebGPU adapter at all: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
 
 describe('GPU device lost during a session', () => {
   it('continues the session on CPU', async (t) => {
-    const skip = await gpuSkipReason();
-    if (skip) return t.skip(skip);
+    const probe = await probeGpuAdapter();
+    if (!probe.ok) return t.skip(`no WebGPU adapter at all: ${probe.reason}`);
     const config = loadConfig({
       PORT: '0', RTC_BACKEND: 'gpu', RTC_GPU_ALLOW_SOFTWARE: '1', RTC_CPU_WORKERS: '1', RTC_LOG_LEVEL: 'silent',
       RTC_GPU_DAWN_OPTIONS: testDawnOptions().join(','),

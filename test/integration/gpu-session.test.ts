@@ -6,26 +6,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { stampBandHeight } from '../../src/loadgen/stamp.js';
-import { GpuProcessor } from '../../src/processing/gpu/gpu-processor.js';
 import { referenceRgba } from '../../src/processing/reference/reference-processor.js';
 import { sha256Hex, syntheticRgba } from '../../src/processing/synthetic.js';
 import { FILTER_NAMES } from '../../src/processing/types.js';
-import { testDawnOptions } from '../support/processors.js';
+import { probeGpuAdapter, type GpuProbe } from '../support/processors.js';
 import { RtcClient, meanLuma } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const W = 320;
 const H = 240;
 
-/** Null when some WebGPU adapter can be created here, else why not. */
-async function noAdapterReason(): Promise<string | null> {
-  try {
-    const p = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() });
-    await p.close();
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
+/** True when the adapter here is a software one (the case the last suite is about). */
+function isSoftware(p: GpuProbe): boolean {
+  return p.ok && p.software;
 }
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
@@ -39,7 +32,8 @@ describe('server on the gpu backend', () => {
   let skip: string | null = null;
 
   before(async () => {
-    skip = await noAdapterReason();
+    const probe = await probeGpuAdapter();
+    skip = probe.ok ? null : probe.reason;
     if (skip) {
       console.log(`# gpu session tests skipped: ${skip}`);
       return;
@@ -124,20 +118,8 @@ describe('server on the gpu backend', () => {
 });
 
 describe('server where only a software adapter exists and it is not allowed', () => {
-  /** True when the adapter here is a software one (the case these tests are about). */
-  async function softwareOnly(): Promise<boolean> {
-    try {
-      const p = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() });
-      const software = p.device.includes('software');
-      await p.close();
-      return software;
-    } catch {
-      return false;
-    }
-  }
-
   it('auto falls back to cpu, and backend=gpu requests get 503 BACKEND_UNAVAILABLE with the reason', async (t) => {
-    if (!(await softwareOnly())) return t.skip('no software-only adapter here');
+    if (!isSoftware(await probeGpuAdapter())) return t.skip('no software-only adapter here');
     const env: Record<string, string> = { RTC_BACKEND: 'auto', RTC_GPU_ALLOW_SOFTWARE: '0' };
     if (process.env.RTC_GPU_DAWN_OPTIONS) env.RTC_GPU_DAWN_OPTIONS = process.env.RTC_GPU_DAWN_OPTIONS;
     const srv = await startTestServer({ env });
@@ -158,7 +140,7 @@ describe('server where only a software adapter exists and it is not allowed', ()
   });
 
   it('RTC_BACKEND=gpu refuses to start with a clear message instead of crashing', async (t) => {
-    if (!(await softwareOnly())) return t.skip('no software-only adapter here');
+    if (!isSoftware(await probeGpuAdapter())) return t.skip('no software-only adapter here');
     const env: Record<string, string> = { RTC_BACKEND: 'gpu', RTC_GPU_ALLOW_SOFTWARE: '0' };
     if (process.env.RTC_GPU_DAWN_OPTIONS) env.RTC_GPU_DAWN_OPTIONS = process.env.RTC_GPU_DAWN_OPTIONS;
     await assert.rejects(startTestServer({ env }), (err: unknown) => {

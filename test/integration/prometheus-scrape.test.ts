@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { rulesFilePath } from '../../monitoring/prometheus/rule-groups.js';
 import { RtcClient } from '../support/rtc-client.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { freePort, startTestServer, type TestServer } from '../support/server.js';
 
 const NAMESPACE = 'rtc-test';
 const POD = 'gpu-media-7d9c8b6f5d-x2k4z';
@@ -28,14 +28,6 @@ interface PromRule { name: string; health: string; lastError?: string; type: str
 /** Thrown when Prometheus does not become ready or answer. */
 class PrometheusError extends Error {
   override name = 'PrometheusError';
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 /** A Prometheus process on a loopback port with its own config and storage in a temp dir. */

@@ -20,6 +20,21 @@ export function testDawnOptions(): string[] {
   return (process.env.RTC_GPU_DAWN_OPTIONS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** What WebGPU adapter this machine has for tests: none (and why), or one, software or not. */
+export type GpuProbe = { ok: false; reason: string } | { ok: true; software: boolean };
+
+/** Create a GPU processor on any adapter (software included) and close it again, to see what exists. */
+export async function probeGpuAdapter(): Promise<GpuProbe> {
+  try {
+    const p = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() });
+    const software = p.device.includes('software');
+    await p.close();
+    return { ok: true, software };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 /** Create the cpu and gpu backends (gpu on any adapter, software included). */
 export async function createTestBackends(): Promise<TestBackends> {
   const processors: FrameProcessor[] = [];

@@ -5,25 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackendRegistry, BackendUnavailableError } from '../../src/processing/backend-registry.js';
-import { GpuProcessor } from '../../src/processing/gpu/gpu-processor.js';
-import { testDawnOptions } from '../support/processors.js';
-
-/** Whether an adapter exists at all here, and whether it is a software one. */
-async function probe(): Promise<{ ok: false; reason: string } | { ok: true; software: boolean }> {
-  try {
-    const p = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() });
-    const software = p.device.includes('software');
-    await p.close();
-    return { ok: true, software };
-  } catch (err) {
-    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
-  }
-}
+import { probeGpuAdapter, testDawnOptions } from '../support/processors.js';
 
 const base = { cpuWorkers: 1, gpuDawnOptions: testDawnOptions() };
 
 test('after the GPU device is lost, sessions get the CPU processor and /backends says why', async (t) => {
-  const found = await probe();
+  const found = await probeGpuAdapter();
   if (!found.ok) return t.skip(`no WebGPU adapter: ${found.reason}`);
   const reg = await BackendRegistry.create({ ...base, backend: 'gpu', gpuAllowSoftware: true });
   try {
@@ -54,7 +41,7 @@ test('after the GPU device is lost, sessions get the CPU processor and /backends
 });
 
 test('a software adapter is not picked by auto, and backend=gpu refuses it, unless allowed', async (t) => {
-  const found = await probe();
+  const found = await probeGpuAdapter();
   if (!found.ok) return t.skip(`no WebGPU adapter: ${found.reason}`);
   if (!found.software) return t.skip('the adapter here is hardware');
   const auto = await BackendRegistry.create({ ...base, backend: 'auto', gpuAllowSoftware: false });
