@@ -9,6 +9,7 @@ import {
   RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering,
   type MediaStreamTrack, type RTCDataChannel, type RTCVideoSink as VideoSink, type RTCVideoSource as VideoSource,
 } from '../media/wrtc.js';
+import { emptyCounters, type FrameCounters } from './frame-counters.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import { deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
 import { readStamp, writeStamp } from './stamp.js';
@@ -108,22 +109,6 @@ export function parseServerStats(data: unknown): ServerSessionStats | null {
   const latency = pair(s.serverLatencyMs);
   if (latency) out.serverLatencyMs = latency;
   return out;
-}
-
-/** Counters since the last drain, for the per-second timeline. */
-export interface FrameCounters {
-  latencies: number[];
-  received: number;
-  decoded: number;
-  undecoded: number;
-  lost: number;
-  freezes: number;
-  sent: number;
-}
-
-/** A fresh, empty counter set. */
-export function emptyCounters(): FrameCounters {
-  return { latencies: [], received: 0, decoded: 0, undecoded: 0, lost: 0, freezes: 0, sent: 0 };
 }
 
 type State = 'new' | 'signaling' | 'connected' | 'ended';

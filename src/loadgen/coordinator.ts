@@ -7,7 +7,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { FrameCounters, FrameTotals, SessionConfig, SessionResult } from './client-session.js';
+import type { FrameTotals, SessionConfig, SessionResult } from './client-session.js';
+import { addCounts, type FrameCounters } from './frame-counters.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import { profileDuration, targetAt, type Phase } from './profile.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -119,12 +120,7 @@ class Accumulator {
 
   addCounters(c: FrameCounters): void {
     this.latency.recordAll(c.latencies);
-    this.sent += c.sent;
-    this.received += c.received;
-    this.decoded += c.decoded;
-    this.undecoded += c.undecoded;
-    this.lost += c.lost;
-    this.freezes += c.freezes;
+    addCounts(this, c);
   }
 
   result(name: string, targetSessions: number, durationS: number, ramp: boolean, startS: number, endS: number): PhaseResult {

@@ -35,15 +35,20 @@ function latencySeries(samples: Array<{ t: number; latencyMs: { p50: number | nu
   ];
 }
 
+/** The p95 objective as a reference line on a latency chart, when the run has one. */
+function sloLines(report: LoadReport): ChartSpec['refLines'] {
+  const slo = report.objectives.find((o) => o.name.startsWith('p95'));
+  return slo ? [{ y: slo.limit, label: `objective p95 ${slo.limit} ms`, color: COLORS.reject }] : [];
+}
+
 function webrtcSection(run: WebrtcRunResult, report: LoadReport): string {
   const s = run.samples;
-  const slo = report.objectives.find((o) => o.name.startsWith('p95'));
   const b = bands(run.phases);
   const charts: string[] = [];
   charts.push(renderChart({
     title: 'Glass-to-glass latency per second, with sessions', xLabel: 'time (s)', leftLabel: 'latency (ms)', rightLabel: 'sessions',
     bands: b, xMax: run.durationS,
-    refLines: slo ? [{ y: slo.limit, label: `objective p95 ${slo.limit} ms`, color: COLORS.reject }] : [],
+    refLines: sloLines(report),
     series: [
       ...latencySeries(s),
       { name: 'active sessions', color: COLORS.sessions, axis: 'right', style: 'step', points: s.map((x) => [x.t, x.activeSessions]) },
@@ -101,13 +106,12 @@ ${run.workerErrors.length ? `<h2>Worker errors</h2><pre>${esc(run.workerErrors.j
 
 function processSection(run: ProcessRunResult, report: LoadReport): string {
   const s = run.samples;
-  const slo = report.objectives.find((o) => o.name.startsWith('p95'));
   const b = bands(run.phases);
   const charts = [
     renderChart({
       title: 'GET /process latency per second, with connections', xLabel: 'time (s)', leftLabel: 'latency (ms)', rightLabel: 'connections',
       bands: b, xMax: run.durationS,
-      refLines: slo ? [{ y: slo.limit, label: `objective p95 ${slo.limit} ms`, color: COLORS.reject }] : [],
+      refLines: sloLines(report),
       series: [
         ...latencySeries(s),
         { name: 'connections', color: COLORS.sessions, axis: 'right', style: 'step', points: s.map((x) => [x.t, x.connections]) },

@@ -2,7 +2,8 @@
  * Messages between the coordinator and its worker processes (child_process.fork IPC).
  * Workers run the sessions; the coordinator decides how many there are and merges what they report.
  */
-import type { FrameCounters, SessionConfig, SessionResult } from './client-session.js';
+import type { SessionConfig, SessionResult } from './client-session.js';
+import type { FrameCounters } from './frame-counters.js';
 
 /** Coordinator → worker. */
 export type ToWorker =

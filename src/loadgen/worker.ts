@@ -7,7 +7,8 @@
  * session and then calls process.exit() itself; it also leaves when the coordinator goes away.
  */
 import { performance } from 'node:perf_hooks';
-import { ClientSession, emptyCounters, type SessionConfig } from './client-session.js';
+import { ClientSession, type SessionConfig } from './client-session.js';
+import { addCounts, emptyCounters } from './frame-counters.js';
 import { COUNTER_INTERVAL_MS, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 const sessions = new Map<number, ClientSession>();
@@ -45,12 +46,7 @@ function reportCounters(): void {
   for (const s of sessions.values()) {
     const c = s.drainCounters();
     for (const v of c.latencies) total.latencies.push(v);
-    total.received += c.received;
-    total.decoded += c.decoded;
-    total.undecoded += c.undecoded;
-    total.lost += c.lost;
-    total.freezes += c.freezes;
-    total.sent += c.sent;
+    addCounts(total, c);
   }
   void send({ type: 'counters', counters: total });
 }
