@@ -1,0 +1,104 @@
+/**
+ * The media engine seam. An engine turns a client's SDP offer into a peer that hands out decoded
+ * I420 frames and takes processed ones back; the session layer above it (frame slot, processors,
+ * control channel, watchdogs, metrics) does not know which engine runs underneath.
+ *
+ * Engines: `libwebrtc` (@roamhq/wrtc, engines/libwebrtc/) and `native` (a transport library plus
+ * FFmpeg codecs owned by the project, engines/native/). Both run through one conformance suite.
+ */
+
+/** The engines this build knows, by the name RTC_MEDIA_ENGINE takes. */
+export const MEDIA_ENGINE_NAMES = ['native', 'libwebrtc'] as const;
+export type MediaEngineName = (typeof MEDIA_ENGINE_NAMES)[number];
+
+/** One decoded frame in I420: Y plane width x height, then U and V planes (width/2 x height/2, rounded up). */
+export interface I420Frame {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** ICE server as handed to peer connections (the W3C RTCIceServer shape). */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** What an engine needs to answer one offer. */
+export interface PeerOptions {
+  iceServers: IceServer[];
+  /** UDP port range for host candidates; absent: any port. */
+  portRange?: { min: number; max: number };
+  /** Answer with the candidates gathered by then. */
+  iceGatheringTimeoutMs: number;
+}
+
+export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+/** The control data channel as the session sees it (text messages only). */
+export interface ControlChannel {
+  readonly readyState: 'connecting' | 'open' | 'closing' | 'closed';
+  readonly bufferedAmount: number;
+  onmessage: ((data: string | ArrayBuffer) => void) | null;
+  onclose: (() => void) | null;
+  send(text: string): void;
+  close(): void;
+}
+
+/** Callbacks from a peer to its session. Set before the answer is returned; called on the event loop. */
+export interface PeerEvents {
+  /** A decoded frame from the client. The engine does not touch `frame.data` after the call. */
+  onFrame(frame: I420Frame): void;
+  /** The client opened its data channel. */
+  onChannel(channel: ControlChannel): void;
+  onConnectionState(state: PeerConnectionState): void;
+}
+
+/** Media-level statistics of one peer, for /sessions and the data channel (null: not known yet). */
+export interface PeerStats {
+  /** Negotiated video codec as a MIME type, e.g. "video/VP8". */
+  codec: string | null;
+  /** Where the codec runs, e.g. "libvpx", "h264_nvenc", "libwebrtc". */
+  encoder: string | null;
+  decoder: string | null;
+  rttMs: number | null;
+  /** Fraction of the client's packets lost on the way in (0..1). */
+  lossRatio: number | null;
+  /** Outgoing video bitrate target, kbit/s. */
+  sendBitrateKbps: number | null;
+  /** Median encode / decode time per frame, ms (null where the engine cannot see it). */
+  encodeMs: number | null;
+  decodeMs: number | null;
+}
+
+/** One client connection, answered and running. */
+export interface MediaPeer {
+  readonly connectionState: PeerConnectionState;
+  /** Encode and send a processed frame. The engine copies what it keeps; `frame.data` may be reused. */
+  sendFrame(frame: I420Frame): void;
+  stats(): Promise<PeerStats>;
+  /** Release everything (transport, codecs, buffers). Idempotent. */
+  close(): void;
+}
+
+/** What `answer` returns. */
+export interface AnsweredPeer {
+  sdp: string;
+  peer: MediaPeer;
+}
+
+/** A media engine: one per server process. */
+export interface MediaEngine {
+  readonly name: MediaEngineName;
+  /** Answer an offer; rejects with NegotiationError when the offer cannot be answered. */
+  answer(offerSdp: string, options: PeerOptions, events: PeerEvents): Promise<AnsweredPeer>;
+}
+
+/** The engine refused the offer (it passed our own SDP checks). */
+export class NegotiationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NegotiationError';
+  }
+}
