@@ -16,7 +16,9 @@ export async function createMediaEngine(name: MediaEngineName, _options: EngineO
       const { createLibwebrtcEngine } = await import('./libwebrtc/libwebrtc-engine.js');
       return createLibwebrtcEngine();
     }
-    case 'native':
-      throw new Error('the native media engine is not built into this version');
+    case 'native': {
+      const { createProbedNativeEngine } = await import('./native/index.js');
+      return createProbedNativeEngine();
+    }
   }
 }

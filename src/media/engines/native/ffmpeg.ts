@@ -282,3 +282,32 @@ function toI420(frame: Frame): I420Frame | null {
   }
   return null;
 }
+
+/** Encoder and decoder names that actually open for a codec here. */
+export interface CodecProbe {
+  codec: NativeCodecName;
+  encoder: string;
+  decoder: string;
+}
+
+/** Open a small encoder and decoder of each codec once (hardware first when allowed), to report what runs. */
+export async function probeCodecs(hardware: boolean): Promise<CodecProbe[]> {
+  const out: CodecProbe[] = [];
+  for (const codec of ['VP8', 'H264'] as const) {
+    try {
+      const enc = await VideoEncoder.open({ codec, width: 320, height: 240, bitrateKbps: 300, keyframeInterval: 30, vp8CpuUsed: 12, hardware, h264Level: null });
+      const dec = await VideoDecoder.open(codec, hardware);
+      out.push({ codec, encoder: enc.name, decoder: dec.name });
+      enc.close();
+      dec.close();
+    } catch {
+      // a codec that does not open is not offered
+    }
+  }
+  return out;
+}
+
+/** The names software would use, without opening anything. */
+export function softwareCodecNames(): CodecProbe[] {
+  return [{ codec: 'VP8', encoder: FF_ENCODER_LIBVPX_VP8, decoder: FF_DECODER_VP8 }, { codec: 'H264', encoder: FF_ENCODER_LIBX264, decoder: FF_DECODER_H264 }];
+}

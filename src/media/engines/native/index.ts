@@ -2,9 +2,10 @@
  * The native media engine: werift transport, FFmpeg codecs (node-av), and the project's own RTP
  * processing (packetizers, receive buffer with NACK/PLI, playout-delay 0). See docs/media-engines.md.
  */
-import { NegotiationError, type AnsweredPeer, type MediaEngine, type PeerEvents, type PeerOptions } from '../../engine.js';
+import { NegotiationError, type AnsweredPeer, type EngineCodec, type MediaEngine, type PeerEvents, type PeerOptions } from '../../engine.js';
 import { DEFAULT_BITRATE, validateBitrate, type BitrateBounds } from './bitrate-controller.js';
 import { validateImpairment, type ImpairmentOptions } from './impairment.js';
+import { probeCodecs, softwareCodecNames, type CodecProbe } from './ffmpeg.js';
 import { NativePeer, type PeerSettings } from './native-peer.js';
 import { selectVideoCodec } from './offer-codecs.js';
 import { defaultHostAddresses, WeriftTransport } from './werift.js';
@@ -31,8 +32,22 @@ export interface NativeEngineOptions {
   impairment?: ImpairmentOptions | null;
 }
 
-/** Create the native engine; throws RangeError on invalid options. */
-export function createNativeEngine(options: NativeEngineOptions = {}): MediaEngine {
+const HARDWARE_CODECS = new Set(['h264_nvenc', 'h264_cuvid', 'vp8_cuvid']);
+
+function engineCodecs(probes: CodecProbe[]): EngineCodec[] {
+  return probes.map((p) => ({
+    mimeType: `video/${p.codec}`, encoder: p.encoder, decoder: p.decoder,
+    hardware: HARDWARE_CODECS.has(p.encoder) || HARDWARE_CODECS.has(p.decoder),
+  }));
+}
+
+/** Create the native engine after opening each codec once, so `codecs` names what really runs (NVENC/NVDEC or software). */
+export async function createProbedNativeEngine(options: NativeEngineOptions = {}): Promise<MediaEngine> {
+  return createNativeEngine(options, await probeCodecs(options.hardware ?? true));
+}
+
+/** Create the native engine; throws RangeError on invalid options. `codecs` defaults to the software names. */
+export function createNativeEngine(options: NativeEngineOptions = {}, probed: CodecProbe[] = softwareCodecNames()): MediaEngine {
   const settings: PeerSettings = {
     bitrate: validateBitrate(options.bitrate ?? DEFAULT_BITRATE),
     keyframeIntervalMs: options.keyframeIntervalMs ?? 2500,
@@ -46,8 +61,10 @@ export function createNativeEngine(options: NativeEngineOptions = {}): MediaEngi
   if (!(settings.frameTimeoutMs >= 20 && settings.frameTimeoutMs <= 5000)) throw new RangeError('frameTimeoutMs must be within 20..5000');
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
 
+  const codecs = engineCodecs(probed);
   return {
     name: 'native',
+    codecs,
     async answer(offerSdp: string, peerOptions: PeerOptions, events: PeerEvents): Promise<AnsweredPeer> {
       const codec = selectVideoCodec(offerSdp);
       if (!codec) throw new NegotiationError('the offer has no video codec the native engine supports (VP8, or H264 with packetization-mode=1 and a baseline profile)');
