@@ -18,12 +18,19 @@ export interface EchoHarness {
 }
 
 /** Start the harness on a free loopback port. */
+/** GET / serves this page (a browser client needs a secure-context origin: http://127.0.0.1 is one). */
+const PAGE = '<!doctype html><meta charset="utf-8"><title>native engine harness</title><video id="v" autoplay muted playsinline></video>';
+
 export async function startEchoHarness(engine: MediaEngine): Promise<EchoHarness> {
   const peers: MediaPeer[] = [];
   const answers: string[] = [];
   const states: PeerConnectionState[] = [];
   const channelMessages: string[] = [];
   const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+      return;
+    }
     if (req.method !== 'POST' || req.url !== '/offer') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'POST /offer' } }));
       return;

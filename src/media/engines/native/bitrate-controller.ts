@@ -13,8 +13,8 @@ export interface BitrateBounds {
   startKbps: number;
 }
 
-/** Default bounds for 640x360..1280x720 video. */
-export const DEFAULT_BITRATE: BitrateBounds = { minKbps: 150, maxKbps: 2500, startKbps: 1000 };
+/** Default bounds: 800 kbit/s is ample for 360p30 VP8 (libwebrtc sends ~0.5-1 Mbit/s there); 2 Mbit/s for 720p. */
+export const DEFAULT_BITRATE: BitrateBounds = { minKbps: 150, maxKbps: 2000, startKbps: 800 };
 
 /** Check bounds; throws RangeError when min <= start <= max does not hold. */
 export function validateBitrate(b: BitrateBounds): BitrateBounds {

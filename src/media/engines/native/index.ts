@@ -28,6 +28,8 @@ export interface NativeEngineOptions {
   frameTimeoutMs?: number;
   /** Extra host addresses for ICE; default: loopback only when the machine has no other interface. */
   additionalHostAddresses?: string[];
+  /** Negotiate transport-cc, so the client's send-side estimator runs on werift's feedback (default true). */
+  transportCc?: boolean;
   /** Test only: seeded drop/reorder/duplicate of incoming RTP. Never set in production. */
   impairment?: ImpairmentOptions | null;
 }
@@ -60,6 +62,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
   if (!(Number.isInteger(settings.vp8CpuUsed) && settings.vp8CpuUsed >= -16 && settings.vp8CpuUsed <= 16)) throw new RangeError('vp8CpuUsed must be an integer within -16..16');
   if (!(settings.frameTimeoutMs >= 20 && settings.frameTimeoutMs <= 5000)) throw new RangeError('frameTimeoutMs must be within 20..5000');
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
+  const transportCc = options.transportCc ?? true;
 
   const codecs = engineCodecs(probed);
   return {
@@ -77,6 +80,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
           iceGatheringTimeoutMs: peerOptions.iceGatheringTimeoutMs,
           codec,
           additionalHostAddresses: hostAddresses,
+          transportCc,
         }, {
           onRtp: (p) => peer?.onRtp(p),
           onKeyframeRequest: () => peer?.onKeyframeRequest(),

@@ -35,6 +35,8 @@ export interface TransportConfig {
   codec: SelectedCodec;
   /** Host addresses to offer besides the interfaces werift finds (it skips loopback). */
   additionalHostAddresses: string[];
+  /** Negotiate transport-cc (the client's send-side estimator then runs on werift's feedback). */
+  transportCc: boolean;
 }
 
 /** Feedback the client sends about the video we send it. */
@@ -106,7 +108,7 @@ export class WeriftTransport {
   /** Answer `offerSdp`; resolves once ICE gathering completed (or timed out) with the full answer. */
   static async answer(offerSdp: string, config: TransportConfig, events: TransportEvents): Promise<{ sdp: string; transport: WeriftTransport }> {
     const c = config.codec;
-    const feedback = [useNACK(), usePLI(), useFIR(), useREMB(), useTWCC()];
+    const feedback = [useNACK(), usePLI(), useFIR(), useREMB(), ...(config.transportCc ? [useTWCC()] : [])];
     const codecs = [new RTCRtpCodecParameters({
       mimeType: `video/${c.name}`, clockRate: 90000, payloadType: c.payloadType, rtcpFeedback: feedback,
       ...(c.fmtp ? { parameters: c.fmtp } : {}),
@@ -117,7 +119,7 @@ export class WeriftTransport {
     const pc = new RTCPeerConnection({
       codecs: { video: codecs, audio: [] },
       headerExtensions: {
-        video: [useSdesMid(), useAbsSendTime(), useTransportWideCC(), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })],
+        video: [useSdesMid(), useAbsSendTime(), ...(config.transportCc ? [useTransportWideCC()] : []), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })],
         audio: [],
       },
       iceServers: config.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
