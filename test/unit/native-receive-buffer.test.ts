@@ -130,6 +130,16 @@ describe('ReceiveBuffer', () => {
     assert.equal(got.length, 1);
   });
 
+  it('a stray packet far from the stream costs one resync, not the stream', () => {
+    const b = new ReceiveBuffer(new Vp8Depacketizer());
+    const s = stream(20, 2000, 5000, 10);
+    for (const f of s.slice(0, 5)) for (const p of f) b.push(p, 0);
+    b.push({ sequenceNumber: 30000, timestamp: 1, marker: true, payload: Buffer.from([0x10, 0x00, 0x00]) }, 1);
+    const got = s.slice(5).flat().flatMap((p) => b.push(p, 2).frames);
+    assert.equal(b.counters.resyncs, 2, 'away to the stray packet and back');
+    assert.deepEqual(frameIds(got), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19], 'back on the next key frame');
+  });
+
   it('estimates the incoming loss ratio before recovery', () => {
     const b = new ReceiveBuffer(new Vp8Depacketizer());
     const s = stream(50, 2500).flat();

@@ -328,7 +328,7 @@ export class NativePeer implements MediaPeer {
       decoder: this.decoder?.name ?? null,
       rttMs: this.rttMs === null ? null : Math.round(this.rttMs * 100) / 100,
       lossRatio: this.buffer.lossRatio,
-      sendBitrateKbps: this.bitrate.currentKbps,
+      sendBitrateKbps: this.encoder ? Math.round(Math.min(this.bitrate.currentKbps, pixelRateCapKbps(this.encoder))) : this.bitrate.currentKbps,
       encodeMs: this.encodeMs.value,
       decodeMs: this.decodeMs.value,
     };

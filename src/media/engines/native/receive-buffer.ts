@@ -151,8 +151,9 @@ export class ReceiveBuffer {
     }
     this.counters.packets++;
     let ext = this.extend(packet.sequenceNumber);
-    if (this.highest >= 0 && ext > this.highest + this.maxPackets) {
-      // a jump further than the window: the sender restarted or skipped; start over
+    if (this.highest >= 0 && Math.abs(ext - this.highest) > this.maxPackets) {
+      // a jump further than the window either way: the sender restarted, or a stray packet
+      // moved `highest`; start over from this packet rather than drop the stream as late
       this.resync(now);
       ext = this.extend(packet.sequenceNumber);
     }
@@ -161,7 +162,7 @@ export class ReceiveBuffer {
       this.first = ext;
       if (this.needKeyframe) this.needKeyframeSince = now;
     }
-    if ((this.nextSeq !== null && ext < this.nextSeq) || ext < this.highest - this.maxPackets) {
+    if (this.nextSeq !== null && ext < this.nextSeq) {
       this.counters.late++;
       return out;
     }
