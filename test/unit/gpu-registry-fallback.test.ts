@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackendRegistry, BackendUnavailableError } from '../../src/processing/backend-registry.js';
+import { GpuProcessor } from '../../src/processing/gpu/gpu-processor.js';
 import { probeGpuAdapter, testDawnOptions } from '../support/processors.js';
 
 const base = { cpuWorkers: 1, gpuDawnOptions: testDawnOptions() };
@@ -16,8 +17,8 @@ test('after the GPU device is lost, sessions get the CPU processor and /backends
   try {
     assert.equal(reg.defaultBackend, 'gpu');
     assert.equal(reg.getWithFallback('gpu').name, 'gpu');
-    const gpu = reg.gpuProcessor;
-    assert.ok(gpu);
+    const gpu = reg.get('gpu');
+    assert.ok(gpu instanceof GpuProcessor);
     const lostReason = new Promise<string>((resolve) => reg.onGpuLost(resolve));
     gpu.destroyDeviceForTest();
     assert.match(await lostReason, /destroyed/);
