@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { FrameTotals, SessionConfig, SessionResult } from './client-session.js';
 import { addCounts, type FrameCounters } from './frame-counters.js';
-import { LatencyHistogram, type LatencySummary } from './histogram.js';
+import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { profileDuration, targetAt, type Phase } from './profile.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
