@@ -8,7 +8,7 @@ import { offerBody, offerUrl } from '../../src/loadgen/signaling.js';
 import { niceTicks, renderChart } from '../../src/loadgen/svg-chart.js';
 import { capacityUnderSlo, evaluateObjectives, webrtcSummaryTable, type LoadReport } from '../../src/loadgen/report.js';
 import { renderHtmlReport } from '../../src/loadgen/html-report.js';
-import type { PhaseResult, Sample, WebrtcRunResult } from '../../src/loadgen/coordinator.js';
+import type { PhaseResult, Sample, WebrtcRunResult } from '../../src/loadgen/run-result.js';
 
 test('histogram percentiles (HdrHistogram, nearest rank) are within 0.1 % and never understate', () => {
   const h = new LatencyHistogram();
