@@ -8,7 +8,6 @@ import {
   type OfferAnswer, type OfferRequest, type ProcessResult,
 } from '../protocol/index.js';
 
-
 /** A non-2xx answer from the server, with its error code and Retry-After (seconds) if sent. */
 export class ApiRequestError extends Error {
   constructor(
