@@ -4,6 +4,8 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { CapacityEstimator } from '../media/capacity-estimator.js';
+import { createMediaEngine } from '../media/engines/index.js';
 import { SessionManager } from '../media/session-manager.js';
 import { BackendRegistry } from '../processing/backend-registry.js';
 import { createApp } from './app.js';
@@ -66,18 +68,31 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const deletionCost = PodDeletionCostUpdater.fromEnvironment(process.env, log);
   deletionCost?.set(0);
 
+  const engineLog = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void =>
+    log[level](extra ?? {}, msg);
+  const engine = await createMediaEngine(config.mediaEngine, { log: engineLog });
+  const capacity = new CapacityEstimator({
+    cores: config.capacityCores,
+    target: config.capacityTarget,
+    sessionCoresPrior: config.capacitySessionCores,
+    hostCpu: config.capacityHostCpu,
+  });
   const sessions = new SessionManager({
     onCountChange: (n) => deletionCost?.set(n),
+    engine,
     registry,
     metrics,
+    capacity,
     maxSessions: config.maxSessions,
+    maxPixels: config.maxPixels,
+    connectTimeoutMs: config.connectTimeoutS * 1000,
     idleTimeoutMs: config.idleTimeoutS * 1000,
     stallTimeoutMs: config.stallTimeoutS * 1000,
     ...(config.icePortMax > 0 ? { portRange: { min: config.icePortMin, max: config.icePortMax } } : {}),
-    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    log: engineLog,
   });
 
-  const ctx: ServerContext = { config, registry, sessions, metrics, iceServersFor: (id) => iceServersFor(config, id) };
+  const ctx: ServerContext = { config, registry, engine, sessions, metrics, iceServersFor: (id) => iceServersFor(config, id) };
   const app = await createApp(ctx, log);
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
@@ -92,8 +107,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metricsApp = m;
   }
   const backend = registry.defaultBackend;
-  log.info({ host: config.host, port, backend, device: registry.get(backend).device, maxSessions: config.maxSessions },
-    `rtc-scale listening on http://${config.host}:${port} (backend ${backend})`);
+  log.info({ host: config.host, port, backend, device: registry.get(backend).device, mediaEngine: engine.name,
+    maxSessions: config.maxSessions, capacityCores: config.capacityCores },
+    `rtc-scale listening on http://${config.host}:${port} (backend ${backend}, media engine ${engine.name})`);
 
   let stopping: Promise<void> | null = null;
   const shutdown = (options: { drain?: boolean; signal?: string } = {}): Promise<void> => {
