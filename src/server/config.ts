@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
 import { MEDIA_ENGINE_NAMES, type MediaEngineName } from '../media/engine.js';
 
 export type BackendSetting = 'auto' | 'gpu' | 'cpu';
@@ -66,6 +67,8 @@ export interface Config {
   capacitySessionCores: number;
   /** Count other processes' CPU on the host against capacity (a laptop with the browser on it). */
   capacityHostCpu: boolean;
+  /** The pod this server runs in, inside Kubernetes (null elsewhere): its deletion cost follows the session count. */
+  pod: PodIdentity | null;
 }
 
 /** A configuration value that cannot be used. */
@@ -129,6 +132,16 @@ function cgroupCores(): number | null {
   }
 }
 
+/** This pod's identity from the downward API and the service environment Kubernetes gives every pod. */
+function podIdentity(env: Env): PodIdentity | null {
+  const podName = env.POD_NAME?.trim();
+  const namespace = env.POD_NAMESPACE?.trim();
+  const host = env.KUBERNETES_SERVICE_HOST?.trim();
+  if (!podName || !namespace || !host) return null;
+  const port = int(env, 'KUBERNETES_SERVICE_PORT', 443, 1, 65535);
+  return { podName, namespace, apiBase: `https://${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
+
 function list(env: Env, name: string): string[] {
   return (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
@@ -177,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     capacityTarget: decimal(env, 'RTC_CAPACITY_TARGET', 0.8, 0.05, 1),
     capacitySessionCores: decimal(env, 'RTC_CAPACITY_SESSION_CORES', 0.25, 0.001, 64),
     capacityHostCpu: bool(env, 'RTC_CAPACITY_HOST_CPU', false),
+    pod: podIdentity(env),
   };
   for (const t of cfg.authTokens) {
     if (t.length < 16) throw new ConfigError('RTC_AUTH_TOKENS', 'each token must be at least 16 characters');

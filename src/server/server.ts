@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { PodDeletionCostUpdater } from '../cluster/pod-deletion-cost.js';
 import { CapacityEstimator } from '../media/capacity-estimator.js';
 import { createMediaEngine } from '../media/engines/index.js';
 import { SessionManager } from '../media/session-manager.js';
@@ -13,7 +14,6 @@ import { registerMetricsRoute } from './routes/health.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import { Metrics } from './metrics.js';
-import { PodDeletionCostUpdater } from './pod-deletion-cost.js';
 import { iceServersFor } from './turn-credentials.js';
 
 /** Window over which rtc_gpu_busy_ratio is measured. */
@@ -58,14 +58,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // The busy ratio is sampled on a fixed clock, not per scrape, so that several scrapers (or a
   // person curling /metrics) each read the same figure instead of slicing the window.
   const busyTimer = setInterval(() => {
-    const gpu = registry.gpuProcessor;
-    metrics.gpuBusyRatio.set(gpu ? gpu.takeBusyRatio() : 0);
+    metrics.gpuBusyRatio.set(registry.takeGpuBusyRatio());
   }, GPU_BUSY_WINDOW_MS);
   busyTimer.unref();
 
   // In a cluster, keep controller.kubernetes.io/pod-deletion-cost = live sessions, so a scale-down
   // deletes the emptiest pods first.
-  const deletionCost = PodDeletionCostUpdater.fromEnvironment(process.env, log);
+  const deletionCost = config.pod ? PodDeletionCostUpdater.forPod(config.pod, log) : undefined;
   deletionCost?.set(0);
 
   const engineLog = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void =>

@@ -67,3 +67,37 @@ describe('measured-load admission', () => {
     }
   });
 });
+
+describe('admission under a low open-file limit', () => {
+  let srv: TestServer;
+  const clients: RtcClient[] = [];
+  before(async () => {
+    srv = await startTestServer({ openFileLimit: 420, env: { RTC_CAPACITY_CORES: '64', RTC_MAX_SESSIONS: '50' } });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await srv.stop();
+  });
+
+  it('answers 503 before the process runs out of file descriptors, and keeps serving', async () => {
+    let refused: OfferRejectedError | null = null;
+    for (let i = 0; i < 12 && refused === null; i++) {
+      try {
+        const c = await RtcClient.connect(srv.url, { width: 160, height: 120, fps: 10 });
+        clients.push(c);
+        await c.waitForFrames(2, 30000);
+      } catch (err) {
+        if (!(err instanceof OfferRejectedError)) throw err;
+        refused = err;
+      }
+    }
+    assert.ok(refused, 'an offer was refused');
+    assert.equal(refused.status, 503);
+    assert.match(JSON.stringify(refused.body), /file descriptors/);
+    assert.equal((refused.body as { error: { code: string } }).error.code, 'SERVER_BUSY');
+    assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+    const c = clients[0];
+    if (c) await c.waitForFrames(5, 10000); // admitted sessions still flow
+    assert.equal(srv.child.exitCode, null, 'the server is still running');
+  });
+});
