@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
-  AV_LOG_QUIET, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P,
+  AVCOL_PRI_SMPTE170M, AVCOL_RANGE_MPEG, AVCOL_SPC_SMPTE170M, AVCOL_TRC_SMPTE170M, AV_LOG_QUIET, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P,
   Codec, CodecContext, Dictionary, FF_DECODER_H264, FF_DECODER_H264_CUVID, FF_DECODER_VP8, FF_DECODER_VP8_CUVID,
   FF_ENCODER_H264_NVENC, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBX264, Frame, Log, Packet, Rational,
   type FFDecoderCodec, type FFEncoderCodec,
@@ -134,6 +134,13 @@ export class VideoEncoder {
       ctx.qMin = 4;
       ctx.qMax = 56;
       if (s.codec === 'H264' && s.h264Level !== null) ctx.level = s.h264Level;
+      // Say BT.601 limited range in the H264 VUI: it is what the I420 frames are (camera capture
+      // and VP8 use it), and Chromium reads an H264 stream without colour info as BT.709
+      // (measured: green 148 came back as 99)
+      ctx.colorPrimaries = AVCOL_PRI_SMPTE170M;
+      ctx.colorTrc = AVCOL_TRC_SMPTE170M;
+      ctx.colorSpace = AVCOL_SPC_SMPTE170M;
+      ctx.colorRange = AVCOL_RANGE_MPEG;
       const ret = await ctx.open2(codec, Dictionary.fromObject(c.options));
       if (ret < 0) {
         ctx.freeContext();
