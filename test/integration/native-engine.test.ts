@@ -3,7 +3,8 @@
  * answered by createNativeEngine, frames round-trip (decode -> encode) with their stamps intact,
  * the data channel works, the answer carries playout-delay, and with a seeded 2 % / 5 % loss
  * (plus reorder and duplicates) on the engine's receive path the video recovers through NACK/PLI
- * without a freeze over 1 s.
+ * without a freeze over 1 s; with loss on the way out, the client's NACKs are answered from
+ * werift's send history (RTX) and its key frame requests with key frames.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -93,6 +94,37 @@ describe('native engine with the libwebrtc client', () => {
     assert.ok(stats.sendBitrateKbps !== null && stats.sendBitrateKbps > 0);
     assert.equal(r.harness.peers[0]!.connectionState, 'connected');
     console.log(`native echo 640x360@30: frames ${r.client.framesReceived}, latency p50 ${percentile(r.latencies, 50)} ms p95 ${percentile(r.latencies, 95)} ms, encode ${stats.encodeMs} ms, decode ${stats.decodeMs} ms`);
+  });
+
+  it('answers the client\'s NACKs from its send history (RTX) with 3 % loss on the way out', async () => {
+    const r = await run({ sendImpairment: { seed: 5, dropRatio: 0.03 } }, 6000);
+    cleanups.push(() => r.client.close(), () => r.harness.stop());
+    const peer = r.harness.peers[0]! as NativePeer;
+    const t = peer.transportForTests;
+    assert.ok(t.sendImpairmentCounters!.dropped >= 5, `packets dropped on the way out: ${t.sendImpairmentCounters!.dropped}`);
+    let nacks = 0;
+    for (const s of (await r.client.pc.getStats()).values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') nacks = Number(s.nackCount ?? 0);
+    }
+    assert.ok(nacks > 0, `the client NACKed: ${nacks}`);
+    const resent = await t.retransmittedPackets();
+    assert.ok(resent > 0, `werift resent from its history: ${resent}`);
+    assert.ok(r.client.framesReceived >= 90, `frames back: ${r.client.framesReceived}`);
+    assert.ok(r.maxGapMs < 1000, `no freeze: longest gap ${r.maxGapMs} ms`);
+    console.log(`native 3 % send loss: frames ${r.client.framesReceived}, longest gap ${r.maxGapMs} ms, client NACKs ${nacks}, resent ${resent}, key frame requests ${peer.counters.keyframeRequestsReceived}`);
+  });
+
+  it('answers the client\'s key frame requests (PLI/FIR) with key frames when loss is too heavy for NACK', async () => {
+    const r = await run({ sendImpairment: { seed: 9, dropRatio: 0.3 } }, 5000);
+    cleanups.push(() => r.client.close(), () => r.harness.stop());
+    const peer = r.harness.peers[0]! as NativePeer;
+    let keyFramesDecoded = 0;
+    for (const s of (await r.client.pc.getStats()).values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') keyFramesDecoded = Number(s.keyFramesDecoded ?? 0);
+    }
+    assert.ok(peer.counters.keyframeRequestsReceived > 0, 'the client asked for key frames');
+    assert.ok(keyFramesDecoded >= 2, `key frames the client decoded: ${keyFramesDecoded}`);
+    console.log(`native 30 % send loss: key frame requests ${peer.counters.keyframeRequestsReceived}, client key frames decoded ${keyFramesDecoded}, frames back ${r.client.framesReceived}`);
   });
 
   for (const dropRatio of [0.02, 0.05]) {

@@ -32,6 +32,8 @@ export interface NativeEngineOptions {
   transportCc?: boolean;
   /** Test only: seeded drop/reorder/duplicate of incoming RTP. Never set in production. */
   impairment?: ImpairmentOptions | null;
+  /** Test only: the same on outgoing RTP (after werift's send history, so NACKs are answerable). */
+  sendImpairment?: ImpairmentOptions | null;
 }
 
 const HARDWARE_CODECS = new Set(['h264_nvenc', 'h264_cuvid', 'vp8_cuvid']);
@@ -63,6 +65,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
   if (!(settings.frameTimeoutMs >= 20 && settings.frameTimeoutMs <= 5000)) throw new RangeError('frameTimeoutMs must be within 20..5000');
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
   const transportCc = options.transportCc ?? true;
+  const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
 
   const codecs = engineCodecs(probed);
   return {
@@ -81,6 +84,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
           codec,
           additionalHostAddresses: hostAddresses,
           transportCc,
+          sendImpairment,
         }, {
           onRtp: (p) => peer?.onRtp(p),
           onKeyframeRequest: () => peer?.onKeyframeRequest(),

@@ -129,6 +129,11 @@ export class NativePeer implements MediaPeer {
     });
   }
 
+  /** The transport (tests read werift's retransmission and send-impairment counters). */
+  get transportForTests(): WeriftTransport {
+    return this.transport;
+  }
+
   /** Impairment counters, when the test hook is on. */
   get impairmentCounters(): Impairment<IncomingRtp>['counters'] | null {
     return this.impairment?.counters ?? null;

@@ -18,6 +18,7 @@ import {
   type RTCDataChannel, type RTCRtpTransceiver, type RtcpPacket,
 } from 'werift';
 import type { ControlChannel, IceServer, PeerConnectionState } from '../../engine.js';
+import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './impairment.js';
 import type { IncomingRtp } from './receive-buffer.js';
 import type { SelectedCodec } from './offer-codecs.js';
 
@@ -37,6 +38,8 @@ export interface TransportConfig {
   additionalHostAddresses: string[];
   /** Negotiate transport-cc (the client's send-side estimator then runs on werift's feedback). */
   transportCc: boolean;
+  /** Test only: impair our outgoing RTP after werift's send history, so the client's NACKs/PLIs are exercised. */
+  sendImpairment: ImpairmentOptions | null;
 }
 
 /** Feedback the client sends about the video we send it. */
@@ -153,6 +156,7 @@ export class WeriftTransport {
       const id = extensionId(sdp, PLAYOUT_DELAY_URI);
       self = new WeriftTransport(pc, transceiver, id);
       self.wire(events);
+      if (config.sendImpairment) self.impairSending(config.sendImpairment);
       return { sdp, transport: self };
     } catch (err) {
       void pc.close().catch(() => undefined);
@@ -165,6 +169,39 @@ export class WeriftTransport {
     // werift's own NACK generator is replaced by the engine's receive buffer
     (receiver as unknown as { nack: WeriftNackHandler }).nack.close();
     sender.onRtcp.subscribe((packet: RtcpPacket) => this.onSenderRtcp(packet, events));
+    // werift routes PLI/FIR by the RTCP sender SSRC first, and libwebrtc sends them from its own
+    // media SSRC, which werift maps to our receiver: take key frame requests from there too
+    receiver.onRtcp.subscribe((packet: RtcpPacket) => {
+      if (packet instanceof RtcpPayloadSpecificFeedback) this.onSenderRtcp(packet, events);
+    });
+  }
+
+  /** Counters of the test-only send impairment (null when off). */
+  sendImpairmentCounters: ImpairmentCounters | null = null;
+
+  /**
+   * Wrap werift's SRTP send for RTP (media and RTX retransmissions alike): packets are already
+   * in werift's send history, so the client's NACKs can be answered from it.
+   */
+  private impairSending(options: ImpairmentOptions): void {
+    const dtls = this.transceiver.sender.dtlsTransport;
+    const send = dtls.sendRtp.bind(dtls);
+    const impairment = new Impairment<[Buffer, RtpHeader]>(options);
+    this.sendImpairmentCounters = impairment.counters;
+    dtls.sendRtp = async (payload: Buffer, header: RtpHeader): Promise<number> => {
+      for (const [p, h] of impairment.apply([payload, header])) await send(p, h);
+      return payload.length;
+    };
+  }
+
+  /** RTP packets werift resent in answer to the client's NACKs. */
+  async retransmittedPackets(): Promise<number> {
+    const report = await this.transceiver.sender.getStats();
+    for (const s of report.values()) {
+      const r = s as { type?: string; retransmittedPacketsSent?: number };
+      if (r.type === 'outbound-rtp' && typeof r.retransmittedPacketsSent === 'number') return r.retransmittedPacketsSent;
+    }
+    return 0;
   }
 
   private onIncomingRtp(rtp: RtpPacket, events: TransportEvents): void {
