@@ -136,7 +136,8 @@ describe('native engine with the libwebrtc client', () => {
       assert.ok(imp.dropped >= 3, `packets dropped by the impairment: ${imp.dropped}`);
       const c = peer.buffer.counters;
       assert.ok(c.recovered > 0, `lost packets recovered by NACK: ${c.recovered} of ${c.gaps}`);
-      assert.ok(c.duplicates > 0, 'duplicates seen and ignored');
+      // a copy that arrives after its frame left counts as late, one that arrives before as a duplicate
+      assert.ok(imp.duplicated === 0 || c.duplicates + c.late > 0, 'duplicates seen and ignored');
       assert.ok(r.client.framesReceived >= 90, `frames back: ${r.client.framesReceived}`);
       assert.ok(r.maxGapMs < 1000, `no freeze: longest gap ${r.maxGapMs} ms`);
       assert.ok(r.stamped >= 30, `stamped frames: ${r.stamped}`);

@@ -89,6 +89,13 @@ describe('codec choice from the offer', () => {
       peer.close();
     }
     await assert.rejects(engine.answer(offer([{ pt: 98, name: 'VP9' }]), { iceServers: [], iceGatheringTimeoutMs: 500 }, events), NegotiationError);
+    const ranged = await engine.answer(offer([{ pt: 96, name: 'VP8' }]), { iceServers: [], iceGatheringTimeoutMs: 2000, portRange: { min: 47100, max: 47120 } }, events);
+    try {
+      const ports = [...ranged.sdp.matchAll(/a=candidate:\S+ 1 udp \d+ \S+ (\d+) typ host/g)].map((m) => Number(m[1]));
+      assert.ok(ports.length > 0 && ports.every((p) => p >= 47100 && p <= 47120), `host candidate ports in the range: ${ports.join(',')}`);
+    } finally {
+      ranged.peer.close();
+    }
   });
 });
 

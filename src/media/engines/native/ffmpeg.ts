@@ -264,7 +264,8 @@ export class VideoDecoder {
 function toI420(frame: Frame): I420Frame | null {
   const { width, height } = frame;
   if (frame.format === AV_PIX_FMT_YUV420P || frame.format === AV_PIX_FMT_YUVJ420P) {
-    return { width, height, data: new Uint8Array(frame.toBuffer()) };
+    const b = frame.toBuffer(); // a fresh copy of the planes: view it, do not copy it again
+    return { width, height, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
   }
   if (frame.format === AV_PIX_FMT_NV12) {
     const planes = frame.data;
