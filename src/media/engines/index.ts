@@ -10,7 +10,7 @@ export interface EngineOptions {
 }
 
 /** Create the engine called `name`. */
-export async function createMediaEngine(name: MediaEngineName, _options: EngineOptions): Promise<MediaEngine> {
+export async function createMediaEngine(name: MediaEngineName, options: EngineOptions): Promise<MediaEngine> {
   switch (name) {
     case 'libwebrtc': {
       const { createLibwebrtcEngine } = await import('./libwebrtc/libwebrtc-engine.js');
@@ -18,7 +18,7 @@ export async function createMediaEngine(name: MediaEngineName, _options: EngineO
     }
     case 'native': {
       const { createProbedNativeEngine } = await import('./native/index.js');
-      return createProbedNativeEngine();
+      return createProbedNativeEngine({ log: options.log });
     }
   }
 }

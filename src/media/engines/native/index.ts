@@ -30,6 +30,8 @@ export interface NativeEngineOptions {
   additionalHostAddresses?: string[];
   /** Negotiate transport-cc, so the client's send-side estimator runs on werift's feedback (default true). */
   transportCc?: boolean;
+  /** Where a closing peer writes its counters (one line per session, for diagnosis). */
+  log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   /** Test only: seeded drop/reorder/duplicate of incoming RTP. Never set in production. */
   impairment?: ImpairmentOptions | null;
   /** Test only: the same on outgoing RTP (after werift's send history, so NACKs are answerable). */
@@ -96,7 +98,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
       } catch (err) {
         throw new NegotiationError(`native engine cannot answer: ${(err as Error).message}`);
       }
-      peer = new NativePeer(answered.transport, codec, events, settings);
+      peer = new NativePeer(answered.transport, codec, events, settings, options.log ?? null);
       return { sdp: answered.sdp, peer };
     },
   };

@@ -45,7 +45,8 @@ export interface NativePeerCounters {
 }
 
 const TICK_MS = 10;
-const DECODE_QUEUE_MAX = 4;
+/** Compressed frames waiting for the decoder (~330 ms at 30 fps): a stall of the thread pool costs latency that decodes away in milliseconds, where a drop costs a key frame round trip and a freeze. */
+const DECODE_QUEUE_MAX = 10;
 const PLI_MIN_INTERVAL_MS = 300;
 const KEYFRAME_ANSWER_MIN_INTERVAL_MS = 200;
 const TIMING_SAMPLES = 64;
@@ -109,6 +110,7 @@ export class NativePeer implements MediaPeer {
     readonly codec: SelectedCodec,
     private readonly events: PeerEvents,
     private readonly settings: PeerSettings,
+    private readonly log: ((level: 'info', msg: string, extra: Record<string, unknown>) => void) | null = null,
   ) {
     this.depacketizer = codec.name === 'VP8' ? new Vp8Depacketizer() : new H264Depacketizer();
     this.packetizer = codec.name === 'VP8' ? new Vp8Packetizer() : new H264Packetizer();
@@ -349,5 +351,9 @@ export class NativePeer implements MediaPeer {
     this.pending = null;
     if (!this.decoding) this.decoder?.close();
     if (!this.encoding) this.encoder?.close();
+    this.log?.('info', 'native peer closed', {
+      codec: this.codec.name, peer: { ...this.counters }, receive: { ...this.buffer.counters },
+      encodeMs: this.encodeMs.value, decodeMs: this.decodeMs.value,
+    });
   }
 }
