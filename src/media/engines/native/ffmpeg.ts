@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
-  AVCOL_PRI_SMPTE170M, AVCOL_RANGE_MPEG, AVCOL_SPC_SMPTE170M, AVCOL_TRC_SMPTE170M, AV_LOG_QUIET, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P,
+  AVCOL_PRI_SMPTE170M, AVCOL_RANGE_MPEG, AVCOL_SPC_SMPTE170M, AVCOL_TRC_SMPTE170M, AV_CODEC_FLAG_LOW_DELAY, AV_LOG_QUIET, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P,
   Codec, CodecContext, Dictionary, FF_DECODER_H264, FF_DECODER_H264_CUVID, FF_DECODER_VP8, FF_DECODER_VP8_CUVID,
   FF_ENCODER_H264_NVENC, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBX264, Frame, Log, Packet, Rational,
   type FFDecoderCodec, type FFEncoderCodec,
@@ -223,6 +223,9 @@ export class VideoDecoder {
       ctx.allocContext3(c);
       // frame threading adds a frame of delay per thread; slice threads do not
       ctx.threadCount = 1;
+      // cuvid holds up to 4 frames for display order unless told low delay (our streams have no
+      // B-frames); the software decoders already hand each frame out at once (measured)
+      if (name === FF_DECODER_VP8_CUVID || name === FF_DECODER_H264_CUVID) ctx.setFlags(AV_CODEC_FLAG_LOW_DELAY);
       const ret = await ctx.open2(c, null);
       if (ret < 0) {
         ctx.freeContext();
