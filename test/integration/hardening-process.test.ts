@@ -43,10 +43,12 @@ function rawExchange(port: number, chunks: Array<string | Buffer>, waitMs: numbe
   });
 }
 
-/** The JSON error in a raw HTTP response. */
+/** The JSON error of the first response in raw HTTP output. */
 function rawError(text: string): { status: number; body: ApiErrorBody } {
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
-  return { status, body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as ApiErrorBody };
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]);
+  return { status, body: JSON.parse(text.slice(head.length + 4, head.length + 4 + length)) as ApiErrorBody };
 }
 
 /**
@@ -177,7 +179,7 @@ describe('POST /process: upload memory and slow bodies', () => {
     const stalled = [1, 2].map(() => rawExchange(srv.port, [head(LIMIT), Buffer.alloc(LIMIT - 1)], 8000));
     await new Promise((r) => setTimeout(r, 500));
     // ...so a third is refused at once, with its body unread (was: buffered, 4 GB at 120 of them).
-    const third = await rawExchange(srv.port, [head(LIMIT)], 3000);
+    const third = await rawExchange(srv.port, [head(LIMIT), Buffer.alloc(LIMIT)], 2000);
     const refused = rawError(third.text);
     assert.equal(refused.status, 503, third.text);
     assert.equal(refused.body.error.code, 'SERVER_BUSY');

@@ -155,11 +155,9 @@ function registerProcessUpload(
     // Runs after auth and the rate limit, before a byte of the body is read: a request that
     // would be refused for load is refused now, and every buffered body has its bytes reserved.
     preParsing: async (req, reply, payload) => {
-      // A refusal leaves the body unread on the socket: close it after the answer.
-      const refuse = (message: string): ApiError => {
-        void reply.header('connection', 'close');
-        return new ApiError('SERVER_BUSY', message, { retryAfterS: BUSY_RETRY_AFTER_S });
-      };
+      // A refused body is never buffered: Node reads and drops it after the answer (closing the
+      // connection instead made clients still sending it see EPIPE rather than the 503).
+      const refuse = (message: string): ApiError => new ApiError('SERVER_BUSY', message, { retryAfterS: BUSY_RETRY_AFTER_S });
       if (limiter.full) throw refuse('too much /process work in flight');
       const declared = Number(req.headers['content-length']);
       // Over the body limit: fastify answers 413 without reading it, nothing to reserve.
