@@ -4,7 +4,7 @@
  * an HS256 JWT signed with RTC_AUTH_JWT_SECRET that carries a bounded expiry. Off when nothing
  * is configured (a laptop). A checked token yields the identity that owns the sessions it makes.
  */
-import { jwtVerify } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiError } from './errors.js';
 
@@ -70,7 +70,7 @@ export class Authenticator {
   }
 
   private async checkJwt(token: string, d: Buffer): Promise<Identity> {
-    let payload;
+    let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.jwtKey!, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_S }));
     } catch (err) {

@@ -11,7 +11,7 @@ import type { ServerContext } from '../context.js';
 import { ConcurrencyLimiter, LimiterFullError } from '../concurrency-limiter.js';
 import { ApiError } from '../errors.js';
 import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
-import { decodePng, encodePng, PngDecodeError } from '../png-codec.js';
+import { decodePng, encodePng, PngDecodeError, type DecodedPng } from '../png-codec.js';
 import { checkPngHeader, PngGuardError, type PngHeader } from '../png-guard.js';
 import { UploadBudget } from '../upload-budget.js';
 
@@ -188,7 +188,7 @@ function registerProcessUpload(
       }
       // Decoding a large PNG is real work too: it happens inside the limiter.
       const { timings: t, out: encoded } = await run(ctx, limiter, processor, header, filter, async () => {
-        let png;
+        let png: DecodedPng;
         try {
           png = await decodePng(body, limits.maxPixels);
         } catch (err) {
