@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { AdmissionError, NegotiationError } from '../../media/session-manager.js';
+import { SessionSettingsError } from '../../media/session.js';
 import { InvalidSdpError } from '../../media/sdp.js';
 import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import type { ServerContext } from '../context.js';
@@ -39,7 +40,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     } catch (err) {
       if (err instanceof InvalidSdpError || err instanceof NegotiationError) throw new ApiError('INVALID_SDP', err.message);
       if (err instanceof AdmissionError) {
-        throw new ApiError(err.reason === 'capacity' ? 'AT_CAPACITY' : 'DRAINING', err.message, { retryAfterS: RETRY_AFTER_S });
+        const code = err.reason === 'draining' ? 'DRAINING' : err.reason === 'capacity' ? 'AT_CAPACITY' : 'SERVER_BUSY';
+        throw new ApiError(code, err.message, { retryAfterS: RETRY_AFTER_S });
       }
       throw err;
     }
@@ -48,7 +50,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.get('/ice-servers', async () => ({ iceServers: ctx.iceServersFor(randomUUID()) }));
 
   app.get('/sessions', async (req) => {
-    await ctx.sessions.refreshCodecs();
+    await ctx.sessions.refreshStats();
     owners.prune();
     const who = identityOf(req);
     return { sessions: ctx.sessions.list().filter((s) => owners.mayAccess(s.id, who)) };
@@ -63,7 +65,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get<{ Params: { id: string } }>('/sessions/:id', async (req) => {
     const s = find(req.params.id, req);
-    await s.refreshCodec();
+    await s.refreshStats();
     return s.info();
   });
 
@@ -73,9 +75,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     try {
       return s.update({ filter: body.filter ?? body.video_transform, iterations: body.iterations, backend: body.backend });
     } catch (err) {
-      if (err instanceof BackendUnavailableError) throw new ApiError('BACKEND_UNAVAILABLE', err.message);
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new ApiError(/^unknown filter/.test(msg) ? 'UNKNOWN_FILTER' : 'INVALID_PARAMETER', msg);
+      if (err instanceof SessionSettingsError) throw new ApiError(err.code, err.message);
+      throw err;
     }
   });
 
