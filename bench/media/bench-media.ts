@@ -76,7 +76,7 @@ function describe(r: PointResult): string {
   if (r.status !== 'ok') return `${r.status}: ${r.error ?? ''}`.slice(0, 300);
   const c = r.cpu;
   return `p50 ${r.latencyMs.p50} ms  p95 ${r.latencyMs.p95} ms  freezes ${r.freezes}  fps ${r.fpsPerSession}`
-    + `  server ${c?.serverMsPerSessionSecond ?? '-'} ms/session-s  client ${c?.clientMsPerSessionSecond ?? '-'}  machine busy ${c?.machineBusy ?? '-'}`;
+    + `  server ${c?.serverMsPerSessionSecond ?? '-'} ms/session-s (${c?.serverMsPerFrameReturned ?? '-'} ms/frame)  client ${c?.clientMsPerSessionSecond ?? '-'}  machine busy ${c?.machineBusy ?? '-'}`;
 }
 
 /** Run the whole plan; returns the exit status. */

@@ -28,6 +28,11 @@ export interface PointSpec {
 export interface CpuFigures {
   /** Server process tree, ms of CPU per second of one session (divided by sessions x seconds). */
   serverMsPerSessionSecond: number | null;
+  /**
+   * Server ms per frame that came back (per session-second divided by the received fps): the
+   * figure to compare where a server kept up with fewer frames than were sent.
+   */
+  serverMsPerFrameReturned: number | null;
   /** Server cores busy on average over the window. */
   serverCores: number | null;
   /** The load generator's process tree, ms per session-second: the client's own cost. */
@@ -82,7 +87,7 @@ export function sessionSecondsIn(samples: Array<{ t: number; activeSessions: num
 }
 
 /** CPU figures for the window [startMs, endMs] (wall clock). */
-export function cpuInWindow(readings: CpuReading[], startMs: number, endMs: number, sessionSeconds: number): Omit<CpuFigures, 'windowS' | 'sessionSeconds'> {
+export function cpuInWindow(readings: CpuReading[], startMs: number, endMs: number, sessionSeconds: number): Omit<CpuFigures, 'windowS' | 'sessionSeconds' | 'serverMsPerFrameReturned'> {
   const delta = (key: 'server' | 'client' | 'machineBusy' | 'machineTotal'): number | null => {
     const a = counterAt(readings, key, startMs);
     const b = counterAt(readings, key, endMs);
@@ -162,8 +167,11 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
     const fromS = opts.settleS;
     const toS = Math.min(opts.durationS, w.durationS) - WINDOW_END_MARGIN_MS / 1000;
     const sessionSeconds = sessionSecondsIn(w.samples, fromS, toS);
+    const inWindow = cpuInWindow(sampler.readings, t0 + fromS * 1000, t0 + toS * 1000, sessionSeconds);
     const cpu: CpuFigures = {
-      ...cpuInWindow(sampler.readings, t0 + fromS * 1000, t0 + toS * 1000, sessionSeconds),
+      ...inWindow,
+      serverMsPerFrameReturned: inWindow.serverMsPerSessionSecond !== null && phase.fpsPerSession
+        ? round(inWindow.serverMsPerSessionSecond / phase.fpsPerSession, 2) : null,
       windowS: round(toS - fromS, 2) ?? 0,
       sessionSeconds: round(sessionSeconds, 1) ?? 0,
     };

@@ -17,6 +17,7 @@ export interface StepSummary {
   freezes: number | null;
   fpsPerSession: number | null;
   serverCpuMsPerSessionSecond: number | null;
+  serverCpuMsPerFrameReturned: number | null;
   clientCpuMsPerSessionSecond: number | null;
   machineBusy: number | null;
   /** Every run ok and the median p95 within the objective. */
@@ -83,6 +84,7 @@ export function summarizeStep(sessions: number, runs: PointResult[], sloP95Ms: n
     freezes: median(ok.map((r) => r.freezes)),
     fpsPerSession: median(ok.map((r) => r.fpsPerSession)),
     serverCpuMsPerSessionSecond: median(ok.map((r) => r.cpu?.serverMsPerSessionSecond)),
+    serverCpuMsPerFrameReturned: median(ok.map((r) => r.cpu?.serverMsPerFrameReturned), 2),
     clientCpuMsPerSessionSecond: median(ok.map((r) => r.cpu?.clientMsPerSessionSecond)),
     machineBusy: median(ok.map((r) => r.cpu?.machineBusy), 3),
     withinSlo: runs.length > 0 && ok.length === runs.length && p95 !== null && p95 <= sloP95Ms,

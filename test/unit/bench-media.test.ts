@@ -19,7 +19,7 @@ function point(kind: PointResult['kind'], resolution: string, sessions: number, 
     latencyMs: { p50: p95 === null ? null : p95 - 10, p95, max: p95 }, freezes: 0, fpsPerSession: 30, framesDecoded: 100,
     framesLost: 0, framesUndecoded: 0, sessionsStarted: sessions, maxActiveSessions: sessions, rejections: 0, errors: 0,
     receivedSizes: [resolution],
-    cpu: { serverMsPerSessionSecond: cpu, serverCores: null, clientMsPerSessionSecond: cpu, machineBusy: 0.5, windowS: 10, sessionSeconds: 10 * sessions },
+    cpu: { serverMsPerSessionSecond: cpu, serverMsPerFrameReturned: cpu / 30, serverCores: null, clientMsPerSessionSecond: cpu, machineBusy: 0.5, windowS: 10, sessionSeconds: 10 * sessions },
     loadgenExit: 0, dir: '',
   };
 }
