@@ -29,8 +29,8 @@ export interface StepSummary {
 export interface StaircaseSummary {
   resolution: string;
   steps: StepSummary[];
-  /** The largest session count whose step held the objective; null when none did. */
-  maxSessionsWithinSlo: number | null;
+  /** The largest session count whose step held the objective; 0 when none did. */
+  maxSessionsWithinSlo: number;
   /** The first session count that missed it; null when none did. */
   firstMissAt: number | null;
   /** The top step held: the capacity is at least maxSessionsWithinSlo (run higher steps to find it). */
@@ -104,7 +104,7 @@ export function summarizeKind(points: PointResult[], resolutions: string[], sloP
     const missed = steps.find((s) => !s.withinSlo);
     staircases.push({
       resolution: res, steps,
-      maxSessionsWithinSlo: held.length ? Math.max(...held.map((s) => s.sessions)) : null,
+      maxSessionsWithinSlo: held.length ? Math.max(...held.map((s) => s.sessions)) : 0,
       firstMissAt: missed?.sessions ?? null,
       capacityIsLowerBound: steps.length > 0 && steps[steps.length - 1]!.withinSlo,
     });

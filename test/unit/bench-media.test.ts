@@ -97,7 +97,7 @@ describe('bench:media summary', () => {
     const s = a.staircases[0]!;
     assert.equal(s.maxSessionsWithinSlo, 4);
     assert.equal(s.capacityIsLowerBound, true);
-    assert.equal(a.staircases[1]!.maxSessionsWithinSlo, null);
+    assert.equal(a.staircases[1]!.maxSessionsWithinSlo, 0);
     assert.equal(a.staircases[1]!.firstMissAt, 1);
     const n = summarizeKind(ours, ['640x360', '1280x720'], 200);
     assert.equal(n.staircases[0]!.maxSessionsWithinSlo, 2);
