@@ -78,7 +78,8 @@ def plane_means(img: np.ndarray, width: int, height: int) -> tuple:
 
 class StampedVideo(MediaStreamTrack):
     """Synthetic video: a scrolling diagonal ramp with a bouncing box, dim on purpose (mean Y
-    near 90) so that invert and grayscale show in the plane means; the stamp on top."""
+    near 92, U near 90, V near 165) so that invert and grayscale show in every plane's mean;
+    the stamp on top."""
 
     kind = "video"
 
@@ -91,7 +92,7 @@ class StampedVideo(MediaStreamTrack):
         yy, xx = np.mgrid[0:height, 0:width]
         self.base = ((xx + yy) % 100 + 40).astype(np.uint8)
         cy, cx = np.mgrid[0 : height // 2, 0 : width // 2]
-        self.u = (100 + (cx % 40)).astype(np.uint8)
+        self.u = (70 + (cx % 40)).astype(np.uint8)
         self.v = (150 + (cy % 30)).astype(np.uint8)
 
     async def recv(self) -> VideoFrame:
