@@ -6,7 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runWebrtcLoad, type Sample } from './coordinator.js';
+import { runWebrtcLoad } from './coordinator.js';
+import type { Sample } from './run-result.js';
 import { renderHtmlReport } from './html-report.js';
 import { HELP, parseOptions, UsageError, type LoadgenOptions } from './options.js';
 import { runProcessLoad, type ProcessSample } from './process-mode.js';

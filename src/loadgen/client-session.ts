@@ -9,8 +9,9 @@ import {
   RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering,
   type MediaStreamTrack, type RTCDataChannel, type RTCVideoSink as VideoSink, type RTCVideoSource as VideoSource,
 } from '../media/wrtc.js';
+import { decodeServerMessage, type SessionInfo } from '../protocol/index.js';
 import { emptyCounters, type FrameCounters } from './frame-counters.js';
-import { LatencyHistogram, type LatencySummary } from './histogram.js';
+import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
 import { readStamp, writeStamp } from './stamp.js';
 import { SyntheticVideo } from './synthetic-video.js';
@@ -69,46 +70,17 @@ export interface SessionResult extends FrameTotals {
 }
 
 /** The parts of the server's SessionInfo the report keeps. */
-export interface ServerSessionStats {
-  activeBackend?: string;
-  fpsIn?: number;
-  fpsOut?: number;
-  framesDropped?: number;
-  processingMs?: { p50: number | null; p95: number | null };
-  serverLatencyMs?: { p50: number | null; p95: number | null };
-}
+export type ServerSessionStats = Pick<SessionInfo, 'activeBackend' | 'fpsIn' | 'fpsOut' | 'framesDropped' | 'processingMs' | 'serverLatencyMs'>;
 
-/** Pick the known fields out of a data-channel `stats` message; null when it is not one. */
+/** The report's fields of a valid data-channel `stats` message; null for anything else. */
 export function parseServerStats(data: unknown): ServerSessionStats | null {
-  if (typeof data !== 'string') return null;
-  let msg: unknown;
-  try {
-    msg = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  const m = msg as { type?: unknown; session?: Record<string, unknown> } | null;
-  if (!m || m.type !== 'stats' || !m.session || typeof m.session !== 'object') return null;
-  const s = m.session;
-  const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const pair = (v: unknown): { p50: number | null; p95: number | null } | undefined => {
-    if (!v || typeof v !== 'object') return undefined;
-    const o = v as { p50?: unknown; p95?: unknown };
-    return { p50: num(o.p50) ?? null, p95: num(o.p95) ?? null };
+  const decoded = decodeServerMessage(data);
+  if (!decoded.ok || decoded.message.type !== 'stats') return null;
+  const s = decoded.message.session;
+  return {
+    activeBackend: s.activeBackend, fpsIn: s.fpsIn, fpsOut: s.fpsOut, framesDropped: s.framesDropped,
+    processingMs: s.processingMs, serverLatencyMs: s.serverLatencyMs,
   };
-  const out: ServerSessionStats = {};
-  if (typeof s.activeBackend === 'string') out.activeBackend = s.activeBackend;
-  const fpsIn = num(s.fpsIn);
-  if (fpsIn !== undefined) out.fpsIn = fpsIn;
-  const fpsOut = num(s.fpsOut);
-  if (fpsOut !== undefined) out.fpsOut = fpsOut;
-  const dropped = num(s.framesDropped);
-  if (dropped !== undefined) out.framesDropped = dropped;
-  const processing = pair(s.processingMs);
-  if (processing) out.processingMs = processing;
-  const latency = pair(s.serverLatencyMs);
-  if (latency) out.serverLatencyMs = latency;
-  return out;
 }
 
 type State = 'new' | 'signaling' | 'connected' | 'ended';

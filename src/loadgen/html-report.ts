@@ -2,7 +2,7 @@
  * The self-contained HTML report: settings, objectives, the summary table, and SVG plots drawn
  * at build time (no script, no network), so it opens offline and can be attached to a ticket.
  */
-import type { PhaseResult, WebrtcRunResult } from './coordinator.js';
+import type { PhaseResult, WebrtcRunResult } from './run-result.js';
 import type { LoadReport } from './report.js';
 import type { ProcessPhaseResult, ProcessRunResult } from './process-mode.js';
 import { renderChart, type ChartSpec } from './svg-chart.js';

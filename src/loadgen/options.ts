@@ -3,7 +3,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { MAX_ITERATIONS } from '../processing/filter-spec.js';
+import { MAX_ITERATIONS } from '../protocol/index.js';
 import { multiPhaseProfile, parseDuration, parsePhasesArg, readProfileFile, type Phase } from './profile.js';
 import { PROTOCOLS, type Protocol } from './signaling.js';
 

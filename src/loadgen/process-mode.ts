@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { LatencyHistogram, type LatencySummary } from './histogram.js';
+import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import type { Phase } from './profile.js';
 
 /** What to request. */

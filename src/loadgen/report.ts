@@ -2,7 +2,7 @@
  * The run report: the JSON document written to --out, the objectives (SLO) verdict, and the
  * summary table printed at the end.
  */
-import type { PhaseResult, WebrtcRunResult } from './coordinator.js';
+import type { PhaseResult, WebrtcRunResult } from './run-result.js';
 import type { Phase } from './profile.js';
 import type { ProcessPhaseResult, ProcessRunResult } from './process-mode.js';
 

@@ -4,6 +4,7 @@
  * - aiortc: the aiortc example server's POST /offer `{ sdp, type, video_transform }` → `{ sdp, type }`.
  * A 503 is a rejection (the server is full or draining), reported with its Retry-After.
  */
+import { parseErrorBody, parseRetryAfter } from '../protocol/index.js';
 
 /** Which server protocol to speak. */
 export type Protocol = 'rtc-scale' | 'aiortc';
@@ -73,14 +74,6 @@ export function offerBody(protocol: Protocol, sdp: string, params: OfferParams):
   return body;
 }
 
-function parseRetryAfter(header: string | null): number | null {
-  if (header === null) return null;
-  const n = Number(header);
-  if (Number.isFinite(n) && n >= 0) return n;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
-}
-
 /** POST the offer and return the answer; throws RejectedError on 503, SignalingError otherwise. */
 export async function exchangeOffer(
   url: string, protocol: Protocol, sdp: string, params: OfferParams, timeoutMs: number,
@@ -103,7 +96,7 @@ export async function exchangeOffer(
   } catch {
     // Not JSON: handled below by status and shape checks.
   }
-  const errorCode = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  const errorCode = parseErrorBody(body)?.code;
   if (res.status === 503 || res.status === 429) {
     const fallback = res.status === 503 ? 'UNAVAILABLE' : 'TOO_MANY_REQUESTS';
     throw new RejectedError(typeof errorCode === 'string' ? errorCode : fallback, parseRetryAfter(res.headers.get('retry-after')));

@@ -7,16 +7,13 @@
  * FFmpeg codecs owned by the project, engines/native/). Both run through one conformance suite.
  */
 
+import type { I420Frame } from '../processing/types.js';
+
+export type { I420Frame };
+
 /** The engines this build knows, by the name RTC_MEDIA_ENGINE takes. */
 export const MEDIA_ENGINE_NAMES = ['native', 'libwebrtc'] as const;
 export type MediaEngineName = (typeof MEDIA_ENGINE_NAMES)[number];
-
-/** One decoded frame in I420: Y plane width x height, then U and V planes (width/2 x height/2, rounded up). */
-export interface I420Frame {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
 
 /** ICE server as handed to peer connections (the W3C RTCIceServer shape). */
 export interface IceServer {
@@ -88,9 +85,20 @@ export interface AnsweredPeer {
   peer: MediaPeer;
 }
 
+/** A codec an engine can run, and what runs it (for /backends). */
+export interface EngineCodec {
+  mimeType: string;
+  encoder: string;
+  decoder: string;
+  /** True when encoder or decoder is a hardware one (NVENC/NVDEC). */
+  hardware: boolean;
+}
+
 /** A media engine: one per server process. */
 export interface MediaEngine {
   readonly name: MediaEngineName;
+  /** The codecs it negotiates, in its order of preference. */
+  readonly codecs: readonly EngineCodec[];
   /** Answer an offer; rejects with NegotiationError when the offer cannot be answered. */
   answer(offerSdp: string, options: PeerOptions, events: PeerEvents): Promise<AnsweredPeer>;
 }

@@ -82,8 +82,9 @@ export class BackendRegistry {
   }
 
   /** The GPU processor, when one is running. */
-  get gpuProcessor(): GpuProcessor | null {
-    return this.gpu;
+  /** Fraction of wall time the GPU had work in flight since the last call (0 without a GPU). */
+  takeGpuBusyRatio(): number {
+    return this.gpu ? this.gpu.takeBusyRatio() : 0;
   }
 
   /** The processor for an explicit request: throws BackendUnavailableError when it is not running. */

@@ -2,7 +2,10 @@
  * All configuration, read once from environment variables, validated at start.
  * A bad value is a ConfigError naming the variable; main.ts prints it and exits 1.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
+import { MEDIA_ENGINE_NAMES, type MediaEngineName } from '../media/engine.js';
 
 export type BackendSetting = 'auto' | 'gpu' | 'cpu';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -52,6 +55,20 @@ export interface Config {
   rateLimitPerMin: number;
   /** A live session whose frames stop for this long is closed (the client vanished). */
   stallTimeoutS: number;
+  /** An answered offer whose connection is not up after this long releases its place. */
+  connectTimeoutS: number;
+  /** Which media engine runs the sessions (RTC_MEDIA_ENGINE). */
+  mediaEngine: MediaEngineName;
+  /** Cores admission may fill: the cgroup CPU quota where there is one, else the machine's cores. */
+  capacityCores: number;
+  /** Fraction of capacityCores the sessions may use before offers get 503. */
+  capacityTarget: number;
+  /** Cores a session is assumed to cost before one was measured. */
+  capacitySessionCores: number;
+  /** Count other processes' CPU on the host against capacity (a laptop with the browser on it). */
+  capacityHostCpu: boolean;
+  /** The pod this server runs in, inside Kubernetes (null elsewhere): its deletion cost follows the session count. */
+  pod: PodIdentity | null;
 }
 
 /** A configuration value that cannot be used. */
@@ -93,6 +110,38 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return v;
 }
 
+function decimal(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
+/** CPU quota of this container in cores (cgroup v2 cpu.max), or null when unlimited. */
+function cgroupCores(): number | null {
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    if (quota === undefined || quota === 'max' || period === undefined) return null;
+    const cores = Number(quota) / Number(period);
+    return Number.isFinite(cores) && cores > 0 ? cores : null;
+  } catch {
+    return null;
+  }
+}
+
+/** This pod's identity from the downward API and the service environment Kubernetes gives every pod. */
+function podIdentity(env: Env): PodIdentity | null {
+  const podName = env.POD_NAME?.trim();
+  const namespace = env.POD_NAMESPACE?.trim();
+  const host = env.KUBERNETES_SERVICE_HOST?.trim();
+  if (!podName || !namespace || !host) return null;
+  const port = int(env, 'KUBERNETES_SERVICE_PORT', 443, 1, 65535);
+  return { podName, namespace, apiBase: `https://${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
+
 function list(env: Env, name: string): string[] {
   return (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
@@ -114,7 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     gpuDawnOptions: list(env, 'RTC_GPU_DAWN_OPTIONS'),
     expectGpu: bool(env, 'RTC_EXPECT_GPU', false),
     cpuWorkers: int(env, 'RTC_CPU_WORKERS', cores, 1, 256),
-    maxSessions: int(env, 'RTC_MAX_SESSIONS', Math.max(2, cores * 2), 0, 10_000),
+    maxSessions: int(env, 'RTC_MAX_SESSIONS', Math.max(8, cores * 8), 0, 10_000),
     drainTimeoutS: int(env, 'RTC_DRAIN_TIMEOUT_S', 30, 0, 86_400),
     idleTimeoutS: int(env, 'RTC_IDLE_TIMEOUT_S', 20, 1, 86_400),
     maxPixels: int(env, 'RTC_MAX_PIXELS', 3840 * 2160, 1, 7680 * 4320),
@@ -135,6 +184,13 @@ export function loadConfig(env: Env = process.env): Config {
     processMaxWork: int(env, 'RTC_PROCESS_MAX_WORK', 3840 * 2160 * 10, 1, 2 ** 40),
     rateLimitPerMin: int(env, 'RTC_RATE_LIMIT_PER_MIN', 600, 0, 1_000_000),
     stallTimeoutS: int(env, 'RTC_STALL_TIMEOUT_S', 5, 1, 3600),
+    connectTimeoutS: int(env, 'RTC_CONNECT_TIMEOUT_S', 10, 1, 3600),
+    mediaEngine: oneOf(env, 'RTC_MEDIA_ENGINE', 'libwebrtc', MEDIA_ENGINE_NAMES),
+    capacityCores: decimal(env, 'RTC_CAPACITY_CORES', Math.min(cores, cgroupCores() ?? cores), 0.01, 1024),
+    capacityTarget: decimal(env, 'RTC_CAPACITY_TARGET', 0.8, 0.05, 1),
+    capacitySessionCores: decimal(env, 'RTC_CAPACITY_SESSION_CORES', 0.25, 0.001, 64),
+    capacityHostCpu: bool(env, 'RTC_CAPACITY_HOST_CPU', false),
+    pod: podIdentity(env),
   };
   for (const t of cfg.authTokens) {
     if (t.length < 16) throw new ConfigError('RTC_AUTH_TOKENS', 'each token must be at least 16 characters');

@@ -1,8 +1,8 @@
 /**
  * What every route needs, built once in main.ts (or a test) and handed to createApp.
  */
+import type { IceServer, MediaEngine } from '../media/engine.js';
 import type { SessionManager } from '../media/session-manager.js';
-import type { RTCIceServer } from '../media/wrtc.js';
 import type { BackendRegistry } from '../processing/backend-registry.js';
 import type { Config } from './config.js';
 import type { Metrics } from './metrics.js';
@@ -10,8 +10,9 @@ import type { Metrics } from './metrics.js';
 export interface ServerContext {
   config: Config;
   registry: BackendRegistry;
+  engine: MediaEngine;
   sessions: SessionManager;
   metrics: Metrics;
   /** ICE servers for a client (TURN credentials are per client and short-lived). */
-  iceServersFor: (clientId: string) => RTCIceServer[];
+  iceServersFor: (clientId: string) => IceServer[];
 }

@@ -3,6 +3,7 @@
  * servers in one process; the names here are what monitoring/ rules and dashboards read.
  */
 import client from 'prom-client';
+import type { MediaMetrics } from '../media/media-metrics.js';
 
 /** Fine buckets from 0.5 ms to 2 s, so a p95 anywhere between 1 ms and 1 s reads well. */
 export const LATENCY_BUCKETS = [
@@ -11,7 +12,7 @@ export const LATENCY_BUCKETS = [
 ];
 
 /** The metrics of one server. */
-export class Metrics {
+export class Metrics implements MediaMetrics {
   readonly registry = new client.Registry();
 
   readonly frameProcessingSeconds = new client.Histogram({
@@ -113,6 +114,19 @@ export class Metrics {
   readonly gpuBusyRatio = new client.Gauge({
     name: 'rtc_gpu_busy_ratio',
     help: 'Fraction of wall time with GPU work in flight, over the last 5 s (sampled by the server, independent of scrapers)',
+    registers: [this.registry],
+  });
+
+  readonly capacityUtilization = new client.Gauge({
+    name: 'rtc_capacity_utilization_ratio',
+    help: 'Measured load against capacity: 0 idle, 1 full (offers get 503 beyond it); the larger of CPU load / target and sessions / RTC_MAX_SESSIONS',
+    registers: [this.registry],
+  });
+
+  readonly sessionsByCodec = new client.Gauge({
+    name: 'rtc_sessions_by_codec',
+    help: 'Live sessions by media engine, negotiated codec and the encoder that runs it (software or hardware)',
+    labelNames: ['engine', 'codec', 'encoder'] as const,
     registers: [this.registry],
   });
 

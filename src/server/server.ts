@@ -4,6 +4,9 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { PodDeletionCostUpdater } from '../cluster/pod-deletion-cost.js';
+import { CapacityEstimator } from '../media/capacity-estimator.js';
+import { createMediaEngine } from '../media/engines/index.js';
 import { SessionManager } from '../media/session-manager.js';
 import { BackendRegistry } from '../processing/backend-registry.js';
 import { createApp } from './app.js';
@@ -11,7 +14,6 @@ import { registerMetricsRoute } from './routes/health.js';
 import type { Config } from './config.js';
 import type { ServerContext } from './context.js';
 import { Metrics } from './metrics.js';
-import { PodDeletionCostUpdater } from './pod-deletion-cost.js';
 import { iceServersFor } from './turn-credentials.js';
 
 /** Window over which rtc_gpu_busy_ratio is measured. */
@@ -56,28 +58,40 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // The busy ratio is sampled on a fixed clock, not per scrape, so that several scrapers (or a
   // person curling /metrics) each read the same figure instead of slicing the window.
   const busyTimer = setInterval(() => {
-    const gpu = registry.gpuProcessor;
-    metrics.gpuBusyRatio.set(gpu ? gpu.takeBusyRatio() : 0);
+    metrics.gpuBusyRatio.set(registry.takeGpuBusyRatio());
   }, GPU_BUSY_WINDOW_MS);
   busyTimer.unref();
 
   // In a cluster, keep controller.kubernetes.io/pod-deletion-cost = live sessions, so a scale-down
   // deletes the emptiest pods first.
-  const deletionCost = PodDeletionCostUpdater.fromEnvironment(process.env, log);
+  const deletionCost = config.pod ? PodDeletionCostUpdater.forPod(config.pod, log) : undefined;
   deletionCost?.set(0);
 
+  const engineLog = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void =>
+    log[level](extra ?? {}, msg);
+  const engine = await createMediaEngine(config.mediaEngine, { log: engineLog });
+  const capacity = new CapacityEstimator({
+    cores: config.capacityCores,
+    target: config.capacityTarget,
+    sessionCoresPrior: config.capacitySessionCores,
+    hostCpu: config.capacityHostCpu,
+  });
   const sessions = new SessionManager({
     onCountChange: (n) => deletionCost?.set(n),
+    engine,
     registry,
     metrics,
+    capacity,
     maxSessions: config.maxSessions,
+    maxPixels: config.maxPixels,
+    connectTimeoutMs: config.connectTimeoutS * 1000,
     idleTimeoutMs: config.idleTimeoutS * 1000,
     stallTimeoutMs: config.stallTimeoutS * 1000,
     ...(config.icePortMax > 0 ? { portRange: { min: config.icePortMin, max: config.icePortMax } } : {}),
-    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    log: engineLog,
   });
 
-  const ctx: ServerContext = { config, registry, sessions, metrics, iceServersFor: (id) => iceServersFor(config, id) };
+  const ctx: ServerContext = { config, registry, engine, sessions, metrics, iceServersFor: (id) => iceServersFor(config, id) };
   const app = await createApp(ctx, log);
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
@@ -92,8 +106,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metricsApp = m;
   }
   const backend = registry.defaultBackend;
-  log.info({ host: config.host, port, backend, device: registry.get(backend).device, maxSessions: config.maxSessions },
-    `rtc-scale listening on http://${config.host}:${port} (backend ${backend})`);
+  log.info({ host: config.host, port, backend, device: registry.get(backend).device, mediaEngine: engine.name,
+    maxSessions: config.maxSessions, capacityCores: config.capacityCores },
+    `rtc-scale listening on http://${config.host}:${port} (backend ${backend}, media engine ${engine.name})`);
 
   let stopping: Promise<void> | null = null;
   const shutdown = (options: { drain?: boolean; signal?: string } = {}): Promise<void> => {

@@ -6,7 +6,7 @@
  * both without any call back to the server. Leaked credentials stop working after the TTL.
  */
 import { createHmac } from 'node:crypto';
-import type { RTCIceServer } from '../media/wrtc.js';
+import type { IceServer as RTCIceServer } from '../media/engine.js';
 
 export interface TurnCredentials {
   /** `${expiryUnixSeconds}:${userId}` */

@@ -1,85 +1,12 @@
 /**
- * Typed client for the server's HTTP API (the contract in ARCHITECTURE.md / HELPERS.md).
- * Every non-2xx answer becomes an ApiRequestError carrying the server's error code, so the
- * UI can tell "at capacity" (retry later) from a real failure.
+ * Typed client for the server's HTTP API (the bodies are src/protocol's, described in
+ * docs/protocol.md). Every non-2xx answer becomes an ApiRequestError carrying the server's error
+ * code, so the UI can tell "at capacity" (retry later) from a real failure.
  */
-
-export type BackendName = 'gpu' | 'cpu';
-export type BackendChoice = 'auto' | 'gpu' | 'cpu';
-export const FILTERS = ['none', 'invert', 'grayscale', 'blur', 'edges', 'sharpen'] as const;
-export type FilterName = (typeof FILTERS)[number];
-
-export interface BackendInfo {
-  name: BackendName;
-  available: boolean;
-  device: string | null;
-  reason: string | null;
-  isDefault: boolean;
-}
-
-export interface BackendsResponse {
-  default: BackendName;
-  requested: string;
-  backends: BackendInfo[];
-}
-
-export interface ProcessTimings {
-  upload: number;
-  compute: number;
-  download: number;
-  total: number;
-}
-
-export interface ProcessResult {
-  backend: BackendName;
-  device: string | null;
-  filter: FilterName;
-  width: number;
-  height: number;
-  iterations: number;
-  timings: ProcessTimings;
-  checksum: string;
-}
-
-export interface Percentiles {
-  p50: number;
-  p95: number;
-}
-
-export interface SessionInfo {
-  id: string;
-  state: string;
-  createdAt: string;
-  filter: FilterName;
-  iterations: number;
-  backend: string;
-  activeBackend: string;
-  width: number;
-  height: number;
-  codec: string;
-  fpsIn: number;
-  fpsOut: number;
-  framesReceived: number;
-  framesSent: number;
-  framesDropped: number;
-  processingMs: Percentiles;
-  serverLatencyMs: Percentiles;
-}
-
-export interface OfferRequest {
-  sdp: string;
-  type: 'offer';
-  filter: FilterName;
-  iterations: number;
-  backend: BackendChoice;
-}
-
-export interface OfferAnswer {
-  sdp: string;
-  type: 'answer';
-  sessionId: string;
-  iceServers?: RTCIceServer[];
-}
+import {
+  parseErrorBody, parseRetryAfter, type BackendsResponse, type FilterName, type IceServer, type IceServersResponse,
+  type OfferAnswer, type OfferRequest, type ProcessResult,
+} from '../protocol/index.js';
 
 /** A non-2xx answer from the server, with its error code and Retry-After (seconds) if sent. */
 export class ApiRequestError extends Error {
@@ -102,14 +29,6 @@ export class ApiRequestError extends Error {
   get atCapacity(): boolean {
     return this.status === 503 && this.code === 'AT_CAPACITY';
   }
-}
-
-function parseRetryAfter(header: string | null): number | null {
-  if (header === null) return null;
-  const s = Number(header);
-  if (Number.isFinite(s) && s >= 0) return s;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? null : Math.max(0, Math.round((at - Date.now()) / 1000));
 }
 
 const TOKEN_KEY = 'rtc-scale.api-token';
@@ -155,11 +74,11 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   }
   if (!res.ok) {
     if (res.status === 401 || res.status === 403) authEvents.dispatchEvent(new Event('required'));
-    const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    const err = parseErrorBody(body);
     throw new ApiRequestError(
       res.status,
       err?.code ?? `HTTP_${res.status}`,
-      err?.message ?? (text.slice(0, 200) || res.statusText),
+      err?.message || (text.slice(0, 200) || res.statusText),
       parseRetryAfter(res.headers.get('retry-after')),
     );
   }
@@ -184,8 +103,8 @@ export function runProcess(p: { width: number; height: number; filter: FilterNam
 }
 
 /** GET /ice-servers; an empty list when the server has none configured. */
-export async function getIceServers(): Promise<RTCIceServer[]> {
-  const r = await request<{ iceServers?: RTCIceServer[] }>('/ice-servers');
+export async function getIceServers(): Promise<IceServer[]> {
+  const r = await request<Partial<IceServersResponse>>('/ice-servers');
   return r.iceServers ?? [];
 }
 

@@ -3,10 +3,10 @@
  * changes on the machine hit all backends alike), charts every run, and sums up median/p95 and
  * the speed-up in words.
  */
-import { ApiRequestError, FILTERS, runProcess, type BackendInfo, type FilterName, type ProcessResult } from './api.js';
+import { FILTER_NAMES, summarize, type BackendInfo, type FilterName, type ProcessResult } from '../protocol/index.js';
+import { ApiRequestError, runProcess } from './api.js';
 import { TimingsChart } from './charts.js';
 import { byId, fmtMs, h } from './dom.js';
-import { summarize } from './percentiles.js';
 import { backendLabel, speedupSentences, workloadLabel } from './speedup-text.js';
 
 export const RESOLUTIONS: Record<string, [number, number]> = {
@@ -53,7 +53,7 @@ export class ComparePanel {
 
   constructor() {
     const filterSel = byId('compare-filter', HTMLSelectElement);
-    for (const f of FILTERS) filterSel.append(h('option', f === 'blur' ? { value: f, selected: '' } : { value: f }, f));
+    for (const f of FILTER_NAMES) filterSel.append(h('option', f === 'blur' ? { value: f, selected: '' } : { value: f }, f));
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       void this.run();
@@ -174,10 +174,10 @@ export class ComparePanel {
         h('th', { scope: 'row' }, h('span', { class: `swatch swatch-${b}` }), backendLabel(b)),
         cell('device', rs[0]?.device ?? this.backends.find((x) => x.name === b)?.device ?? '–'),
         cell('runs', errors[b] ? `${rs.length} (failed)` : String(rs.length)),
-        cell('median', fmtMs(tot.median)),
+        cell('median', fmtMs(tot.p50)),
         cell('p95', fmtMs(tot.p95)),
-        cell('compute', fmtMs(comp.median)),
-        cell('transfer', fmtMs(xfer.median)),
+        cell('compute', fmtMs(comp.p50)),
+        cell('transfer', fmtMs(xfer.p50)),
       );
     });
     this.summaryBody.replaceChildren(...rows);
@@ -192,7 +192,7 @@ export class ComparePanel {
     if (outcome.done) {
       const summaries = settings.backends
         .filter((b) => results[b].length > 0)
-        .map((b) => ({ name: b as ProcessResult['backend'], medianMs: summarize(results[b].map((x) => x.timings.total)).median }));
+        .map((b) => ({ name: b as ProcessResult['backend'], medianMs: summarize(results[b].map((x) => x.timings.total)).p50 ?? NaN }));
       outcome.sentences = speedupSentences(this.backends, summaries, where);
       this.speedup.replaceChildren(
         ...outcome.sentences.map((s) => h('p', {}, `${s}.`)),

@@ -2,11 +2,11 @@
  * "Live camera": camera → stamped canvas → WebRTC → server filter → processed video back, side by
  * side with what was sent, with per-second stats, a latency chart and clear connection states.
  */
-import { ApiRequestError, FILTERS, type BackendChoice, type BackendInfo, type FilterName, type SessionInfo } from './api.js';
+import { FILTER_NAMES, percentile, type BackendChoice, type BackendInfo, type FilterName, type SessionInfo } from '../protocol/index.js';
+import { ApiRequestError } from './api.js';
 import { LatencyChart } from './charts.js';
 import { byId, fmtMs, h } from './dom.js';
 import { LiveSession, type LiveSettings } from './live-session.js';
-import { quantile } from './percentiles.js';
 import { RtcStatsSampler, type RtcSnapshot } from './rtc-stats.js';
 import { StampReader } from './stamp-reader.js';
 import { StampedSource } from './stamped-source.js';
@@ -89,7 +89,7 @@ export class LivePanel {
   private readonly metrics = byId('live-metrics', HTMLDivElement);
 
   constructor() {
-    for (const f of FILTERS) this.filterSel.append(h('option', f === 'invert' ? { value: f, selected: '' } : { value: f }, f));
+    for (const f of FILTER_NAMES) this.filterSel.append(h('option', f === 'invert' ? { value: f, selected: '' } : { value: f }, f));
     this.latency = new LatencyChart(byId('latency-chart', HTMLDivElement));
     this.startBtn.addEventListener('click', () => void this.start());
     this.stopBtn.addEventListener('click', () => this.stop());
@@ -278,7 +278,7 @@ export class LivePanel {
     const second = this.readings.splice(0);
     for (const ms of second) this.minuteReadings.push({ t: now, ms });
     this.minuteReadings = this.minuteReadings.filter((r) => r.t >= now - 60_000);
-    const frameRtt = second.length > 0 ? quantile(second, 0.5) : null;
+    const frameRtt = percentile(second, 50);
     const minute = this.minuteReadings.map((r) => r.ms);
     const srv = this.lastServer;
     this.latency.push({ t: now, frameRttMs: frameRtt, serverMs: srv?.processingMs.p50 ?? null, channelRttMs: this.channelRtt });
@@ -287,7 +287,7 @@ export class LivePanel {
     const size = (w: number | null, hh: number | null) => (w && hh ? `${w}×${hh}` : '–');
     this.setStat('fps', `${rtc.fpsSent?.toFixed(1) ?? '–'} / ${rtc.fpsReceived?.toFixed(1) ?? '–'}`);
     this.setStat('frame-rtt', frameRtt === null ? (readable === 0 ? 'stamps unreadable' : '–') : `${fmtMs(frameRtt)} ms`);
-    this.setStat('frame-rtt-p95', minute.length > 0 ? `${fmtMs(quantile(minute, 0.95))} ms` : '–');
+    this.setStat('frame-rtt-p95', minute.length > 0 ? `${fmtMs(percentile(minute, 95))} ms` : '–');
     this.setStat('server-ms', srv ? `${fmtMs(srv.processingMs.p50)} / ${fmtMs(srv.processingMs.p95)} ms` : '–');
     this.setStat('server-latency', srv ? `${fmtMs(srv.serverLatencyMs.p50)} ms` : '–');
     this.setStat('channel-rtt', this.channelRtt === null ? '–' : `${fmtMs(this.channelRtt)} ms`);

@@ -3,7 +3,10 @@
  * "control" data channel, negotiated with one POST /offer after ICE gathering has finished
  * (the server does not trickle). Reports what the server says over the data channel.
  */
-import { getIceServers, postOffer, type BackendChoice, type FilterName, type SessionInfo } from './api.js';
+import {
+  decodeServerMessage, encodeMessage, type BackendChoice, type ClientMessage, type FilterName, type IceServer, type SessionInfo,
+} from '../protocol/index.js';
+import { getIceServers, postOffer } from './api.js';
 
 export interface LiveSettings {
   filter: FilterName;
@@ -68,7 +71,7 @@ export class LiveSession {
    * when the server refuses the offer.
    */
   static async start(track: MediaStreamTrack, stream: MediaStream, settings: LiveSettings, events: LiveSessionEvents): Promise<LiveSession> {
-    const iceServers = await getIceServers().catch(() => [] as RTCIceServer[]);
+    const iceServers = await getIceServers().catch(() => [] as IceServer[]);
     const pc = new RTCPeerConnection({ iceServers });
     const s = new LiveSession(pc, events);
     try {
@@ -124,9 +127,9 @@ export class LiveSession {
     this.pc.close();
   }
 
-  private send(msg: object): boolean {
+  private send(msg: ClientMessage): boolean {
     if (!this.channel || this.channel.readyState !== 'open') return false;
-    this.channel.send(JSON.stringify(msg));
+    this.channel.send(encodeMessage(msg));
     return true;
   }
 
@@ -157,15 +160,21 @@ export class LiveSession {
   }
 
   private onMessage(data: unknown): void {
-    if (typeof data !== 'string') return;
-    let msg: { type?: string; session?: SessionInfo; t?: number; error?: { message?: string; code?: string } };
-    try {
-      msg = JSON.parse(data) as typeof msg;
-    } catch {
-      return;
+    // A message that does not validate is dropped: the next stats message comes within a second.
+    const decoded = decodeServerMessage(data);
+    if (!decoded.ok) return;
+    const msg = decoded.message;
+    switch (msg.type) {
+      case 'stats':
+      case 'ack':
+        this.events.onServerInfo(msg.session, msg.type);
+        return;
+      case 'pong':
+        this.events.onChannelRtt(performance.now() - msg.t);
+        return;
+      case 'error':
+        this.events.onServerError(msg.error.message || msg.error.code);
+        return;
     }
-    if ((msg.type === 'stats' || msg.type === 'ack') && msg.session) this.events.onServerInfo(msg.session, msg.type);
-    else if (msg.type === 'pong' && typeof msg.t === 'number') this.events.onChannelRtt(performance.now() - msg.t);
-    else if (msg.type === 'error') this.events.onServerError(msg.error?.message ?? msg.error?.code ?? 'unknown error');
   }
 }

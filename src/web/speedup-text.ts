@@ -1,5 +1,5 @@
 /** The comparison's result in words: "GPU is 12.3x faster than CPU at 1080p blur x10". */
-import type { BackendInfo, BackendName, FilterName } from './api.js';
+import type { BackendInfo, BackendName, FilterName } from '../protocol/index.js';
 
 export interface BackendSummary {
   name: BackendName;

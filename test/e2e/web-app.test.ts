@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { percentile } from '../../src/protocol/index.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { launchBrowser, screenshotBoth, type TestBrowser } from './browser.js';
 
@@ -27,11 +28,8 @@ interface OutcomeJson {
 
 /** Same formatting as src/web/dom.ts fmtMs. */
 const fmtMs = (v: number): string => (v < 10 ? v.toFixed(2) : v.toFixed(1));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * 0.5;
-  return s[Math.floor(pos)] + (s[Math.ceil(pos)] - s[Math.floor(pos)]) * (pos - Math.floor(pos));
-};
+/** The page's median: the project's one percentile definition (nearest rank, src/protocol). */
+const median = (xs: number[]): number => percentile(xs, 50) ?? Number.NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `fn` until it returns a truthy value; fail with `what` after `timeoutMs`. */

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
+import { GpuProcessor } from '../../src/processing/gpu/gpu-processor.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/server.js';
 import { probeGpuAdapter, testDawnOptions } from '../support/processors.js';
@@ -27,12 +28,12 @@ describe('GPU device lost during a session', () => {
       const before = (await (await fetch(`${url}/sessions/${c.sessionId}`)).json()) as Record<string, unknown>;
       assert.equal(before.activeBackend, 'gpu');
 
-      const gpu = server.ctx.registry.gpuProcessor;
-      assert.ok(gpu, 'the server runs a GPU backend');
+      const gpu = server.ctx.registry.get('gpu');
+      assert.ok(gpu instanceof GpuProcessor, 'the server runs a GPU backend');
       gpu.destroyDeviceForTest();
 
       // Frames keep coming back, now processed on CPU, still inverted.
-      await c.waitFor(() => server.ctx.registry.gpuProcessor === null, 20000, 'the registry to drop the GPU');
+      await c.waitFor(() => !server.ctx.registry.has('gpu'), 20000, 'the registry to drop the GPU');
       const sentBefore = c.framesReceived;
       await c.waitFor(() => c.framesReceived >= sentBefore + 5, 30000, 'frames after the loss');
       const after = (await (await fetch(`${url}/sessions/${c.sessionId}`)).json()) as Record<string, unknown>;

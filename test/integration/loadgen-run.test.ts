@@ -67,6 +67,9 @@ test('a two-phase WebRTC run: report matches the phases, latencies are plausible
     assert.equal(s.outcome, 'completed', JSON.stringify(s));
     assert.ok(s.framesDecoded > 15, `session ${s.id} decoded ${s.framesDecoded}`);
     assert.ok(s.connectMs! > 0 && s.connectMs! < 20_000, `connect ${s.connectMs}`);
+    // The server's data-channel stats passed the protocol decoder (src/protocol) and reached the report.
+    assert.ok(s.server && (s.server.activeBackend === 'cpu' || s.server.activeBackend === 'gpu') && s.server.fpsIn > 0,
+      `server stats of session ${s.id}: ${JSON.stringify(s.server)}`);
   }
   const lat = run.overall.latencyMs;
   assert.ok(lat.count > 50, `latency count ${lat.count}`);

@@ -1,18 +1,21 @@
 /**
- * The backends a test suite runs against: every backend that can be created on this machine.
- * The GPU backend is created on whatever adapter exists, software ones included (lavapipe in CI);
- * when none at all can be created, the reason is returned so the suite can print it and skip.
+ * What the tests know of this machine's GPU: the Dawn options to create it with, whether an
+ * adapter exists, and whether a missing one is a failure (RTC_TEST_REQUIRE_GPU=1, set in CI where
+ * lavapipe is installed) rather than a skip.
  */
-import os from 'node:os';
-import { CpuProcessor } from '../../src/processing/cpu/cpu-processor.js';
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { GpuProcessor } from '../../src/processing/gpu/gpu-processor.js';
-import type { FrameProcessor } from '../../src/processing/types.js';
 
-export interface TestBackends {
-  processors: FrameProcessor[];
-  /** Backends that could not be created, with the reason. */
-  skipped: Array<{ name: string; reason: string }>;
-  close(): Promise<void>;
+/** True under RTC_TEST_REQUIRE_GPU=1: GPU tests must run, a skip is a failure. */
+export function gpuRequired(): boolean {
+  return process.env.RTC_TEST_REQUIRE_GPU === '1';
+}
+
+/** A GPU test without an adapter: skipped with `reason`, or failed under RTC_TEST_REQUIRE_GPU=1. */
+export function skipWithoutGpu(t: TestContext, reason: string): void {
+  if (gpuRequired()) assert.fail(`RTC_TEST_REQUIRE_GPU=1 but no WebGPU adapter: ${reason}`);
+  t.skip(reason);
 }
 
 /** Dawn options for tests: RTC_GPU_DAWN_OPTIONS, comma separated (e.g. backend=opengles). */
@@ -33,23 +36,4 @@ export async function probeGpuAdapter(): Promise<GpuProbe> {
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
-}
-
-/** Create the cpu and gpu backends (gpu on any adapter, software included). */
-export async function createTestBackends(): Promise<TestBackends> {
-  const processors: FrameProcessor[] = [];
-  const skipped: TestBackends['skipped'] = [];
-  processors.push(await CpuProcessor.create({ workers: Math.max(1, Math.min(2, os.availableParallelism())) }));
-  try {
-    processors.push(await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() }));
-  } catch (err) {
-    skipped.push({ name: 'gpu', reason: err instanceof Error ? err.message : String(err) });
-  }
-  return {
-    processors,
-    skipped,
-    close: async () => {
-      await Promise.allSettled(processors.map((p) => p.close()));
-    },
-  };
 }

@@ -5,7 +5,7 @@
  */
 import './wrtc-exit.js';
 import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
-import { readStamp, writeStamp } from '../../src/loadgen/stamp.js';
+import { readStamp, stampAgeMs, writeStamp } from '../../src/loadgen/stamp.js';
 import {
   RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering,
   type RTCDataChannel, type RTCIceServer, type RTCVideoFrame,
@@ -29,6 +29,8 @@ export interface ReceivedFrame {
   data: Uint8Array;
   frameNumber: number | null;
   receivedAt: number;
+  /** Glass to glass: the stamp's send time to arrival here (same clock), ms; null when unreadable. */
+  latencyMs: number | null;
 }
 
 /** Thrown when /offer answers with an error status. */
@@ -41,6 +43,7 @@ export class OfferRejectedError extends Error {
 
 const KEEP_SENT = 120;
 const KEEP_RECEIVED = 30;
+const KEEP_LATENCIES = 600;
 
 /** A connected client. */
 export class RtcClient {
@@ -49,6 +52,8 @@ export class RtcClient {
   framesReceived = 0;
   readonly received: ReceivedFrame[] = [];
   readonly messages: unknown[] = [];
+  /** Glass-to-glass latencies of the last frames with a readable stamp, ms. */
+  readonly latencies: number[] = [];
   private readonly sent = new Map<number, Uint8Array>();
   private timer: NodeJS.Timeout | null = null;
   private channel: RTCDataChannel | null = null;
@@ -125,7 +130,15 @@ export class RtcClient {
     this.framesReceived++;
     const data = new Uint8Array(frame.data);
     const stamp = readStamp(data, frame.width, frame.height);
-    this.received.push({ width: frame.width, height: frame.height, data, frameNumber: stamp?.frameNumber ?? null, receivedAt: Date.now() });
+    const now = Date.now();
+    this.received.push({
+      width: frame.width, height: frame.height, data, frameNumber: stamp?.frameNumber ?? null, receivedAt: now,
+      latencyMs: stamp ? stampAgeMs(stamp.sendTimeMs, now) : null,
+    });
+    if (stamp) {
+      this.latencies.push(stampAgeMs(stamp.sendTimeMs, now));
+      if (this.latencies.length > KEEP_LATENCIES) this.latencies.shift();
+    }
     if (this.received.length > KEEP_RECEIVED) this.received.shift();
     this.notify();
   }

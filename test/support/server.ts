@@ -26,6 +26,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** How long to wait for the listening line. */
   startTimeoutMs?: number;
+  /** Start the server with this limit on open files (prlimit --nofile). */
+  openFileLimit?: number;
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
@@ -76,7 +78,10 @@ async function startOnce(options: TestServerOptions, port: number): Promise<Test
     ...options.env,
     PORT: String(port),
   };
-  const child = spawn(process.execPath, ['--enable-source-maps', MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = [process.execPath, '--enable-source-maps', MAIN];
+  // prlimit execs node in its own process, so the pid stays the server's.
+  const argv = options.openFileLimit === undefined ? node : ['prlimit', `--nofile=${options.openFileLimit}:${options.openFileLimit}`, '--', ...node];
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });

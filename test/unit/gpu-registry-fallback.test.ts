@@ -5,19 +5,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackendRegistry, BackendUnavailableError } from '../../src/processing/backend-registry.js';
-import { probeGpuAdapter, testDawnOptions } from '../support/processors.js';
+import { GpuProcessor } from '../../src/processing/gpu/gpu-processor.js';
+import { probeGpuAdapter, skipWithoutGpu, testDawnOptions } from '../support/processors.js';
 
 const base = { cpuWorkers: 1, gpuDawnOptions: testDawnOptions() };
 
 test('after the GPU device is lost, sessions get the CPU processor and /backends says why', async (t) => {
   const found = await probeGpuAdapter();
-  if (!found.ok) return t.skip(`no WebGPU adapter: ${found.reason}`);
+  if (!found.ok) return skipWithoutGpu(t, `no WebGPU adapter: ${found.reason}`);
   const reg = await BackendRegistry.create({ ...base, backend: 'gpu', gpuAllowSoftware: true });
   try {
     assert.equal(reg.defaultBackend, 'gpu');
     assert.equal(reg.getWithFallback('gpu').name, 'gpu');
-    const gpu = reg.gpuProcessor;
-    assert.ok(gpu);
+    const gpu = reg.get('gpu');
+    assert.ok(gpu instanceof GpuProcessor);
     const lostReason = new Promise<string>((resolve) => reg.onGpuLost(resolve));
     gpu.destroyDeviceForTest();
     assert.match(await lostReason, /destroyed/);
@@ -42,7 +43,7 @@ test('after the GPU device is lost, sessions get the CPU processor and /backends
 
 test('a software adapter is not picked by auto, and backend=gpu refuses it, unless allowed', async (t) => {
   const found = await probeGpuAdapter();
-  if (!found.ok) return t.skip(`no WebGPU adapter: ${found.reason}`);
+  if (!found.ok) return skipWithoutGpu(t, `no WebGPU adapter: ${found.reason}`);
   if (!found.software) return t.skip('the adapter here is hardware');
   const auto = await BackendRegistry.create({ ...base, backend: 'auto', gpuAllowSoftware: false });
   try {

@@ -93,17 +93,21 @@ test('a slow server is cut off by the timeout', async () => {
   await assert.rejects(exchangeOffer(url, 'rtc-scale', 'x', { filter: 'none', iterations: 1 }, 200), SignalingError);
 });
 
-test('data-channel stats messages are read defensively', () => {
-  const msg = JSON.stringify({ type: 'stats', session: { activeBackend: 'cpu', fpsIn: 29.5, fpsOut: 29, framesDropped: 2,
-    processingMs: { p50: 1.5, p95: 3 }, serverLatencyMs: { p50: 2, p95: null }, extra: 'ignored' } });
-  assert.deepEqual(parseServerStats(msg), {
+test('data-channel stats messages are validated (src/protocol) before the report keeps their figures', () => {
+  const session = {
+    id: 's1', state: 'live', createdAt: '2026-01-01T00:00:00.000Z', filter: 'blur', iterations: 2, backend: 'auto', activeBackend: 'cpu',
+    width: 320, height: 240, codec: 'video/VP8', fpsIn: 29.5, fpsOut: 29, framesReceived: 100, framesSent: 98, framesDropped: 2,
+    processingMs: { p50: 1.5, p95: 3 }, serverLatencyMs: { p50: 2, p95: null }, extra: 'ignored',
+  };
+  assert.deepEqual(parseServerStats(JSON.stringify({ type: 'stats', session })), {
     activeBackend: 'cpu', fpsIn: 29.5, fpsOut: 29, framesDropped: 2, processingMs: { p50: 1.5, p95: 3 }, serverLatencyMs: { p50: 2, p95: null },
   });
-  for (const bad of ['{"type":"pong","t":1}', 'not json', '{"type":"stats"}', '{"type":"stats","session":3}', 'null']) {
+  for (const bad of ['{"type":"pong","t":1}', 'not json', '{"type":"stats"}', '{"type":"stats","session":3}', 'null',
+    JSON.stringify({ type: 'ack', session }), JSON.stringify({ type: 'stats', session: { ...session, fpsIn: 'fast' } }),
+    JSON.stringify({ type: 'stats', session: { activeBackend: 'cpu', fpsIn: 29.5 } })]) {
     assert.equal(parseServerStats(bad), null, bad);
   }
   assert.equal(parseServerStats(new ArrayBuffer(2)), null);
-  assert.deepEqual(parseServerStats('{"type":"stats","session":{"fpsIn":"fast"}}'), {});
 });
 
 test('deleteSession sends DELETE /sessions/:id with the token and never throws', async () => {

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { DELETION_COST_ANNOTATION, PodDeletionCostUpdater, type UpdaterLogger } from '../../src/server/pod-deletion-cost.js';
+import { DELETION_COST_ANNOTATION, PodDeletionCostUpdater, type UpdaterLogger } from '../../src/cluster/pod-deletion-cost.js';
+import { loadConfig } from '../../src/server/config.js';
 
 interface Seen {
   method: string;
@@ -159,9 +160,11 @@ test('close() cuts a backoff short and stops further requests', async () => {
   await api.close();
 });
 
-test('fromEnvironment: only inside a cluster', () => {
-  assert.equal(PodDeletionCostUpdater.fromEnvironment({}), undefined);
-  assert.equal(PodDeletionCostUpdater.fromEnvironment({ POD_NAME: 'p', POD_NAMESPACE: 'rtc' }), undefined);
-  const u = PodDeletionCostUpdater.fromEnvironment({ POD_NAME: 'p', POD_NAMESPACE: 'rtc', KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' });
-  assert.ok(u instanceof PodDeletionCostUpdater);
+test('the pod identity comes from config: only inside a cluster', () => {
+  assert.equal(loadConfig({}).pod, null);
+  assert.equal(loadConfig({ POD_NAME: 'p', POD_NAMESPACE: 'rtc' }).pod, null);
+  const pod = loadConfig({ POD_NAME: 'p', POD_NAMESPACE: 'rtc', KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }).pod;
+  assert.deepEqual(pod, { podName: 'p', namespace: 'rtc', apiBase: 'https://[fd00::1]:6443' });
+  assert.throws(() => loadConfig({ POD_NAME: 'p', POD_NAMESPACE: 'rtc', KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: 'x' }), /KUBERNETES_SERVICE_PORT/);
+  assert.ok(PodDeletionCostUpdater.forPod(pod!) instanceof PodDeletionCostUpdater);
 });

@@ -236,6 +236,10 @@ export class GpuProcessor implements FrameProcessor {
   private async run(kind: LayoutKind, width: number, height: number, data: Uint8Array, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     const refused = this.unavailable();
     if (refused || !this.dev) throw refused ?? new GpuUnavailableError('GPU backend closed');
+    // Checked before any GPU call: a zero-sized binding is a validation error that loses the device.
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+      throw new RangeError(`frame size must be positive integers, got ${width}x${height}`);
+    }
     const layout = frameLayout(kind, width, height);
     const limits = this.dev.limits;
     const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);

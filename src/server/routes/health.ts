@@ -11,8 +11,10 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
       status: 'ok',
       backend,
       device: ctx.registry.get(backend).device,
+      mediaEngine: ctx.engine.name,
       sessions: ctx.sessions.count,
       maxSessions: ctx.config.maxSessions,
+      capacity: ctx.sessions.capacity(),
       draining: ctx.sessions.isDraining,
     };
   });
@@ -28,6 +30,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
     default: ctx.registry.defaultBackend,
     requested: ctx.registry.requested,
     backends: ctx.registry.list(),
+    media: { engine: ctx.engine.name, codecs: ctx.engine.codecs },
   }));
 
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { AdmissionError, NegotiationError } from '../../media/session-manager.js';
+import { SessionSettingsError } from '../../media/session.js';
 import { InvalidSdpError } from '../../media/sdp.js';
 import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import type { ServerContext } from '../context.js';
@@ -44,7 +45,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.get('/ice-servers', async () => ({ iceServers: ctx.iceServersFor(randomUUID()) }));
 
   app.get('/sessions', async () => {
-    await ctx.sessions.refreshCodecs();
+    await ctx.sessions.refreshStats();
     return { sessions: ctx.sessions.list() };
   });
 
@@ -56,7 +57,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get<{ Params: { id: string } }>('/sessions/:id', async (req) => {
     const s = find(req.params.id);
-    await s.refreshCodec();
+    await s.refreshStats();
     return s.info();
   });
 
@@ -66,9 +67,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     try {
       return s.update({ filter: body.filter ?? body.video_transform, iterations: body.iterations, backend: body.backend });
     } catch (err) {
-      if (err instanceof BackendUnavailableError) throw new ApiError('BACKEND_UNAVAILABLE', err.message);
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new ApiError(/^unknown filter/.test(msg) ? 'UNKNOWN_FILTER' : 'INVALID_PARAMETER', msg);
+      if (err instanceof SessionSettingsError) throw new ApiError(err.code, err.message);
+      throw err;
     }
   });
 

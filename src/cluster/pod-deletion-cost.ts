@@ -16,6 +16,14 @@ import https from 'node:https';
 export const DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/** Which pod this is and where its API server is: POD_NAME and POD_NAMESPACE from the downward API, KUBERNETES_SERVICE_HOST/PORT from Kubernetes. */
+export interface PodIdentity {
+  podName: string;
+  namespace: string;
+  /** e.g. https://10.0.0.1:443 */
+  apiBase: string;
+}
+
 /** pino-compatible subset: the server passes its fastify logger. */
 export interface UpdaterLogger {
   warn(obj: object, msg: string): void;
@@ -81,18 +89,8 @@ export class PodDeletionCostUpdater {
     this.url = new URL(path, opts.apiBase);
   }
 
-  /**
-   * An updater for the pod this process runs in, or undefined outside a cluster (POD_NAME and
-   * POD_NAMESPACE come from the downward API; KUBERNETES_SERVICE_HOST/PORT and the token and CA
-   * files are provided by Kubernetes to every pod).
-   */
-  static fromEnvironment(env: Record<string, string | undefined> = process.env, logger?: UpdaterLogger): PodDeletionCostUpdater | undefined {
-    const podName = env.POD_NAME;
-    const namespace = env.POD_NAMESPACE;
-    const host = env.KUBERNETES_SERVICE_HOST;
-    if (!podName || !namespace || !host) return undefined;
-    const port = env.KUBERNETES_SERVICE_PORT || '443';
-    const hostPart = host.includes(':') ? `[${host}]` : host;
+  /** An updater for the pod this process runs in (identity from config.ts), with the service account's token and CA. */
+  static forPod(pod: PodIdentity, logger?: UpdaterLogger): PodDeletionCostUpdater {
     let ca: Buffer | undefined;
     try {
       ca = fs.readFileSync(`${SA_DIR}/ca.crt`);
@@ -100,9 +98,9 @@ export class PodDeletionCostUpdater {
       ca = undefined; // the request then fails TLS verification and is logged
     }
     return new PodDeletionCostUpdater({
-      podName,
-      namespace,
-      apiBase: `https://${hostPart}:${port}`,
+      podName: pod.podName,
+      namespace: pod.namespace,
+      apiBase: pod.apiBase,
       tokenFile: `${SA_DIR}/token`,
       ...(ca ? { ca } : {}),
       ...(logger ? { logger } : {}),

@@ -1,0 +1,178 @@
+/**
+ * The `libwebrtc` media engine: @roamhq/wrtc (prebuilt libwebrtc M106) decodes, jitter-buffers,
+ * encodes and paces by itself. It has no knobs, so what this file adds is only the adapter to the
+ * engine seam: frames from an RTCVideoSink, frames into an RTCVideoSource.
+ */
+import {
+  NegotiationError, type AnsweredPeer, type ControlChannel, type I420Frame, type MediaEngine, type MediaPeer,
+  type PeerConnectionState, type PeerEvents, type PeerOptions, type PeerStats,
+} from '../../engine.js';
+import {
+  RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering, type MediaStreamTrack, type RTCConfiguration,
+  type RTCDataChannel, type RTCVideoSink as VideoSink, type RTCVideoSource as VideoSource,
+} from '../../wrtc.js';
+
+/** Create the libwebrtc engine. */
+export function createLibwebrtcEngine(): MediaEngine {
+  return {
+    name: 'libwebrtc',
+    // libwebrtc's own software codecs; this prebuilt build has no H264 and no hardware codecs.
+    codecs: [
+      { mimeType: 'video/VP8', encoder: 'libvpx (libwebrtc)', decoder: 'libvpx (libwebrtc)', hardware: false },
+      { mimeType: 'video/VP9', encoder: 'libvpx (libwebrtc)', decoder: 'libvpx (libwebrtc)', hardware: false },
+    ],
+    answer: (offerSdp, options, events) => LibwebrtcPeer.answer(offerSdp, options, events),
+  };
+}
+
+/** The data channel of @roamhq/wrtc as a ControlChannel. */
+function controlChannel(ch: RTCDataChannel): ControlChannel {
+  const c: ControlChannel = {
+    get readyState() { return ch.readyState; },
+    get bufferedAmount() { return ch.bufferedAmount; },
+    onmessage: null,
+    onclose: null,
+    send: (text) => ch.send(text),
+    close: () => ch.close(),
+  };
+  ch.onmessage = (ev) => c.onmessage?.(ev.data);
+  ch.onclose = () => c.onclose?.();
+  return c;
+}
+
+/** One client connection on libwebrtc. */
+class LibwebrtcPeer implements MediaPeer {
+  private readonly source: VideoSource = new RTCVideoSource();
+  private readonly outTrack: MediaStreamTrack = this.source.createTrack();
+  private sink: VideoSink | null = null;
+  private inTrack: MediaStreamTrack | null = null;
+  private channel: RTCDataChannel | null = null;
+  private codec: string | null = null;
+  private closed = false;
+
+  private constructor(private readonly pc: RTCPeerConnection, private readonly events: PeerEvents) {
+    pc.ontrack = (ev) => {
+      if (ev.track.kind === 'video' && this.sink === null) this.attachSink(ev.track);
+    };
+    pc.ondatachannel = (ev) => {
+      if (this.channel) return;
+      this.channel = ev.channel;
+      events.onChannel(controlChannel(ev.channel));
+    };
+    pc.onconnectionstatechange = () => events.onConnectionState(pc.connectionState);
+  }
+
+  /** Answer an offer on a new peer connection; the peer is closed again when negotiation fails. */
+  static async answer(offerSdp: string, options: PeerOptions, events: PeerEvents): Promise<AnsweredPeer> {
+    const config: RTCConfiguration = { iceServers: options.iceServers };
+    if (options.portRange) config.portRange = options.portRange;
+    const pc = new RTCPeerConnection(config);
+    const peer = new LibwebrtcPeer(pc, events);
+    try {
+      try {
+        await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      } catch (err) {
+        throw new NegotiationError(`the offer was refused: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      // addTrack reuses the offered video transceiver, so processed video goes back on the same m-line.
+      pc.addTrack(peer.outTrack);
+      try {
+        await pc.setLocalDescription(await pc.createAnswer());
+      } catch (err) {
+        // libwebrtc takes some offers it cannot answer (a=setup:holdconn): the offer's fault, not a 500.
+        throw new NegotiationError(`the offer cannot be answered: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await waitForIceGathering(pc, options.iceGatheringTimeoutMs);
+      const local = pc.localDescription;
+      if (!local) throw new NegotiationError('no local description after negotiation');
+      if (peer.closed || pc.connectionState === 'closed') throw new NegotiationError('the connection closed during negotiation');
+      return { sdp: local.sdp, peer };
+    } catch (err) {
+      peer.close();
+      throw err;
+    }
+  }
+
+  get connectionState(): PeerConnectionState {
+    return this.pc.connectionState;
+  }
+
+  sendFrame(frame: I420Frame): void {
+    if (!this.closed) this.source.onFrame(frame);
+  }
+
+  async stats(): Promise<PeerStats> {
+    const s: PeerStats = {
+      codec: this.codec, encoder: 'libwebrtc', decoder: 'libwebrtc', rttMs: null, lossRatio: null,
+      sendBitrateKbps: null, encodeMs: null, decodeMs: null,
+    };
+    if (this.closed) return s;
+    try {
+      const report = await this.pc.getStats();
+      const codecs = new Map<string, string>();
+      let inboundCodecId: string | null = null;
+      report.forEach((r) => {
+        if (r.type === 'codec' && typeof r.mimeType === 'string') codecs.set(r.id, r.mimeType);
+        if (r.type === 'inbound-rtp' && r.kind === 'video') {
+          if (typeof r.codecId === 'string') inboundCodecId = r.codecId;
+          const lost = num(r.packetsLost);
+          const got = num(r.packetsReceived);
+          if (lost !== null && got !== null && lost + got > 0) s.lossRatio = Math.max(0, lost) / (lost + got);
+          const decodeS = num(r.totalDecodeTime);
+          const decoded = num(r.framesDecoded);
+          if (decodeS !== null && decoded) s.decodeMs = (decodeS * 1000) / decoded;
+        }
+        if (r.type === 'outbound-rtp' && r.kind === 'video') {
+          const encodeS = num(r.totalEncodeTime);
+          const encoded = num(r.framesEncoded);
+          if (encodeS !== null && encoded) s.encodeMs = (encodeS * 1000) / encoded;
+          const target = num(r.targetBitrate);
+          if (target !== null) s.sendBitrateKbps = target / 1000;
+        }
+        if (r.type === 'candidate-pair' && r.nominated === true) {
+          const rtt = num(r.currentRoundTripTime);
+          if (rtt !== null) s.rttMs = rtt * 1000;
+        }
+      });
+      if (inboundCodecId !== null) this.codec = codecs.get(inboundCodecId) ?? null;
+      s.codec = this.codec;
+    } catch {
+      // Stats are informational; a closed connection simply has none.
+    }
+    return s;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sink) {
+      this.sink.onframe = null;
+      this.sink.stop();
+    }
+    this.inTrack?.stop();
+    this.outTrack.stop();
+    if (this.channel) {
+      this.channel.onclose = null;
+      this.channel.onmessage = null;
+      try { this.channel.close(); } catch { /* already closed */ }
+    }
+    const pc = this.pc;
+    pc.ontrack = null;
+    pc.ondatachannel = null;
+    pc.onconnectionstatechange = null;
+    pc.close();
+  }
+
+  private attachSink(track: MediaStreamTrack): void {
+    this.inTrack = track;
+    const sink = new RTCVideoSink(track);
+    this.sink = sink;
+    sink.onframe = ({ frame }) => {
+      if (!this.closed) this.events.onFrame(frame);
+    };
+  }
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}

@@ -1,0 +1,163 @@
+/**
+ * The frame path of one session, engine-free: decoded frames in, the latest one through the
+ * processor (GPU failing: CPU), processed frames out. Knows nothing of WebRTC, so it is tested
+ * with fake frames and a fake processor.
+ */
+import { performance } from 'node:perf_hooks';
+import type { BackendChoice, FilterSpec, FrameProcessor, I420Frame } from '../processing/types.js';
+import { LatestFrameSlot } from './latest-frame-slot.js';
+import type { MediaMetrics } from './media-metrics.js';
+import { RateMeter, SampleWindow } from './rolling-stats.js';
+
+/** Where processors come from: the registry, or a fake in tests. */
+export interface ProcessorSource {
+  getWithFallback(choice: BackendChoice): FrameProcessor;
+}
+
+export interface FramePipelineOptions {
+  processors: ProcessorSource;
+  metrics: Pick<MediaMetrics, 'framesReceived' | 'framesSent' | 'framesDropped' | 'frameQueueWaitSeconds' |
+    'frameProcessingSeconds' | 'frameServerLatencySeconds'>;
+  filter: FilterSpec;
+  backend: BackendChoice;
+  /** Largest width x height processed; bigger frames are refused and reported through onOversize. */
+  maxPixels: number;
+  /** A processed frame, ready for the encoder (its buffer is reused for the next frame). */
+  output: (frame: I420Frame) => void;
+  onOversize: (width: number, height: number) => void;
+  log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+}
+
+/** Counters and windows a session reports. */
+export interface PipelineStats {
+  width: number;
+  height: number;
+  activeBackend: string;
+  framesReceived: number;
+  framesSent: number;
+  framesDropped: number;
+  fpsIn: number;
+  fpsOut: number;
+  processingMs: { p50: number | null; p95: number | null };
+  serverLatencyMs: { p50: number | null; p95: number | null };
+}
+
+/** Latest-frame-wins processing loop of one session. */
+export class FramePipeline {
+  filter: FilterSpec;
+  backend: BackendChoice;
+  private readonly slot = new LatestFrameSlot<I420Frame>();
+  private busy = false;
+  private stopped = false;
+  private outBuf: Uint8Array = new Uint8Array(0);
+  private width = 0;
+  private height = 0;
+  private activeBackend: string;
+  private framesReceived = 0;
+  private framesSent = 0;
+  private framesFailed = 0;
+  private framesOversize = 0;
+  private readonly fpsIn = new RateMeter();
+  private readonly fpsOut = new RateMeter();
+  private readonly processingMs = new SampleWindow();
+  private readonly serverLatencyMs = new SampleWindow();
+
+  constructor(private readonly opts: FramePipelineOptions) {
+    this.filter = opts.filter;
+    this.backend = opts.backend;
+    this.activeBackend = opts.processors.getWithFallback(this.backend).name;
+  }
+
+  /** A decoded frame arrived; the engine may reuse `frame.data` once the pipeline copied or processed it. */
+  push(frame: I420Frame): void {
+    if (this.stopped) return;
+    const now = performance.now();
+    this.framesReceived++;
+    this.fpsIn.mark(now);
+    this.opts.metrics.framesReceived.inc();
+    if (frame.width * frame.height > this.opts.maxPixels) {
+      this.framesOversize++;
+      this.opts.metrics.framesDropped.inc({ reason: 'too-large' });
+      this.opts.onOversize(frame.width, frame.height);
+      return;
+    }
+    if (this.slot.put(frame, now)) this.opts.metrics.framesDropped.inc({ reason: 'superseded' });
+    if (!this.busy) void this.pump();
+  }
+
+  /** Stop processing and release buffers. */
+  stop(): void {
+    this.stopped = true;
+    this.slot.clear();
+    this.outBuf = new Uint8Array(0);
+  }
+
+  /** Counters and percentiles at `now`. */
+  stats(now = performance.now()): PipelineStats {
+    const r = (v: number | null): number | null => (v === null ? null : Math.round(v * 100) / 100);
+    return {
+      width: this.width,
+      height: this.height,
+      activeBackend: this.activeBackend,
+      framesReceived: this.framesReceived,
+      framesSent: this.framesSent,
+      framesDropped: this.slot.dropped + this.framesFailed + this.framesOversize,
+      fpsIn: this.fpsIn.rate(now),
+      fpsOut: this.fpsOut.rate(now),
+      processingMs: { p50: r(this.processingMs.percentile(50)), p95: r(this.processingMs.percentile(95)) },
+      serverLatencyMs: { p50: r(this.serverLatencyMs.percentile(50)), p95: r(this.serverLatencyMs.percentile(95)) },
+    };
+  }
+
+  /** Process waiting frames one at a time until the slot is empty. */
+  private async pump(): Promise<void> {
+    this.busy = true;
+    try {
+      for (let p = this.slot.take(); p !== null && !this.stopped; p = this.slot.take()) {
+        const { frame, arrivedAt } = p;
+        const started = performance.now();
+        const m = this.opts.metrics;
+        m.frameQueueWaitSeconds.observe((started - arrivedAt) / 1000);
+        if (this.outBuf.length !== frame.data.length) this.outBuf = new Uint8Array(frame.data.length);
+        this.width = frame.width;
+        this.height = frame.height;
+        const processor = await this.processWithFallback(frame);
+        if (processor === null || this.stopped) continue;
+        const done = performance.now();
+        this.opts.output({ width: frame.width, height: frame.height, data: this.outBuf });
+        this.framesSent++;
+        this.fpsOut.mark(done);
+        this.processingMs.add(done - started);
+        this.serverLatencyMs.add(done - arrivedAt);
+        m.frameProcessingSeconds.observe({ backend: processor.name, filter: this.filter.name }, (done - started) / 1000);
+        m.frameServerLatencySeconds.observe({ backend: processor.name }, (done - arrivedAt) / 1000);
+        m.framesSent.inc({ backend: processor.name });
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Process one frame; on a failing GPU retry once on CPU. Returns the processor used, or null. */
+  private async processWithFallback(frame: I420Frame): Promise<FrameProcessor | null> {
+    const first = this.opts.processors.getWithFallback(this.backend);
+    const tryOn = async (p: FrameProcessor): Promise<boolean> => {
+      try {
+        await p.processI420(frame, this.filter, this.outBuf);
+        this.activeBackend = p.name;
+        return true;
+      } catch (err) {
+        this.opts.log('warn', `frame processing failed on ${p.name}`, { err: String(err) });
+        return false;
+      }
+    };
+    if (await tryOn(first)) return first;
+    if (first.name !== 'cpu') {
+      const cpu = this.opts.processors.getWithFallback('cpu');
+      if (await tryOn(cpu)) return cpu;
+    }
+    this.framesFailed++;
+    this.opts.metrics.framesDropped.inc({ reason: 'error' });
+    return null;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The names a client may send and will see: filters, processing backends, media engines, and the
+ * bounds on a filter request. The server's processing layer implements exactly these filters.
+ */
+
+/** The filters every backend implements, bit-exact. */
+export const FILTER_NAMES = ['none', 'invert', 'grayscale', 'blur', 'edges', 'sharpen'] as const;
+export type FilterName = (typeof FILTER_NAMES)[number];
+
+/** The most iterations any request may ask for: bounds the work of one call. */
+export const MAX_ITERATIONS = 50;
+
+/** The backends a server serves with (`activeBackend`, `/backends`, `/process` results). */
+export const BACKEND_NAMES = ['gpu', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** What a client may ask for: a backend, or `auto` (gpu when a hardware adapter exists, else cpu). */
+export const BACKEND_CHOICES = ['auto', 'gpu', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+/** The media engines a server can run sessions on (RTC_MEDIA_ENGINE). */
+export const MEDIA_ENGINE_NAMES = ['native', 'libwebrtc'] as const;
+export type MediaEngineName = (typeof MEDIA_ENGINE_NAMES)[number];
+
+/** True when `v` is one of the filter names. */
+export function isFilterName(v: unknown): v is FilterName {
+  return typeof v === 'string' && (FILTER_NAMES as readonly string[]).includes(v);
+}
+
+/** True when `v` is a backend a client may ask for (auto, gpu, cpu). */
+export function isBackendChoice(v: unknown): v is BackendChoice {
+  return typeof v === 'string' && (BACKEND_CHOICES as readonly string[]).includes(v);
+}
+
+/** True when `v` is the name of a serving backend (gpu, cpu). */
+export function isBackendName(v: unknown): v is BackendName {
+  return typeof v === 'string' && (BACKEND_NAMES as readonly string[]).includes(v);
+}
+
+/** True when `v` is a media engine name. */
+export function isMediaEngineName(v: unknown): v is MediaEngineName {
+  return typeof v === 'string' && (MEDIA_ENGINE_NAMES as readonly string[]).includes(v);
+}
