@@ -63,7 +63,7 @@ function machine(): Record<string, unknown> {
 async function probe(kind: ServerKind, opts: BenchOptions, dir: string): Promise<ServerAvailability> {
   mkdirSync(dir, { recursive: true });
   try {
-    const s = await startServer(kind, { python: opts.python, logFile: path.join(dir, `probe-${kind}.log`) });
+    const s = await startServer(kind, { python: opts.python, rtcServer: opts.rtcServer, logFile: path.join(dir, `probe-${kind}.log`) });
     await s.stop();
     return { available: true, health: s.health };
   } catch (err) {
@@ -169,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
     settings: {
       preset: opts.preset, kinds: opts.kinds, durationS: opts.durationS, settleS: opts.settleS, fps: opts.fps, filter: opts.filter,
       iterations: opts.iterations, sloP95Ms: opts.sloP95Ms, pastFailure: opts.pastFailure, repeat: opts.repeat, spawnRate: opts.spawnRate,
-      loadgenWorkers: opts.loadgenWorkers ?? null, staircases: opts.staircases.map((s) => ({ resolution: `${s.width}x${s.height}`, steps: s.steps })),
+      loadgenWorkers: opts.loadgenWorkers ?? null, rtcServer: opts.rtcServer ?? 'dist/src/server/main.js', staircases: opts.staircases.map((s) => ({ resolution: `${s.width}x${s.height}`, steps: s.steps })),
       client: 'rtc-scale load generator (libwebrtc client, --protocol rtc-scale) for every kind',
     },
     servers,

@@ -35,6 +35,8 @@ export interface BenchOptions {
   loadgenWorkers: number | undefined;
   out: string | undefined;
   python: string;
+  /** rtc-scale's server entry point; default this checkout's dist/src/server/main.js. */
+  rtcServer: string | undefined;
 }
 
 /** Thrown for bad command-line input; the message is meant for the user. */
@@ -66,6 +68,8 @@ every kind alike. One JSON document goes to stdout and to --out.
   --spawn-rate R           load generator sessions started per second (default 4)
   --loadgen-workers N      load generator worker processes (default: its own)
   --python PATH            interpreter for the aiortc server (default /usr/bin/python3)
+  --rtc-server PATH        rtc-scale server to run (default dist/src/server/main.js of this
+                           checkout; another build's, to compare builds)
   --out FILE               JSON output (default bench-output/media-<time>.json)
   --help
 `;
@@ -122,7 +126,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
         staircase: { type: 'string', multiple: true }, duration: { type: 'string' }, settle: { type: 'string' },
         fps: { type: 'string' }, filter: { type: 'string' }, iterations: { type: 'string' }, 'slo-p95-ms': { type: 'string' },
         'past-failure': { type: 'string' }, repeat: { type: 'string' }, 'spawn-rate': { type: 'string' },
-        'loadgen-workers': { type: 'string' }, python: { type: 'string' }, out: { type: 'string' },
+        'loadgen-workers': { type: 'string' }, python: { type: 'string' }, out: { type: 'string' }, 'rtc-server': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -168,5 +172,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     loadgenWorkers: positive('loadgen-workers', str('loadgen-workers'), true),
     out: str('out'),
     python: str('python') ?? '/usr/bin/python3',
+    rtcServer: str('rtc-server'),
   };
 }

@@ -136,7 +136,7 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
   mkdirSync(dir, { recursive: true });
   let server;
   try {
-    server = await startServer(spec.kind, { python: opts.python, logFile: path.join(dir, 'server.log') });
+    server = await startServer(spec.kind, { python: opts.python, rtcServer: opts.rtcServer, logFile: path.join(dir, 'server.log') });
   } catch (err) {
     return emptyResult(spec, dir, err instanceof ServerRefusedError ? 'refused' : 'failed', (err as Error).message);
   }

@@ -75,9 +75,9 @@ export function engineCheck(kind: ServerKind, health: Record<string, unknown>): 
   return engine === kind ? null : `asked for RTC_MEDIA_ENGINE=${kind}, the server runs ${engine}`;
 }
 
-function commandFor(kind: ServerKind, port: number, python: string): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+function commandFor(kind: ServerKind, port: number, python: string, rtcServer: string): { cmd: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string } {
   if (kind === 'aiortc') {
-    return { cmd: python, args: [AIORTC_SERVER, '--host', '127.0.0.1', '--port', String(port)], env: { ...process.env, PYTHONUNBUFFERED: '1' } };
+    return { cmd: python, args: [AIORTC_SERVER, '--host', '127.0.0.1', '--port', String(port)], env: { ...process.env, PYTHONUNBUFFERED: '1' }, cwd: REPO_ROOT };
   }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -92,13 +92,14 @@ function commandFor(kind: ServerKind, port: number, python: string): { cmd: stri
     // As the Dockerfile runs it: libwebrtc fragments memory across many arenas otherwise.
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
   };
-  return { cmd: process.execPath, args: ['--enable-source-maps', RTC_MAIN], env };
+  // Run another build's server from its own checkout (dist/src/server/main.js is three levels down).
+  return { cmd: process.execPath, args: ['--enable-source-maps', rtcServer], env, cwd: path.resolve(path.dirname(rtcServer), '../../..') };
 }
 
 /** Start a server of `kind`; its output goes to `logFile`. Throws ServerRefusedError when it cannot run as asked. */
-export async function startServer(kind: ServerKind, opts: { python: string; logFile: string }): Promise<BenchServer> {
+export async function startServer(kind: ServerKind, opts: { python: string; logFile: string; rtcServer?: string | undefined }): Promise<BenchServer> {
   const port = await freePort();
-  const { cmd, args, env } = commandFor(kind, port, opts.python);
+  const { cmd, args, env, cwd } = commandFor(kind, port, opts.python, opts.rtcServer ? path.resolve(opts.rtcServer) : RTC_MAIN);
   const log: WriteStream = createWriteStream(opts.logFile);
   let tail = '';
   const keep = (chunk: Buffer): void => {
@@ -107,7 +108,7 @@ export async function startServer(kind: ServerKind, opts: { python: string; logF
   };
   let child: ChildProcess;
   try {
-    child = spawn(cmd, args, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     log.end();
     throw new ServerRefusedError(`cannot run ${cmd}: ${(err as Error).message}`);
