@@ -26,7 +26,8 @@ sits aiortc's MediaRelay, unbuffered by default (the newest decoded frame wins, 
 frame slot; nothing queues without bound); --buffered uses the example's buffered relay instead.
 The data channel answers "ping..." with "pong..." (the example's protocol) and a JSON
 {"type":"ping"} with {"type":"pong"}; everything else is ignored. A session ends when its data
-channel closes, its connection fails or closes, or on DELETE.
+channel closes, its connection fails or closes, is not connected 30 s after the offer, or on
+DELETE.
 
 The first line on stdout is `listening on http://HOST:PORT` once the port is bound (port 0 picks a
 free one), so a parent process can wait for it.
@@ -35,6 +36,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import signal
 import sys
 import uuid
@@ -60,6 +62,7 @@ log = logging.getLogger("aiortc-server")
 FILTERS = ("none", "invert", "grayscale", "blur")
 MAX_ITERATIONS = 50
 BODY_LIMIT = 256 * 1024
+CONNECT_TIMEOUT_S = 30
 
 
 class ApiError(Exception):
@@ -190,6 +193,8 @@ class Server:
         iterations = body.get("iterations", 1)
         if not isinstance(iterations, int) or isinstance(iterations, bool) or not 1 <= iterations <= MAX_ITERATIONS:
             raise ApiError(400, "INVALID_PARAMETER", f"iterations must be an integer 1..{MAX_ITERATIONS}")
+        if not re.search(r"^m=video ", body["sdp"], re.M):
+            raise ApiError(400, "INVALID_SDP", "the offer has no video m-line")
         if self.max_sessions and len(self.sessions) >= self.max_sessions:
             raise ApiError(503, "AT_CAPACITY", f"{len(self.sessions)} sessions, the most this server takes")
 
@@ -229,6 +234,13 @@ class Server:
                 return  # audio is not sent back; the client's transceiver stays receive-only
             pc.addTrack(VideoTransformTrack(self.relay.subscribe(track, buffered=self.buffered), session))
 
+        async def connect_watchdog() -> None:
+            # A client that never completes ICE would otherwise hold its session for ever.
+            await asyncio.sleep(CONNECT_TIMEOUT_S)
+            if pc.connectionState != "connected":
+                await self.close_session(sid, f"not connected within {CONNECT_TIMEOUT_S} s")
+
+        asyncio.ensure_future(connect_watchdog())
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=body["sdp"], type="offer"))
             answer = await pc.createAnswer()
