@@ -5,14 +5,17 @@
  * cannot over-admit while answers are being built.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { BackendChoice, FilterSpec } from '../processing/types.js';
+import type { BackendChoice } from '../protocol/index.js';
+import type { FilterSpec } from '../processing/types.js';
 import type { CapacityEstimator, CapacitySnapshot } from './capacity-estimator.js';
 import type { IceServer, MediaEngine } from './engine.js';
 import type { MediaMetrics } from './media-metrics.js';
 import { checkOfferSdp } from './sdp.js';
 import { Session, type CloseReason, type SessionInfo, type SessionProcessors } from './session.js';
 
-export { NegotiationError } from './engine.js';
+import { NegotiationError } from './engine.js';
+
+export { NegotiationError };
 
 /** Why an offer was not admitted. */
 export class AdmissionError extends Error {
@@ -135,7 +138,7 @@ export class SessionManager {
         iceGatheringTimeoutMs: this.opts.iceGatheringTimeoutMs ?? 5000,
       }, session.peerEvents);
       session.attachPeer(peer);
-      if (session.isClosed) throw new AdmissionError('resources', 'the session ended during negotiation');
+      if (session.isClosed) throw new NegotiationError('the connection closed during negotiation');
       this.sessions.set(session.id, session);
       this.opts.metrics.sessionsStarted.inc();
       return { sdp: answerSdp, type: 'answer', sessionId: session.id };

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   SESSION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   BODY_TOO_LARGE: 413,
+  /** Data channel only: the client's frames exceed the server's pixel limit (the session ends). */
+  FRAME_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,

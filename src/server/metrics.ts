@@ -66,7 +66,7 @@ export class Metrics implements MediaMetrics {
 
   readonly sessionsRejected = new client.Counter({
     name: 'rtc_sessions_rejected_total',
-    help: 'Offers refused, by reason (capacity, draining, invalid)',
+    help: 'Offers refused, by reason: draining, capacity (RTC_MAX_SESSIONS), load (measured CPU), resources (file descriptors)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

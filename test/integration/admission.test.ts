@@ -94,6 +94,7 @@ describe('admission under a low open-file limit', () => {
     assert.ok(refused, 'an offer was refused');
     assert.equal(refused.status, 503);
     assert.match(JSON.stringify(refused.body), /file descriptors/);
+    assert.equal((refused.body as { error: { code: string } }).error.code, 'SERVER_BUSY');
     assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
     const c = clients[0];
     if (c) await c.waitForFrames(5, 10000); // admitted sessions still flow

@@ -12,6 +12,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { stampBandHeight } from '../../src/loadgen/stamp.js';
 import type { MediaEngineName } from '../../src/media/engine.js';
 import { RTCPeerConnection, waitForIceGathering } from '../../src/media/wrtc.js';
+import { ChromiumClient } from './chromium-client.js';
 import { RtcClient, meanLuma, OfferRejectedError } from './rtc-client.js';
 import { startTestServer, type TestServer } from './server.js';
 
@@ -211,6 +212,37 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
         c.close();
       }
     });
+    it('gives Chromium its camera back processed (invert), on VP8 and on H264 where both sides have it', async (t) => {
+      const backends = await json(await fetch(`${srv.url}/backends`));
+      const serverCodecs = (backends.media as { codecs: Array<{ mimeType: string }> }).codecs.map((c) => c.mimeType);
+      const chrome = await ChromiumClient.start(srv.url);
+      try {
+        const chromeCodecs = await chrome.sendCodecs();
+        let ran = 0;
+        for (const codec of ['video/VP8', 'video/H264']) {
+          if (!chromeCodecs.includes(codec) || !serverCodecs.includes(codec)) {
+            t.diagnostic(`${codec}: Chromium ${chromeCodecs.includes(codec) ? 'has' : 'lacks'} it, the ${engine} engine ${serverCodecs.includes(codec) ? 'has' : 'lacks'} it`);
+            continue;
+          }
+          const r = await chrome.run({ filter: 'invert', preferCodec: codec });
+          assert.equal(r.error, null, `${codec}: ${r.error}`);
+          assert.equal(r.codec, codec, 'the answer follows the client\'s codec order');
+          assert.ok(r.framesReceived >= 20, `${codec}: ${r.framesReceived} processed frames in 2 s`);
+          for (let c = 0; c < 3; c++) {
+            const sum = r.sentMean[c]! + r.receivedMean[c]!;
+            assert.ok(Math.abs(sum - 255) < 30, `${codec} channel ${c}: sent ${r.sentMean[c]!.toFixed(1)} + received ${r.receivedMean[c]!.toFixed(1)} should be about 255`);
+          }
+          t.diagnostic(`${codec}: ${r.framesReceived} frames, jitterBufferTarget ${r.jitterBufferTarget}`);
+          ran++;
+        }
+        assert.ok(ran >= 1, 'at least VP8 ran');
+        // Every admitted Chromium session closed with its page's connection.
+        assert.equal(await waitForSessionCount(srv.url, 0, 15000), 0);
+      } finally {
+        await chrome.close();
+      }
+    });
+
     it('reports the engine, codec and media figures in /sessions and over the data channel', async () => {
       const c = await RtcClient.connect(srv.url, { width: W, height: H });
       try {

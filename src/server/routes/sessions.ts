@@ -36,7 +36,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     } catch (err) {
       if (err instanceof InvalidSdpError || err instanceof NegotiationError) throw new ApiError('INVALID_SDP', err.message);
       if (err instanceof AdmissionError) {
-        throw new ApiError(err.reason === 'capacity' ? 'AT_CAPACITY' : 'DRAINING', err.message, { retryAfterS: RETRY_AFTER_S });
+        const code = err.reason === 'draining' ? 'DRAINING' : err.reason === 'capacity' ? 'AT_CAPACITY' : 'SERVER_BUSY';
+        throw new ApiError(code, err.message, { retryAfterS: RETRY_AFTER_S });
       }
       throw err;
     }

@@ -1,0 +1,97 @@
+// Runs in Chromium (loaded by test/support/chromium-client.ts): one session against the
+// page's own origin. Camera in (Chromium's fake device), processed video out, both pictures
+// sampled on a canvas; returns what it measured. Plain JavaScript: the root tsconfig has no DOM.
+window.runSession = async ({ filter, preferCodec, sampleMs }) => {
+  const result = {
+    sendCodecs: (RTCRtpSender.getCapabilities('video')?.codecs ?? []).map((c) => c.mimeType),
+    codec: null, framesReceived: 0,
+    sentMean: [0, 0, 0], receivedMean: [0, 0, 0],
+    jitterBufferTarget: null, error: null,
+  };
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { exact: 320 }, height: { exact: 240 }, frameRate: 30 } });
+  const pc = new RTCPeerConnection();
+  try {
+    const tr = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendrecv', streams: [stream] });
+    if (preferCodec) {
+      const caps = RTCRtpReceiver.getCapabilities('video')?.codecs ?? [];
+      const first = caps.filter((c) => c.mimeType === preferCodec);
+      tr.setCodecPreferences([...first, ...caps.filter((c) => c.mimeType !== preferCodec)]);
+    }
+    pc.createDataChannel('control');
+    const remote = new Promise((resolve) => { pc.ontrack = (ev) => resolve(ev.track); });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+      setTimeout(resolve, 3000);
+    });
+    const res = await fetch('/offer', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: 'offer', filter }),
+    });
+    const body = await res.json();
+    if (!res.ok || !body.sdp) throw new Error(`offer answered ${res.status}: ${(body.error && body.error.message) || ''}`);
+    await pc.setRemoteDescription({ type: 'answer', sdp: body.sdp });
+    const track = await remote;
+    const rx = pc.getReceivers().find((r) => r.track === track);
+    if ('jitterBufferTarget' in rx) {
+      rx.jitterBufferTarget = 0;
+      result.jitterBufferTarget = rx.jitterBufferTarget === undefined ? null : rx.jitterBufferTarget;
+    }
+
+    const video = (s) => {
+      const v = document.createElement('video');
+      v.muted = true;
+      v.srcObject = s;
+      void v.play();
+      return v;
+    };
+    const sent = video(stream);
+    const got = video(new MediaStream([track]));
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no processed frame within 20 s')), 20000);
+      const check = () => {
+        if (got.videoWidth > 0 && got.readyState >= 2) { clearTimeout(t); resolve(); } else setTimeout(check, 50);
+      };
+      check();
+    });
+    let frames = 0;
+    const count = () => { frames++; got.requestVideoFrameCallback(count); };
+    got.requestVideoFrameCallback(count);
+
+    const canvas = document.createElement('canvas');
+    canvas.width = 160;
+    canvas.height = 120;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const mean = (v) => {
+      ctx.drawImage(v, 0, 0, canvas.width, canvas.height);
+      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      const m = [0, 0, 0];
+      for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i + 1]; m[2] += d[i + 2]; }
+      const n = d.length / 4;
+      return [m[0] / n, m[1] / n, m[2] / n];
+    };
+    const samples = Math.max(1, Math.round(sampleMs / 100));
+    for (let i = 0; i < samples; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const a = mean(sent);
+      const b = mean(got);
+      for (let c = 0; c < 3; c++) { result.sentMean[c] += a[c] / samples; result.receivedMean[c] += b[c] / samples; }
+    }
+    result.framesReceived = frames;
+    const stats = await pc.getStats();
+    const codecs = new Map();
+    let inboundCodec = null;
+    stats.forEach((s) => {
+      if (s.type === 'codec' && s.mimeType) codecs.set(s.id, s.mimeType);
+      if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId) inboundCodec = s.codecId;
+    });
+    result.codec = inboundCodec === null ? null : (codecs.get(inboundCodec) || null);
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    pc.close();
+    for (const t of stream.getTracks()) t.stop();
+  }
+  return result;
+};
