@@ -84,8 +84,10 @@ function commandFor(kind: ServerKind, port: number, python: string, rtcServer: s
     PORT: String(port),
     RTC_HOST: '127.0.0.1',
     RTC_MEDIA_ENGINE: kind,
-    // The staircase looks for the collapse: admission must not stop it first.
+    // The staircase looks for the collapse: admission must not stop it first (neither the hard
+    // cap nor the measured-load estimate, which 1024 capacity cores keeps near zero).
     RTC_MAX_SESSIONS: process.env.RTC_MAX_SESSIONS ?? '1000',
+    RTC_CAPACITY_CORES: process.env.RTC_CAPACITY_CORES ?? '1024',
     RTC_RATE_LIMIT_PER_MIN: process.env.RTC_RATE_LIMIT_PER_MIN ?? '0',
     RTC_LOG_LEVEL: process.env.RTC_LOG_LEVEL ?? 'warn',
     RTC_DRAIN_TIMEOUT_S: '2',
