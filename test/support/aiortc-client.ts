@@ -3,6 +3,7 @@
  * server and collects its JSON lines: the connection, every frame that came back (stamp, latency,
  * plane means next to those of the frame as sent), data channel messages, and the end.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,4 +143,41 @@ export function runAiortcClient(opts: AiortcClientOptions): Promise<AiortcRun> {
       resolve(run);
     });
   });
+}
+
+/** Median of a list of numbers. */
+function medianOf(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** Frames whose stamp read back and whose sent frame is still known. */
+export function matchedFrames(run: AiortcRun): Array<FrameLine & { frame: number; latencyMs: number; sentMeanY: number; sentMeanU: number; sentMeanV: number }> {
+  return run.frames.filter((f): f is FrameLine & { frame: number; latencyMs: number; sentMeanY: number; sentMeanU: number; sentMeanV: number } =>
+    f.frame !== null && f.latencyMs !== null && f.sentMeanY !== undefined && f.sentMeanU !== undefined && f.sentMeanV !== undefined);
+}
+
+/** Assert a run connected on `codec`, got `frames` stamped frames back, and that the stamps are intact. */
+export function assertAiortcRun(run: AiortcRun, label: string, frames: number, codec: string): void {
+  const info = `${label}: exit ${run.exitCode}, errors ${JSON.stringify(run.errors)}\n${run.stderr.slice(-1500)}`;
+  assert.equal(run.exitCode, 0, info);
+  assert.ok(run.connected?.sessionId, `${label}: the answer carries a sessionId (${info})`);
+  assert.equal(run.connected?.codec, codec, info);
+  assert.ok(run.done, info);
+  assert.equal(run.done!.decoded, frames, `${label}: ${frames} stamped frames back (${JSON.stringify(run.done)})`);
+  const m = matchedFrames(run);
+  assert.ok(m.length >= frames - 5, `${label}: ${m.length} frames matched to the frames sent`);
+  // Stamps intact: numbers rise, each one was sent, and the latency is that of a live call.
+  for (let i = 1; i < m.length; i++) assert.ok(m[i]!.frame >= m[i - 1]!.frame, `${label}: frame numbers rise (${m[i - 1]!.frame} then ${m[i]!.frame})`);
+  assert.ok(m.at(-1)!.frame - m[0]!.frame >= m.length / 2, `${label}: frame numbers advance (${m[0]!.frame}..${m.at(-1)!.frame})`);
+  assert.ok(m.every((f) => f.frame < run.done!.sent), `${label}: every frame number read back was sent`);
+  assert.ok(m.every((f) => f.latencyMs > 0 && f.latencyMs < 3000), `${label}: latencies ${m.map((f) => f.latencyMs).join(',')}`);
+}
+
+/** Median distance of the received plane means from `255 - sent` (invert) and how far they moved from the sent ones. */
+export function invertErrors(run: AiortcRun): { y: number; u: number; v: number; movedMin: number } {
+  const m = matchedFrames(run);
+  const err = (k: 'Y' | 'U' | 'V'): number => medianOf(m.map((f) => Math.abs(f[`mean${k}`] - (255 - f[`sentMean${k}`]))));
+  const moved = (k: 'Y' | 'U' | 'V'): number => medianOf(m.map((f) => Math.abs(f[`mean${k}`] - f[`sentMean${k}`])));
+  return { y: err('Y'), u: err('U'), v: err('V'), movedMin: Math.min(moved('Y'), moved('U'), moved('V')) };
 }
