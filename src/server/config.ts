@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
-import { MEDIA_ENGINE_NAMES, type MediaEngineName } from '../media/engine.js';
+import { BACKEND_CHOICES, MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
 
-export type BackendSetting = 'auto' | 'gpu' | 'cpu';
+export type BackendSetting = (typeof BACKEND_CHOICES)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -168,7 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
   const cfg: Config = {
     host,
     port: int(env, 'PORT', 8080, 0, 65535),
-    backend: oneOf(env, 'RTC_BACKEND', 'auto', ['auto', 'gpu', 'cpu'] as const),
+    backend: oneOf(env, 'RTC_BACKEND', 'auto', BACKEND_CHOICES),
     gpuAllowSoftware: bool(env, 'RTC_GPU_ALLOW_SOFTWARE', false),
     gpuDawnOptions: list(env, 'RTC_GPU_DAWN_OPTIONS'),
     expectGpu: bool(env, 'RTC_EXPECT_GPU', false),
