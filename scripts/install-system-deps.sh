@@ -13,6 +13,8 @@ command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libvulkan.so.1 ] || need+=(libvulkan1)
 ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' || need+=(libegl1)
+# aiortc (Debian's 1.4) as a test client and as the media benchmark's peer, under Debian's own python3.
+/usr/bin/python3 -c 'import aiortc, aiohttp, numpy' >/dev/null 2>&1 || need+=(python3-aiortc python3-aiohttp python3-numpy)
 
 # Dawn refuses Debian 12's own Mesa 22 lavapipe; Mesa >= 25 from bookworm-backports works.
 mesa_ok() {

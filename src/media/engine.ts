@@ -7,20 +7,12 @@
  * FFmpeg codecs owned by the project, engines/native/). Both run through one conformance suite.
  */
 
+import type { IceServer, MediaEngineName, MediaStats } from '../protocol/index.js';
 import type { I420Frame } from '../processing/types.js';
 
-export type { I420Frame };
+export type { I420Frame, IceServer };
 
-/** The engines this build knows, by the name RTC_MEDIA_ENGINE takes. */
-export const MEDIA_ENGINE_NAMES = ['native', 'libwebrtc'] as const;
-export type MediaEngineName = (typeof MEDIA_ENGINE_NAMES)[number];
-
-/** ICE server as handed to peer connections (the W3C RTCIceServer shape). */
-export interface IceServer {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
-}
+export { MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
 
 /** What an engine needs to answer one offer. */
 export interface PeerOptions {
@@ -52,22 +44,8 @@ export interface PeerEvents {
   onConnectionState(state: PeerConnectionState): void;
 }
 
-/** Media-level statistics of one peer, for /sessions and the data channel (null: not known yet). */
-export interface PeerStats {
-  /** Negotiated video codec as a MIME type, e.g. "video/VP8". */
-  codec: string | null;
-  /** Where the codec runs, e.g. "libvpx", "h264_nvenc", "libwebrtc". */
-  encoder: string | null;
-  decoder: string | null;
-  rttMs: number | null;
-  /** Fraction of the client's packets lost on the way in (0..1). */
-  lossRatio: number | null;
-  /** Outgoing video bitrate target, kbit/s. */
-  sendBitrateKbps: number | null;
-  /** Median encode / decode time per frame, ms (null where the engine cannot see it). */
-  encodeMs: number | null;
-  decodeMs: number | null;
-}
+/** Media-level statistics of one peer, for /sessions and the data channel: the protocol's MediaStats. */
+export type PeerStats = MediaStats;
 
 /** One client connection, answered and running. */
 export interface MediaPeer {

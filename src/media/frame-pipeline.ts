@@ -4,7 +4,8 @@
  * with fake frames and a fake processor.
  */
 import { performance } from 'node:perf_hooks';
-import type { BackendChoice, FilterSpec, FrameProcessor, I420Frame } from '../processing/types.js';
+import type { BackendChoice } from '../protocol/index.js';
+import type { FilterSpec, FrameProcessor, I420Frame } from '../processing/types.js';
 import { LatestFrameSlot } from './latest-frame-slot.js';
 import type { MediaMetrics } from './media-metrics.js';
 import { RateMeter, SampleWindow } from './rolling-stats.js';

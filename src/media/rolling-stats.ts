@@ -1,3 +1,5 @@
+import { percentileSorted } from '../protocol/index.js';
+
 /**
  * Bounded rolling statistics for a session: event rate over a time window and percentiles of
  * the last N samples. Both keep fixed-size ring buffers, so a long session costs no more memory.
@@ -60,11 +62,8 @@ export class SampleWindow {
     return this.count;
   }
 
-  /** The p-th percentile (0..100), nearest-rank; null without samples. */
+  /** The p-th percentile (0..100), the protocol's nearest rank; null without samples. */
   percentile(p: number): number | null {
-    if (this.count === 0) return null;
-    const sorted = Array.from(this.values.subarray(0, this.count)).sort((a, b) => a - b);
-    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-    return sorted[rank]!;
+    return percentileSorted(this.values.slice(0, this.count).sort(), p);
   }
 }

@@ -1,31 +1,30 @@
 /**
- * The session's control data channel: parses the client's messages (set, ping, stats), answers
- * them, and pushes stats. Messages are JSON text under 4 kB; anything else gets an error message,
- * never an exception.
+ * The session's control data channel: decodes the client's messages with the protocol's decoder
+ * (set, ping, stats), answers them, and pushes stats. Anything the decoder refuses gets an error
+ * message with its code, never an exception.
  */
+import { decodeClientMessage, encodeMessage, type ErrorCode, type ServerMessage, type SessionInfo } from '../protocol/index.js';
 import type { ControlChannel } from './engine.js';
 
-/** Longest control message accepted. */
-export const MAX_CONTROL_MESSAGE_CHARS = 4096;
 /** Skip sends while this much is queued: stats are periodic, a missed one is harmless. */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
 
 /** What the control channel asks of its session. */
-export interface ControlHandlers<Info> {
+export interface ControlHandlers {
   /** Apply settings and return the new info; throws a coded error on a bad value. */
-  update(settings: { filter: unknown; iterations: unknown; backend: unknown }): Info;
-  info(): Info;
+  update(settings: { filter: unknown; iterations: unknown; backend: unknown }): SessionInfo;
+  info(): SessionInfo;
   /** Map an error from update() to its API code. */
-  errorCode(err: unknown): string;
+  errorCode(err: unknown): ErrorCode;
   onClose(): void;
 }
 
 /** One session's control channel. */
-export class SessionControl<Info> {
+export class SessionControl {
   private channel: ControlChannel | null = null;
 
-  constructor(private readonly handlers: ControlHandlers<Info>) {}
+  constructor(private readonly handlers: ControlHandlers) {}
 
   /** Take the client's channel (the first one only). */
   attach(channel: ControlChannel): void {
@@ -36,14 +35,14 @@ export class SessionControl<Info> {
   }
 
   /** Send a message when the channel is open and not backed up. */
-  send(msg: unknown): void {
+  send(msg: ServerMessage): void {
     const ch = this.channel;
     if (!ch || ch.readyState !== 'open' || ch.bufferedAmount > MAX_BUFFERED_BYTES) return;
-    try { ch.send(JSON.stringify(msg)); } catch { /* closing */ }
+    try { ch.send(encodeMessage(msg)); } catch { /* closing */ }
   }
 
   /** Tell the client about an error that was not a reply to a request. */
-  sendError(code: string, message: string): void {
+  sendError(code: ErrorCode, message: string): void {
     this.send({ type: 'error', error: { code, message } });
   }
 
@@ -57,19 +56,9 @@ export class SessionControl<Info> {
   }
 
   private onMessage(data: string | ArrayBuffer): void {
-    if (typeof data !== 'string' || data.length > MAX_CONTROL_MESSAGE_CHARS) {
-      return this.sendError('INVALID_PARAMETER', 'messages must be JSON text under 4 kB');
-    }
-    let msg: unknown;
-    try {
-      msg = JSON.parse(data);
-    } catch {
-      return this.sendError('INVALID_JSON', 'message is not valid JSON');
-    }
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      return this.sendError('INVALID_PARAMETER', 'message must be a JSON object');
-    }
-    const m = msg as Record<string, unknown>;
+    const decoded = decodeClientMessage(data);
+    if (!decoded.ok) return this.sendError(decoded.error.code, decoded.error.message);
+    const m = decoded.message;
     switch (m.type) {
       case 'set':
         try {
@@ -83,9 +72,6 @@ export class SessionControl<Info> {
         return;
       case 'stats':
         this.send({ type: 'stats', session: this.handlers.info() });
-        return;
-      default:
-        this.sendError('INVALID_PARAMETER', `unknown message type ${JSON.stringify(m.type)}`);
     }
   }
 }

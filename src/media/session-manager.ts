@@ -5,7 +5,8 @@
  * cannot over-admit while answers are being built.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { BackendChoice, FilterSpec } from '../processing/types.js';
+import type { BackendChoice } from '../protocol/index.js';
+import type { FilterSpec } from '../processing/types.js';
 import type { CapacityEstimator, CapacitySnapshot } from './capacity-estimator.js';
 import type { IceServer, MediaEngine } from './engine.js';
 import type { MediaMetrics } from './media-metrics.js';

@@ -5,45 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BackendUnavailableError } from '../processing/backend-registry.js';
-import { makeFilterSpec } from '../processing/filter-spec.js';
-import type { BackendChoice, FilterSpec } from '../processing/types.js';
+import { FilterSpecError, makeFilterSpec } from '../processing/filter-spec.js';
+import type { FilterSpec } from '../processing/types.js';
 import { ConnectionWatchdog, type WatchdogVerdict } from './connection-watchdog.js';
 import type { MediaEngineName, MediaPeer, PeerEvents, PeerStats } from './engine.js';
 import { FramePipeline, type ProcessorSource } from './frame-pipeline.js';
 import type { MediaMetrics } from './media-metrics.js';
 import { SessionControl } from './session-control.js';
+import { isBackendChoice, type BackendChoice, type SessionInfo, type SessionState } from '../protocol/index.js';
 
-export type SessionState = 'connecting' | 'live' | 'closed';
+export type { SessionInfo, SessionState };
 export type CloseReason = 'deleted' | 'datachannel-closed' | WatchdogVerdict | 'frame-too-large' | 'shutdown' | 'error';
-
-/** What GET /sessions shows of a session. */
-export interface SessionInfo {
-  id: string;
-  state: SessionState;
-  createdAt: string;
-  engine: MediaEngineName;
-  filter: string;
-  iterations: number;
-  backend: BackendChoice;
-  activeBackend: string;
-  width: number;
-  height: number;
-  codec: string | null;
-  encoder: string | null;
-  decoder: string | null;
-  rttMs: number | null;
-  lossRatio: number | null;
-  sendBitrateKbps: number | null;
-  encodeMs: number | null;
-  decodeMs: number | null;
-  fpsIn: number;
-  fpsOut: number;
-  framesReceived: number;
-  framesSent: number;
-  framesDropped: number;
-  processingMs: { p50: number | null; p95: number | null };
-  serverLatencyMs: { p50: number | null; p95: number | null };
-}
 
 /** A change of filter/backend asked for over PATCH or the data channel. */
 export interface SessionSettings {
@@ -82,8 +54,8 @@ export interface SessionOptions {
 }
 
 /** Parse a backend choice a client may ask for. */
-export function parseBackendChoice(v: unknown): 'auto' | 'cpu' | 'gpu' {
-  if (v === 'auto' || v === 'cpu' || v === 'gpu') return v;
+export function parseBackendChoice(v: unknown): BackendChoice {
+  if (isBackendChoice(v)) return v;
   throw new SessionSettingsError('INVALID_PARAMETER', `backend must be one of auto, cpu, gpu; got ${JSON.stringify(v)}`);
 }
 
@@ -99,7 +71,7 @@ export class Session {
   private peer: MediaPeer | null = null;
   private peerStats: PeerStats = NO_STATS;
   private readonly pipeline: FramePipeline;
-  private readonly control: SessionControl<SessionInfo>;
+  private readonly control: SessionControl;
   private readonly watchdog: ConnectionWatchdog;
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -118,7 +90,7 @@ export class Session {
       },
       log: (level, msg, extra) => opts.log(level, msg, { session: this.id, ...extra }),
     });
-    this.control = new SessionControl<SessionInfo>({
+    this.control = new SessionControl({
       update: (s) => this.update(s),
       info: () => this.info(),
       errorCode: (err) => (err instanceof SessionSettingsError ? err.code : 'INVALID_PARAMETER'),
@@ -174,8 +146,8 @@ export class Session {
     try {
       filter = makeFilterSpec(name, iterations);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new SessionSettingsError(/^unknown filter/.test(msg) ? 'UNKNOWN_FILTER' : 'INVALID_PARAMETER', msg);
+      if (err instanceof FilterSpecError) throw new SessionSettingsError(err.code, err.message);
+      throw err;
     }
     const backend = settings.backend === undefined ? p.backend : parseBackendChoice(settings.backend);
     if (backend !== p.backend && backend !== 'auto') {
@@ -203,7 +175,7 @@ export class Session {
       filter: this.pipeline.filter.name,
       iterations: this.pipeline.filter.iterations,
       backend: this.pipeline.backend,
-      activeBackend: p.activeBackend,
+      activeBackend: p.activeBackend === 'gpu' ? 'gpu' : 'cpu',
       width: p.width,
       height: p.height,
       codec: s.codec,

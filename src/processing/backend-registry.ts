@@ -3,6 +3,7 @@
  * "which processor runs this request" — falling back to CPU when the GPU is gone.
  */
 import { CpuProcessor } from './cpu/cpu-processor.js';
+import type { BackendChoice as BackendChoiceName } from '../protocol/index.js';
 import { GpuProcessor } from './gpu/gpu-processor.js';
 import type { BackendChoice, BackendName, FrameProcessor } from './types.js';
 
@@ -17,7 +18,8 @@ export interface BackendRegistryOptions {
 }
 
 /** Backends a server runs; the reference is for tests only (it blocks the event loop). */
-export type ServingBackend = 'auto' | 'cpu' | 'gpu';
+/** What the registry serves: the protocol's backend choices (auto, gpu, cpu). */
+export type ServingBackend = BackendChoiceName;
 
 /** What /backends reports of one backend. */
 export interface BackendStatus {

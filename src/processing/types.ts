@@ -8,9 +8,10 @@
  * The /process workload runs on RGBA8 images (4 bytes a pixel, row-major, no padding).
  */
 
-/** The filters every backend implements, bit-exact. */
-export const FILTER_NAMES = ['none', 'invert', 'grayscale', 'blur', 'edges', 'sharpen'] as const;
-export type FilterName = (typeof FILTER_NAMES)[number];
+import type { FilterName } from '../protocol/index.js';
+
+/** The filters every backend implements, bit-exact: the protocol's names. */
+export { FILTER_NAMES, type FilterName } from '../protocol/index.js';
 
 /** A filter and its parameters. `iterations` repeats the convolution filters (blur, sharpen); the others run once. */
 export interface FilterSpec {

@@ -1,30 +1,12 @@
 /**
- * Every error the API returns, by code. Routes throw ApiError; the error handler in app.ts turns
- * it (and fastify's own errors) into `{ "error": { "code", "message" } }` with the status here.
+ * The server's error type. The codes and their HTTP statuses are the protocol's (src/protocol/errors.ts),
+ * shared with the web page and the load generator. Routes throw ApiError; the error handler in
+ * app.ts turns it (and fastify's own errors) into `{ "error": { "code", "message" } }`.
  */
 
-export const ERROR_CODES = {
-  INVALID_PARAMETER: 400,
-  INVALID_JSON: 400,
-  INVALID_SDP: 400,
-  UNKNOWN_FILTER: 400,
-  INVALID_IMAGE: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  SESSION_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  BODY_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  TOO_MANY_REQUESTS: 429,
-  INTERNAL: 500,
-  AT_CAPACITY: 503,
-  DRAINING: 503,
-  BACKEND_UNAVAILABLE: 503,
-  SERVER_BUSY: 503,
-} as const;
+import { ERROR_CODES, type ErrorCode } from '../protocol/index.js';
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+export { ERROR_CODES, errorBody, type ErrorBody, type ErrorCode } from '../protocol/index.js';
 
 /** An error with a code the client can act on. */
 export class ApiError extends Error {
@@ -38,14 +20,4 @@ export class ApiError extends Error {
     this.statusCode = ERROR_CODES[code];
     this.retryAfterS = options.retryAfterS;
   }
-}
-
-/** The JSON body of an error response. */
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
-
-/** Build the JSON body for an error response. */
-export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
 }

@@ -2,9 +2,9 @@
  * Reading request parameters (query strings, JSON bodies) into typed values, with ApiError
  * messages that name the parameter and the accepted range.
  */
-import { makeFilterSpec } from '../processing/filter-spec.js';
+import { FilterSpecError, makeFilterSpec } from '../processing/filter-spec.js';
 import type { FilterSpec } from '../processing/types.js';
-import { parseBackendChoice } from '../media/session.js';
+import { parseBackendChoice, SessionSettingsError } from '../media/session.js';
 import type { ServingBackend } from '../processing/backend-registry.js';
 import { ApiError } from './errors.js';
 
@@ -36,8 +36,8 @@ export function filterParam(params: Params, defName: string, defIterations: numb
   try {
     return makeFilterSpec(name, params.iterations ?? defIterations);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new ApiError(/^unknown filter/.test(msg) ? 'UNKNOWN_FILTER' : 'INVALID_PARAMETER', msg);
+    if (err instanceof FilterSpecError) throw new ApiError(err.code, err.message);
+    throw err;
   }
 }
 
@@ -47,7 +47,8 @@ export function backendParam(params: Params): ServingBackend {
   try {
     return parseBackendChoice(raw);
   } catch (err) {
-    throw new ApiError('INVALID_PARAMETER', err instanceof Error ? err.message : String(err));
+    if (err instanceof SessionSettingsError) throw new ApiError(err.code, err.message);
+    throw err;
   }
 }
 

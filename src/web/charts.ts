@@ -29,7 +29,7 @@ export class TimingsChart {
     const names = Object.keys(series);
     const xs = Array.from({ length: runs }, (_, i) => i + 1);
     this.data = { runs: xs, series };
-    const data: uPlot.AlignedData = [xs, ...names.map((n) => series[n])];
+    const data: uPlot.AlignedData = [xs, ...names.map((n) => series[n] ?? [])];
     // Log scale when backends differ by orders of magnitude; it cannot show zeros.
     const vals = names.flatMap((n) => series[n]).filter((v): v is number => v !== null);
     const log = vals.length > 0 && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 20;
@@ -108,7 +108,7 @@ export class LatencyChart {
   push(s: LatencySample): void {
     this.samples.push(s);
     const cutoff = s.t - this.windowS * 1000;
-    while (this.samples.length > 0 && this.samples[0].t < cutoff) this.samples.shift();
+    while ((this.samples[0]?.t ?? Infinity) < cutoff) this.samples.shift();
     this.u.setData([
       this.samples.map((x) => (x.t - s.t) / 1000),
       this.samples.map((x) => x.frameRttMs),

@@ -88,7 +88,7 @@ export class ComparePanel {
   private readSettings(): CompareSettings {
     const fd = new FormData(this.form);
     const resolution = String(fd.get('resolution'));
-    const [width, height] = RESOLUTIONS[resolution] ?? RESOLUTIONS['1080p'];
+    const [width, height] = RESOLUTIONS[resolution] ?? [1920, 1080];
     return {
       resolution,
       width,
@@ -134,7 +134,7 @@ export class ComparePanel {
           if (outcome.errors[b]) continue;
           this.progress.textContent = `Run ${r + 1} of ${settings.runs}: ${backendLabel(b)} at ${where} (${doneCount}/${total} done)`;
           try {
-            outcome.results[b].push(await runPatiently(() => runProcess(params(b)), (s) => {
+            (outcome.results[b] ??= []).push(await runPatiently(() => runProcess(params(b)), (s) => {
               this.progress.textContent = `Server busy; run ${r + 1} on ${backendLabel(b)} again in ${s} s…`;
             }));
           } catch (e) {
@@ -158,12 +158,12 @@ export class ComparePanel {
     const { settings, results, errors } = outcome;
     const series: Record<string, (number | null)[]> = {};
     for (const b of settings.backends) {
-      series[b] = Array.from({ length: settings.runs }, (_, i) => results[b][i]?.timings.total ?? null);
+      series[b] = Array.from({ length: settings.runs }, (_, i) => results[b]?.[i]?.timings.total ?? null);
     }
     this.chart.set(settings.runs, series);
 
     const rows = settings.backends.map((b) => {
-      const rs = results[b];
+      const rs = results[b] ?? [];
       const tot = summarize(rs.map((x) => x.timings.total));
       const comp = summarize(rs.map((x) => x.timings.compute));
       const xfer = summarize(rs.map((x) => x.timings.upload + x.timings.download));
@@ -185,14 +185,14 @@ export class ComparePanel {
 
     const head = h('tr', {}, h('th', {}, 'run'), ...settings.backends.map((b) => h('th', {}, `${backendLabel(b)} total ms`)));
     const body = Array.from({ length: settings.runs }, (_, i) =>
-      h('tr', {}, h('td', {}, String(i + 1)), ...settings.backends.map((b) => h('td', { 'data-backend': b, 'data-run': String(i + 1) }, fmtMs(results[b][i]?.timings.total)))),
+      h('tr', {}, h('td', {}, String(i + 1)), ...settings.backends.map((b) => h('td', { 'data-backend': b, 'data-run': String(i + 1) }, fmtMs(results[b]?.[i]?.timings.total)))),
     );
     this.runsTable.replaceChildren(h('thead', {}, head), h('tbody', {}, ...body));
 
     if (outcome.done) {
       const summaries = settings.backends
-        .filter((b) => results[b].length > 0)
-        .map((b) => ({ name: b as ProcessResult['backend'], medianMs: summarize(results[b].map((x) => x.timings.total)).p50 ?? NaN }));
+        .filter((b) => (results[b]?.length ?? 0) > 0)
+        .map((b) => ({ name: b as ProcessResult['backend'], medianMs: summarize((results[b] ?? []).map((x) => x.timings.total)).p50 ?? NaN }));
       outcome.sentences = speedupSentences(this.backends, summaries, where);
       this.speedup.replaceChildren(
         ...outcome.sentences.map((s) => h('p', {}, `${s}.`)),

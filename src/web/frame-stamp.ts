@@ -72,10 +72,10 @@ export function columnLuma(rgba: Uint8ClampedArray, width: number, rows: number)
   for (let y = 0; y < rows; y++) {
     for (let x = 0; x < width; x++) {
       const o = (y * width + x) * 4;
-      out[x] += (rgba[o] * 77 + rgba[o + 1] * 150 + rgba[o + 2] * 29) / 256;
+      out[x]! += (rgba[o]! * 77 + rgba[o + 1]! * 150 + rgba[o + 2]! * 29) / 256;
     }
   }
-  for (let x = 0; x < width; x++) out[x] /= rows;
+  for (let x = 0; x < width; x++) out[x]! /= rows;
   return out;
 }
 
@@ -98,14 +98,14 @@ function decodeCells(luma: Float32Array): number | null {
     const a = Math.floor(x0 + (x1 - x0) * 0.3);
     const b = Math.max(a + 1, Math.ceil(x0 + (x1 - x0) * 0.7));
     let s = 0;
-    for (let x = a; x < b; x++) s += luma[x];
+    for (let x = a; x < b; x++) s += luma[x]!;
     means.push(s / (b - a));
   }
   const lo = Math.min(...means);
   const contrast = Math.max(...means) - lo;
   if (contrast < MIN_CONTRAST || !twoLevels(means, lo, lo + contrast)) return null;
   const bits: number[] = [];
-  for (let i = 1; i < STAMP_CELLS; i++) bits.push(Math.abs(means[i] - means[i - 1]) > contrast / 2 ? 1 : 0);
+  for (let i = 1; i < STAMP_CELLS; i++) bits.push(Math.abs(means[i]! - means[i - 1]!) > contrast / 2 ? 1 : 0);
   return bitsToCounter(bits);
 }
 
@@ -118,10 +118,10 @@ function decodeEdges(luma: Float32Array): number | null {
     const xb = cellX(i, w);
     const half = Math.max(2, Math.round(w / STAMP_CELLS / 8));
     let m = 0;
-    for (let x = Math.max(0, xb - half); x < Math.min(w, xb + half + 1); x++) m = Math.max(m, luma[x]);
+    for (let x = Math.max(0, xb - half); x < Math.min(w, xb + half + 1); x++) m = Math.max(m, luma[x]!);
     peaks.push(m);
     const mid = Math.round((cellX(i - 1, w) + xb) / 2);
-    floor.push(luma[mid]);
+    floor.push(luma[mid]!);
   }
   const hi = Math.max(...peaks);
   const lo = Math.min(...floor);

@@ -128,7 +128,7 @@ export class LivePanel {
     if (!this.camera) {
       this.render('starting-camera', 'Asking for the camera…');
       try {
-        this.camera = await openCamera(CAMERA_SIZES[this.sizeSel.value] ?? CAMERA_SIZES['480p']);
+        this.camera = await openCamera(CAMERA_SIZES[this.sizeSel.value] ?? [640, 480]);
       } catch (e) {
         if (gen !== this.generation) return;
         const ce = e instanceof CameraError ? e : new CameraError('other', String(e));

@@ -39,8 +39,9 @@ export function speedupSentences(
   const gpuInfo = backends.find((b) => b.name === 'gpu');
   if (gpu && cpu) out.push(ratioText(gpu, cpu, where));
   else if (!gpuInfo || !gpuInfo.available) out.push(`GPU not available here: ${gpuInfo?.reason ?? 'the server reports no GPU backend'}`);
-  if (out.length === 0 && results.length === 1) {
-    out.push(`${backendLabel(results[0].name)} took ${results[0].medianMs.toFixed(1)} ms (median) at ${where}`);
+  const only = results.length === 1 ? results[0] : undefined;
+  if (out.length === 0 && only) {
+    out.push(`${backendLabel(only.name)} took ${only.medianMs.toFixed(1)} ms (median) at ${where}`);
   }
   return out;
 }

@@ -29,13 +29,15 @@ export class StampedSource {
     this.resize();
     this.draw();
     this.stream = canvas.captureStream();
-    this.track = this.stream.getVideoTracks()[0];
+    const track = this.stream.getVideoTracks()[0];
+    if (!track) throw new Error('canvas.captureStream() gave no video track');
+    this.track = track;
     this.schedule();
   }
 
   /** performance.now() when the frame with this stamp was drawn; NaN if unknown. */
   drawnAtMs(counter: number): number {
-    return this.drawnAt[counter % COUNTER_MOD];
+    return this.drawnAt[counter % COUNTER_MOD] ?? Number.NaN;
   }
 
   /** Stop drawing and end the captured track. */
@@ -80,7 +82,7 @@ export class StampedSource {
     const strip = stripRect(h);
     const colors = stampColors(this.counter);
     for (let i = 0; i < colors.length; i++) {
-      ctx.fillStyle = colors[i];
+      ctx.fillStyle = colors[i]!;
       const x0 = cellX(i, w);
       ctx.fillRect(x0, strip.y, cellX(i + 1, w) - x0, strip.h);
     }

@@ -24,15 +24,15 @@ function blur(l: Float32Array, times: number): Float32Array {
   let a = l;
   for (let t = 0; t < times; t++) {
     const b = new Float32Array(a.length);
-    for (let x = 0; x < a.length; x++) b[x] = (a[Math.max(0, x - 1)] + 2 * a[x] + a[Math.min(a.length - 1, x + 1)]) / 4;
+    for (let x = 0; x < a.length; x++) b[x] = (a[Math.max(0, x - 1)]! + 2 * a[x]! + a[Math.min(a.length - 1, x + 1)]!) / 4;
     a = b;
   }
   return a;
 }
 /** Sobel magnitude on a vertically uniform strip: |gx| = 4·|p[x+1] − p[x−1]|, clamped. */
-const edges = (l: Float32Array) => l.map((_, x) => clamp(4 * Math.abs(l[Math.min(l.length - 1, x + 1)] - l[Math.max(0, x - 1)])));
+const edges = (l: Float32Array) => l.map((_, x) => clamp(4 * Math.abs(l[Math.min(l.length - 1, x + 1)]! - l[Math.max(0, x - 1)]!)));
 /** Unsharp mask like the server's sharpen, across only. */
-const sharpen = (l: Float32Array) => l.map((v, x) => clamp(v + (v - (l[Math.max(0, x - 1)] + 2 * v + l[Math.min(l.length - 1, x + 1)]) / 4)));
+const sharpen = (l: Float32Array) => l.map((v, x) => clamp(v + (v - (l[Math.max(0, x - 1)]! + 2 * v + l[Math.min(l.length - 1, x + 1)]!) / 4)));
 
 /** Deterministic noise so the test never flakes. */
 function rng(seed: number): () => number {

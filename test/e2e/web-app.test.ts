@@ -120,14 +120,16 @@ function pixelStats(orig: number[], proc: number[]): PixelStats {
   for (let i = 0; i < orig.length; i += 4) {
     let a = 0;
     let b = 0;
+    const o = [orig[i]!, orig[i + 1]!, orig[i + 2]!];
+    const p = [proc[i]!, proc[i + 1]!, proc[i + 2]!];
     for (let c = 0; c < 3; c++) {
-      a += Math.abs(orig[i + c] + proc[i + c] - 255) / 3;
-      b += Math.abs(orig[i + c] - proc[i + c]) / 3;
+      a += Math.abs(o[c]! + p[c]! - 255) / 3;
+      b += Math.abs(o[c]! - p[c]!) / 3;
     }
     inv.push(a);
     same.push(b);
-    co.push(Math.max(orig[i], orig[i + 1], orig[i + 2]) - Math.min(orig[i], orig[i + 1], orig[i + 2]));
-    cp.push(Math.max(proc[i], proc[i + 1], proc[i + 2]) - Math.min(proc[i], proc[i + 1], proc[i + 2]));
+    co.push(Math.max(...o) - Math.min(...o));
+    cp.push(Math.max(...p) - Math.min(...p));
   }
   return { invertErr: median(inv), sameErr: median(same), chromaOrig: median(co), chromaProc: median(cp) };
 }
@@ -217,7 +219,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
       assert.deepEqual(chart.series[b], totals, `${b}: chart points are the returned totals`);
       for (let i = 0; i < 4; i++) {
         const cell = await page.locator(`#runs-table td[data-backend="${b}"][data-run="${i + 1}"]`).textContent();
-        assert.equal(cell, fmtMs(totals[i]), `${b} run ${i + 1} in the runs table`);
+        assert.equal(cell, fmtMs(totals[i]!), `${b} run ${i + 1} in the runs table`);
       }
       const row = page.locator(`#summary-body tr[data-backend="${b}"]`);
       assert.equal(await row.locator('[data-field="median"]').textContent(), fmtMs(median(totals)));
@@ -286,7 +288,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
       const s = (await page.evaluate(SAMPLE)) as { proc: number[] } | null;
       if (!s) return false;
       const luma: number[] = [];
-      for (let i = 0; i < s.proc.length; i += 4) luma.push((s.proc[i] + s.proc[i + 1] + s.proc[i + 2]) / 3);
+      for (let i = 0; i < s.proc.length; i += 4) luma.push((s.proc[i]! + s.proc[i + 1]! + s.proc[i + 2]!) / 3);
       return median(luma) < 30;
     });
     const readBefore = (await page.evaluate('window.rtcApp.live.reader.framesRead')) as number;

@@ -122,12 +122,12 @@ export const damagedPng: fc.Arbitrary<Buffer> = fc
       case 'truncate':
         return png.subarray(0, m.at % png.length);
       case 'flip':
-        for (const b of m.bits) png[(b >> 3) % png.length] ^= 1 << (b & 7);
+        for (const b of m.bits) png[(b >> 3) % png.length]! ^= 1 << (b & 7);
         return png;
       case 'crc': {
         const chunks = splitChunks(png);
         const c = chunks[m.which % chunks.length]!;
-        c[c.length - 1] ^= 0x5a;
+        c[c.length - 1]! ^= 0x5a;
         return png;
       }
       case 'chunks': {

@@ -57,7 +57,8 @@ function expectedReply(text: string | null): { types: string[]; t?: unknown } {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return { types: ['error'] };
   const m = msg as Record<string, unknown>;
   if (m.type === 'set') return { types: ['ack', 'error'] };
-  if (m.type === 'ping') return { types: ['pong'], t: m.t };
+  // The protocol's ping carries a number to echo; anything else is refused.
+  if (m.type === 'ping') return typeof m.t === 'number' && Number.isFinite(m.t) ? { types: ['pong'], t: m.t } : { types: ['error'] };
   if (m.type === 'stats') return { types: ['stats'] };
   return { types: ['error'] };
 }

@@ -30,7 +30,7 @@ describe('GPU device lost during a session', () => {
 
       const gpu = server.ctx.registry.get('gpu');
       assert.ok(gpu instanceof GpuProcessor, 'the server runs a GPU backend');
-      gpu.destroyDeviceForTest();
+      gpu.gpuDevice?.destroy(); // as a driver reset would
 
       // Frames keep coming back, now processed on CPU, still inverted.
       await c.waitFor(() => !server.ctx.registry.has('gpu'), 20000, 'the registry to drop the GPU');

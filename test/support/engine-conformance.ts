@@ -12,6 +12,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { stampBandHeight } from '../../src/loadgen/stamp.js';
 import type { MediaEngineName } from '../../src/media/engine.js';
 import { RTCPeerConnection, waitForIceGathering } from '../../src/media/wrtc.js';
+import { aiortcAvailable, assertAiortcRun, invertErrors, runAiortcClient } from './aiortc-client.js';
 import { ChromiumClient } from './chromium-client.js';
 import { RtcClient, meanLuma, OfferRejectedError } from './rtc-client.js';
 import { startTestServer, type TestServer } from './server.js';
@@ -241,6 +242,27 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
       } finally {
         await chrome.close();
       }
+    });
+
+    it('gives aiortc its stamped frames back inverted, on VP8 and on H264 where the engine has it', async (t) => {
+      const py = aiortcAvailable();
+      assert.ok(py.ok, `aiortc is part of the suite (npm test installs python3-aiortc): ${py.ok ? '' : py.reason}`);
+      const backends = await json(await fetch(`${srv.url}/backends`));
+      const serverCodecs = (backends.media as { codecs: Array<{ mimeType: string }> }).codecs.map((c) => c.mimeType);
+      const FRAMES = 45;
+      for (const codec of ['VP8', 'H264'] as const) {
+        if (!serverCodecs.includes(`video/${codec}`)) {
+          t.diagnostic(`${codec}: the ${engine} engine does not offer it`);
+          continue;
+        }
+        const run = await runAiortcClient({ url: srv.url, filter: 'invert', codec, frames: FRAMES, durationS: 25, width: W, height: H });
+        assertAiortcRun(run, `aiortc ${codec}`, FRAMES, `video/${codec}`);
+        const e = invertErrors(run);
+        assert.ok(e.y < 8 && e.u < 10 && e.v < 10, `${codec} invert: means near 255 - sent (errors Y ${e.y}, U ${e.u}, V ${e.v})`);
+        assert.ok(e.movedMin > 40, `${codec} invert: the planes moved by at least ${e.movedMin}, not the picture sent`);
+        t.diagnostic(`${codec}: ${run.frames.length} frames`);
+      }
+      assert.equal(await waitForSessionCount(srv.url, 0, 15000), 0, 'the sessions ended after aiortc left');
     });
 
     it('reports the engine, codec and media figures in /sessions and over the data channel', async () => {

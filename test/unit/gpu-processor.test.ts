@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { BufferUsage } from '../../src/processing/gpu/dawn.js';
 import { GpuFrameTooLargeError, GpuProcessor, GpuUnavailableError } from '../../src/processing/gpu/gpu-processor.js';
 import { referenceRgba } from '../../src/processing/reference/reference-processor.js';
 import type { FilterSpec } from '../../src/processing/types.js';
@@ -137,7 +138,7 @@ describe('GpuProcessor device loss', () => {
       // Calls in flight when the device goes: each either finished before or rejects with GpuUnavailableError.
       const inFlight = Array.from({ length: 6 }, () =>
         lost.processRgba({ width: 37, height: 23, data }, { name: 'blur', iterations: 10 }, new Uint8Array(size)));
-      lost.destroyDeviceForTest();
+      lost.gpuDevice?.destroy(); // as a driver reset would
       await fired;
       const settled = await Promise.allSettled(inFlight);
       console.log(`# in-flight calls: ${settled.filter((s) => s.status === "rejected").length} of ${settled.length} rejected by the loss`);
@@ -159,7 +160,7 @@ describe('GpuProcessor device loss', () => {
     let lost: GpuProcessor | null = await GpuProcessor.create({ allowSoftware: true, dawnOptions: testDawnOptions() });
     const data = new Uint8Array(8 * 8 * 4).fill(1);
     const inFlight = lost.processRgba({ width: 8, height: 8, data }, { name: 'blur', iterations: 2 }, new Uint8Array(data.length));
-    lost.destroyDeviceForTest();
+    lost.gpuDevice?.destroy(); // as a driver reset would
     await Promise.allSettled([inFlight]);
     await lost.close();
     lost = null;
@@ -186,7 +187,8 @@ describe('GpuProcessor device loss', () => {
         reasons.push(r);
         resolve();
       }));
-      p.raiseUncapturedErrorForTest();
+      // MAP_READ may only be combined with COPY_DST: a validation error outside any error scope.
+      p.gpuDevice?.createBuffer({ size: 4, usage: BufferUsage.MAP_READ | BufferUsage.STORAGE });
       await fired;
       assert.match(reasons[0]!, /^GPU error: /);
       await new Promise((r) => setTimeout(r, 20));

@@ -20,7 +20,7 @@ test('after the GPU device is lost, sessions get the CPU processor and /backends
     const gpu = reg.get('gpu');
     assert.ok(gpu instanceof GpuProcessor);
     const lostReason = new Promise<string>((resolve) => reg.onGpuLost(resolve));
-    gpu.destroyDeviceForTest();
+    gpu.gpuDevice?.destroy(); // as a driver reset would
     assert.match(await lostReason, /destroyed/);
 
     assert.equal(reg.getWithFallback('gpu').name, 'cpu');

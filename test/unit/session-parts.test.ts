@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { CapacityEstimator } from '../../src/media/capacity-estimator.js';
 import { ConnectionWatchdog, type WatchdogVerdict } from '../../src/media/connection-watchdog.js';
 import { FramePipeline } from '../../src/media/frame-pipeline.js';
-import type { BackendChoice, FilterSpec, FrameProcessor, I420Frame, ProcessTimings } from '../../src/processing/types.js';
+import type { BackendChoice } from '../../src/protocol/index.js';
+import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings } from '../../src/processing/types.js';
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1000;

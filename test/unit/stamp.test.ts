@@ -107,7 +107,7 @@ test('garbage, blank and misaligned frames never decode', () => {
   // Shift a stamped frame by half a cell and by whole cells, in both directions.
   const frame = stampedFrame(w, h, { frameNumber: 77, sendTimeMs: 1234 });
   const cell = w / 40;
-  for (const [dx, dy] of [[cell / 2, 0], [cell, 0], [-cell, 0], [0, cell / 2], [0, cell], [0, -cell], [2 * cell, 0]]) {
+  for (const [dx, dy] of [[cell / 2, 0], [cell, 0], [-cell, 0], [0, cell / 2], [0, cell], [0, -cell], [2 * cell, 0]] as const) {
     const shifted = new Uint8Array(frame.length).fill(128);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {

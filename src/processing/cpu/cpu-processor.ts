@@ -14,6 +14,7 @@ import { imageBytes, planJob, regionLayout, type JobShape, type PixelFormat } fr
 import { WasmArena } from './wasm-arena.js';
 import { compileKernels, createSharedMemory, instantiateKernels, type KernelExports } from './wasm-kernels.js';
 import { CpuProcessorClosedError, WorkerPool } from './worker-pool.js';
+import type { Worker } from 'node:worker_threads';
 
 export { CpuKernelsUnavailableError } from './wasm-kernels.js';
 export { CpuOutOfMemoryError } from './wasm-arena.js';
@@ -30,6 +31,8 @@ export interface CpuProcessorOptions {
    * DEFAULT_SPLIT_MIN_BYTES; 0 splits always.
    */
   splitMinBytes?: number;
+  /** Sees each worker thread once it is ready, respawned ones too (monitoring; tests end one to exercise the crash path). */
+  onWorkerStarted?: (worker: Worker) => void;
 }
 
 /** Too many calls are waiting: the caller should drop the frame or answer 503. */
@@ -79,7 +82,7 @@ export class CpuProcessor implements FrameProcessor {
     const memory = createSharedMemory(256);
     const kernels = instantiateKernels(module, memory);
     const arena = new WasmArena(memory, kernels.heapBase());
-    const pool = await WorkerPool.start(workers, { module, memory });
+    const pool = await WorkerPool.start(workers, { module, memory }, options.onWorkerStarted);
     return new CpuProcessor(pool, arena, kernels, options);
   }
 
@@ -100,11 +103,6 @@ export class CpuProcessor implements FrameProcessor {
     const err = new CpuProcessorClosedError();
     for (const w of this.waiting.splice(0)) w.fail(err);
     await this.pool.close();
-  }
-
-  /** Terminate a busy worker as a crash would: its call is rejected and the worker replaced (for tests). */
-  killOneWorkerForTest(): Promise<void> {
-    return this.pool.killOneWorker();
   }
 
   private async process(format: PixelFormat, img: RgbaImage | I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {

@@ -103,12 +103,12 @@ export class WorkerPool {
   private respawning = 0;
   private broken: Error | null = null;
 
-  private constructor(private readonly init: WorkerInit, readonly size: number) {}
+  private constructor(private readonly init: WorkerInit, readonly size: number, private readonly onStarted: (w: Worker) => void) {}
 
-  /** Start `size` workers; rejects if any cannot start (missing kernels, bad module). */
-  static async start(size: number, init: WorkerInit): Promise<WorkerPool> {
-    const pool = new WorkerPool(init, size);
-    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(init)));
+  /** Start `size` workers; rejects if any cannot start (missing kernels, bad module). `onStarted` sees every worker, respawned ones too. */
+  static async start(size: number, init: WorkerInit, onStarted: (w: Worker) => void = () => {}): Promise<WorkerPool> {
+    const pool = new WorkerPool(init, size, onStarted);
+    const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(init).then((w) => { onStarted(w); return w; })));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.terminate() : undefined)));
@@ -131,20 +131,6 @@ export class WorkerPool {
       this.queue.push({ id: this.nextId++, calls, resolve, reject });
       this.dispatch();
     });
-  }
-
-  /** Terminate a busy worker as a crash would (for tests of the crash path); waits up to 5 s for one to be busy. */
-  async killOneWorker(): Promise<void> {
-    const until = Date.now() + 5000;
-    while (Date.now() < until) {
-      const slot = this.slots.find((s) => s.task);
-      if (slot) {
-        await slot.worker.terminate();
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    throw new Error('no worker became busy');
   }
 
   /** Terminate every worker; queued and running tasks are rejected. */
@@ -203,7 +189,7 @@ export class WorkerPool {
     slot.task?.reject(new CpuWorkerCrashedError(why));
     slot.task = null;
     this.respawning++;
-    startWorker(this.init).then(
+    startWorker(this.init).then((w) => { this.onStarted(w); return w; }).then(
       (worker) => {
         this.respawning--;
         if (this.closed) void worker.terminate();

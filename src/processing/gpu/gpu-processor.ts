@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings, RgbaImage } from '../types.js';
 import { backendLabel, describeAdapter, softwareReason } from './adapter-info.js';
 import { BusyTracker } from './busy-tracker.js';
-import { BufferUsage, createDawn, MapMode, type DawnGpu } from './dawn.js';
+import { createDawn, MapMode, type DawnGpu } from './dawn.js';
 import { frameLayout, type LayoutKind } from './frame-layout.js';
 import { I420_WORKGROUP, KERNELS_WGSL, Op, RGBA_WORKGROUP, TILE_MAX_ITERATIONS, type OpName } from './kernels-wgsl.js';
 import { SlotPool, type FrameSlot } from './slot-pool.js';
@@ -187,15 +187,9 @@ export class GpuProcessor implements FrameProcessor {
     return this.lostReason;
   }
 
-  /** Destroy the device as a driver reset would: for tests of the device-loss path. */
-  destroyDeviceForTest(): void {
-    this.dev?.destroy();
-  }
-
-  /** Make Dawn report an error outside any error scope (an invalid buffer): for tests of that path. */
-  raiseUncapturedErrorForTest(): void {
-    // MAP_READ may only be combined with COPY_DST: this usage is a validation error.
-    this.dev?.createBuffer({ size: 4, usage: BufferUsage.MAP_READ | BufferUsage.STORAGE });
+  /** The WebGPU device while it lives (null once lost or closed): for monitoring, and for tests that destroy it as a driver reset would. */
+  get gpuDevice(): GPUDevice | null {
+    return this.dev;
   }
 
   async processI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {

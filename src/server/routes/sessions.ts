@@ -2,7 +2,7 @@
  * WebRTC signalling (POST /offer, aiortc-compatible JSON) and session management
  * (GET/PATCH/DELETE /sessions), plus the ICE servers a client should use.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { AdmissionError, NegotiationError } from '../../media/session-manager.js';
 import { SessionSettingsError } from '../../media/session.js';
@@ -10,6 +10,7 @@ import { InvalidSdpError } from '../../media/sdp.js';
 import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { identityOf, SessionOwners } from '../ownership.js';
 import { asParams, backendParam, filterParam } from '../params.js';
 
 /** Seconds a refused client should wait before offering again. */
@@ -17,6 +18,8 @@ const RETRY_AFTER_S = 5;
 
 /** Register /offer, /sessions, /ice-servers. */
 export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const owners = new SessionOwners((id) => ctx.sessions.get(id) !== undefined);
+
   app.post('/offer', { bodyLimit: 256 * 1024 }, async (req) => {
     const body = asParams(req.body, 'the request body');
     if (body.type !== 'offer') throw new ApiError('INVALID_SDP', `type must be "offer", got ${JSON.stringify(body.type)}`);
@@ -32,6 +35,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     }
     try {
       const answer = await ctx.sessions.accept({ sdp: body.sdp, filter, backend });
+      owners.record(answer.sessionId, identityOf(req));
       return { ...answer, iceServers: ctx.iceServersFor(answer.sessionId) };
     } catch (err) {
       if (err instanceof InvalidSdpError || err instanceof NegotiationError) throw new ApiError('INVALID_SDP', err.message);
@@ -45,25 +49,28 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/ice-servers', async () => ({ iceServers: ctx.iceServersFor(randomUUID()) }));
 
-  app.get('/sessions', async () => {
+  app.get('/sessions', async (req) => {
     await ctx.sessions.refreshStats();
-    return { sessions: ctx.sessions.list() };
+    owners.prune();
+    const who = identityOf(req);
+    return { sessions: ctx.sessions.list().filter((s) => owners.mayAccess(s.id, who)) };
   });
 
-  const find = (id: string) => {
+  // Another identity's session is answered as absent: its id is not even confirmed.
+  const find = (id: string, req: FastifyRequest) => {
     const s = ctx.sessions.get(id);
-    if (!s) throw new ApiError('SESSION_NOT_FOUND', `no live session ${JSON.stringify(id)}`);
+    if (!s || !owners.mayAccess(id, identityOf(req))) throw new ApiError('SESSION_NOT_FOUND', `no live session ${JSON.stringify(id)}`);
     return s;
   };
 
   app.get<{ Params: { id: string } }>('/sessions/:id', async (req) => {
-    const s = find(req.params.id);
+    const s = find(req.params.id, req);
     await s.refreshStats();
     return s.info();
   });
 
   app.patch<{ Params: { id: string } }>('/sessions/:id', async (req) => {
-    const s = find(req.params.id);
+    const s = find(req.params.id, req);
     const body = asParams(req.body, 'the request body');
     try {
       return s.update({ filter: body.filter ?? body.video_transform, iterations: body.iterations, backend: body.backend });
@@ -74,6 +81,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   });
 
   app.delete<{ Params: { id: string } }>('/sessions/:id', async (req, reply) => {
+    find(req.params.id, req);
     if (!ctx.sessions.close(req.params.id, 'deleted')) {
       throw new ApiError('SESSION_NOT_FOUND', `no live session ${JSON.stringify(req.params.id)}`);
     }

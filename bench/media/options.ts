@@ -1,0 +1,177 @@
+/**
+ * Command-line options of the media benchmark (`npm run bench:media -- ...`), its two presets
+ * (quick, full) and the help text.
+ */
+import { parseArgs } from 'node:util';
+
+/** The servers the benchmark knows: rtc-scale on each media engine, and the aiortc peer. */
+export const SERVER_KINDS = ['libwebrtc', 'native', 'aiortc'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+
+/** One staircase: a resolution and the session counts to step through. */
+export interface Staircase {
+  width: number;
+  height: number;
+  steps: number[];
+}
+
+/** Parsed options. */
+export interface BenchOptions {
+  preset: 'quick' | 'full';
+  kinds: ServerKind[];
+  staircases: Staircase[];
+  /** Seconds of one point's steady phase, the settle time included. */
+  durationS: number;
+  /** The first seconds of a point left out of its figures (connection transients). */
+  settleS: number;
+  fps: number;
+  filter: string;
+  iterations: number;
+  sloP95Ms: number;
+  /** Steps still run after a kind's first step past the objective (0: stop there). */
+  pastFailure: number;
+  repeat: number;
+  spawnRate: number;
+  loadgenWorkers: number | undefined;
+  out: string | undefined;
+  python: string;
+  /** rtc-scale's server entry point; default this checkout's dist/src/server/main.js. */
+  rtcServer: string | undefined;
+}
+
+/** Thrown for bad command-line input; the message is meant for the user. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const HELP = `rtc-scale media benchmark: rtc-scale (per media engine) against the aiortc peer
+
+Usage: npm run bench:media -- [options]       (runs inside a loopback-only network namespace)
+
+For each point (a server kind, a resolution, a session count) a fresh server is started, the
+project's load generator is the one client, and the server's CPU is read from /proc over the
+steady window. Points run interleaved across kinds, so a change in the machine's load touches
+every kind alike. One JSON document goes to stdout and to --out.
+
+  --quick                  ~2 min: 360p 1,2,4 and 720p 1 session; 8 s a point (default)
+  --full                   ~10-15 min: 360p 1,2,3,4,6,8 and 720p 1,2,3; 20 s a point
+  --kinds LIST             of ${SERVER_KINDS.join(', ')} (default: all; an engine the server
+                           refuses or does not report is skipped, with the reason)
+  --staircase WxH:N,N,..   replace the preset's staircases (repeatable), e.g. 640x360:1,2,3,4,6
+  --duration S             seconds per point, settle included (quick 8, full 20)
+  --settle S               seconds left out at the start of each point (quick 3, full 5)
+  --fps N                  sent frame rate (default 30)
+  --filter NAME            server filter (default none); --iterations N (default 1)
+  --slo-p95-ms X           the capacity objective (default 200)
+  --past-failure N         steps still run after a kind first misses the objective (default 0)
+  --repeat N               run the whole plan N times; figures are medians over the runs (default 1)
+  --spawn-rate R           load generator sessions started per second (default 4)
+  --loadgen-workers N      load generator worker processes (default: its own)
+  --python PATH            interpreter for the aiortc server (default /usr/bin/python3)
+  --rtc-server PATH        rtc-scale server to run (default dist/src/server/main.js of this
+                           checkout; another build's, to compare builds)
+  --out FILE               JSON output (default bench-output/media-<time>.json)
+  --help
+`;
+
+const PRESETS = {
+  quick: {
+    durationS: 8, settleS: 3,
+    staircases: [{ width: 640, height: 360, steps: [1, 2, 4] }, { width: 1280, height: 720, steps: [1] }],
+  },
+  full: {
+    durationS: 20, settleS: 5,
+    staircases: [{ width: 640, height: 360, steps: [1, 2, 3, 4, 6, 8] }, { width: 1280, height: 720, steps: [1, 2, 3] }],
+  },
+} as const;
+
+function numberArg(name: string, v: string | undefined, integer: boolean, allowZero = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+const positive = (name: string, v: string | undefined, integer: boolean): number | undefined => numberArg(name, v, integer);
+
+/** Parse `WxH:1,2,3`. */
+export function parseStaircase(v: string): Staircase {
+  const m = /^(\d+)x(\d+):(\d+(?:,\d+)*)$/.exec(v.trim());
+  if (!m) throw new UsageError(`--staircase must look like 640x360:1,2,4, got ${JSON.stringify(v)}`);
+  const width = Number(m[1]);
+  const height = Number(m[2]);
+  if (width < 160 || height < 16 || width % 2 || height % 2 || width > 3840 || height > 2160) {
+    throw new UsageError(`--staircase ${v}: the size must be even, 160..3840 wide and 16..2160 high`);
+  }
+  const steps = m[3]!.split(',').map(Number);
+  if (steps.some((n) => n < 1 || n > 64)) throw new UsageError(`--staircase ${v}: session counts must be 1..64`);
+  for (let i = 1; i < steps.length; i++) {
+    if (steps[i]! <= steps[i - 1]!) throw new UsageError(`--staircase ${v}: session counts must increase`);
+  }
+  return { width, height, steps };
+}
+
+/** Parse argv (without node and script). Returns null when --help was asked for. */
+export function parseBenchOptions(argv: string[]): BenchOptions | null {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: 'boolean' }, full: { type: 'boolean' }, kinds: { type: 'string' },
+        staircase: { type: 'string', multiple: true }, duration: { type: 'string' }, settle: { type: 'string' },
+        fps: { type: 'string' }, filter: { type: 'string' }, iterations: { type: 'string' }, 'slo-p95-ms': { type: 'string' },
+        'past-failure': { type: 'string' }, repeat: { type: 'string' }, 'spawn-rate': { type: 'string' },
+        'loadgen-workers': { type: 'string' }, python: { type: 'string' }, out: { type: 'string' }, 'rtc-server': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return null;
+  const str = (k: string): string | undefined => values[k] as string | undefined;
+  if (values.quick && values.full) throw new UsageError('give --quick or --full, not both');
+  const preset = values.full ? 'full' : 'quick';
+  const p = PRESETS[preset];
+
+  let kinds: ServerKind[] = [...SERVER_KINDS];
+  if (str('kinds') !== undefined) {
+    const list = str('kinds')!.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const k of list) {
+      if (!(SERVER_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kinds: unknown kind ${JSON.stringify(k)} (known: ${SERVER_KINDS.join(', ')})`);
+    }
+    if (list.length === 0) throw new UsageError('--kinds must name at least one kind');
+    kinds = [...new Set(list)] as ServerKind[];
+  }
+  const staircaseArgs = (values.staircase as string[] | undefined) ?? [];
+  const staircases = staircaseArgs.length ? staircaseArgs.map(parseStaircase) : p.staircases.map((s) => ({ ...s, steps: [...s.steps] }));
+
+  const durationS = positive('duration', str('duration'), false) ?? p.durationS;
+  const settleS = numberArg('settle', str('settle'), false, true) ?? p.settleS;
+  if (durationS - settleS < 2) throw new UsageError('--duration must leave at least 2 s after --settle');
+  const fps = positive('fps', str('fps'), false) ?? 30;
+  if (fps > 120) throw new UsageError('--fps must be at most 120');
+  return {
+    preset,
+    kinds,
+    staircases,
+    durationS,
+    settleS,
+    fps,
+    filter: str('filter') ?? 'none',
+    iterations: positive('iterations', str('iterations'), true) ?? 1,
+    sloP95Ms: positive('slo-p95-ms', str('slo-p95-ms'), false) ?? 200,
+    pastFailure: numberArg('past-failure', str('past-failure'), true, true) ?? 0,
+    repeat: positive('repeat', str('repeat'), true) ?? 1,
+    spawnRate: positive('spawn-rate', str('spawn-rate'), false) ?? 4,
+    loadgenWorkers: positive('loadgen-workers', str('loadgen-workers'), true),
+    out: str('out'),
+    python: str('python') ?? '/usr/bin/python3',
+    rtcServer: str('rtc-server'),
+  };
+}
