@@ -99,6 +99,7 @@ export class NativePeer implements MediaPeer {
   private spare: Uint8Array | null = null;
   private forceKeyframe = false;
   private lastKeyframeAnswer = -Infinity;
+  private lastKeyframeSent = -Infinity;
   private reopenKbps: number | null = null;
   private readonly encodeMs = new Median();
   private sequenceNumber = Math.floor(Math.random() * 0x10000);
@@ -308,6 +309,8 @@ export class NativePeer implements MediaPeer {
         this.forceKeyframe = false;
         this.lastKeyframeAnswer = now;
       }
+      // the encoder counts its key frame interval in frames; bound it in time too, whatever the frame rate
+      if (now - this.lastKeyframeSent >= this.settings.keyframeIntervalMs) keyframe = true;
       const ts = this.rtpTimestamp(now);
       const t0 = performance.now();
       const packets = await enc.encode(frame.data, Math.round(((now - this.clockStart) * VIDEO_CLOCK_HZ) / 1000), keyframe);
@@ -315,6 +318,7 @@ export class NativePeer implements MediaPeer {
       if (this.closed) return;
       for (const p of packets) {
         this.counters.framesEncoded++;
+        if (p.keyframe) this.lastKeyframeSent = now;
         const payloads = this.packetizer.packetize(p.data, p.keyframe);
         payloads.forEach((payload, k) => {
           this.transport.sendRtp(payload, this.sequenceNumber, ts, k === payloads.length - 1);
