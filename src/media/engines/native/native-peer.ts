@@ -42,6 +42,9 @@ export interface NativePeerCounters {
   plisSent: number;
   rtpPacketsSent: number;
   encoderReopens: number;
+  /** REMB messages and receiver reports on our stream received from the client. */
+  rembReceived: number;
+  receiverReports: number;
 }
 
 const TICK_MS = 10;
@@ -74,7 +77,7 @@ class Median {
 export class NativePeer implements MediaPeer {
   readonly counters: NativePeerCounters = {
     framesDecoded: 0, framesEncoded: 0, sendFramesReplaced: 0, decodeQueueDrops: 0, decodeErrors: 0, encodeErrors: 0,
-    keyframeRequestsReceived: 0, plisSent: 0, rtpPacketsSent: 0, encoderReopens: 0,
+    keyframeRequestsReceived: 0, plisSent: 0, rtpPacketsSent: 0, encoderReopens: 0, rembReceived: 0, receiverReports: 0,
   };
   readonly buffer: ReceiveBuffer;
   private readonly impairment: Impairment<IncomingRtp> | null;
@@ -171,11 +174,13 @@ export class NativePeer implements MediaPeer {
 
   /** From the transport: REMB. */
   onRemb(bps: number): void {
+    this.counters.rembReceived++;
     this.bitrate.onRemb(bps);
   }
 
   /** From the transport: the client's report on our stream. */
   onReceiverReport(fractionLost: number): void {
+    this.counters.receiverReports++;
     this.bitrate.onReceiverReport(fractionLost);
   }
 
