@@ -49,6 +49,9 @@ manifest's metrics, stabilisation windows and policies, and a model of the GPU n
   --initial-replicas N    replicas at the start (default minReplicas)
   --min-replicas N        override the manifest's minReplicas
   --spawn-rate N          new sessions per second at most, 0 = no limit (default 0)
+  --retry-s N             a rejected client offers again after (default ${DEFAULT_PARAMS.retryS}, the server's Retry-After)
+  --capacity-metric M     sessions (sessions / limit, the manifests today) or demand (plus the
+                          clients turned away: Retry-After x capacity rejections per second)
   --tolerance X           HPA tolerance (default ${DEFAULT_PARAMS.tolerance})
   --slo-p95-ms X          objective on predicted p95 (default ${DEFAULT_PARAMS.sloP95Ms})
   --broken-metric NAME    an HPA metric whose values never arrive (repeatable)
@@ -101,7 +104,7 @@ export function parseSimOptions(argv: string[]): SimOptions {
         'sync-s': { type: 'string' }, 'metric-delay-s': { type: 'string' }, 'pod-start-s': { type: 'string' },
         'node-provision-s': { type: 'string' }, 'warm-nodes': { type: 'string' }, 'pods-per-node': { type: 'string' },
         'max-nodes': { type: 'string' }, 'node-scale-down-s': { type: 'string' }, 'drain-timeout-s': { type: 'string' },
-        'initial-replicas': { type: 'string' }, 'min-replicas': { type: 'string' }, 'spawn-rate': { type: 'string' },
+        'initial-replicas': { type: 'string' }, 'min-replicas': { type: 'string' }, 'spawn-rate': { type: 'string' }, 'retry-s': { type: 'string' }, 'capacity-metric': { type: 'string' },
         tolerance: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'broken-metric': { type: 'string', multiple: true },
         'sweep-rates': { type: 'string' }, 'sweep-base': { type: 'string' }, 'sweep-peak': { type: 'string' },
         html: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -125,6 +128,12 @@ export function parseSimOptions(argv: string[]): SimOptions {
   set('initialReplicas', intOpt(str('initial-replicas'), 'initial-replicas', 0, 10_000));
   set('minReplicas', intOpt(str('min-replicas'), 'min-replicas', 1, 10_000));
   set('spawnRate', intOpt(str('spawn-rate'), 'spawn-rate', 0, 100_000));
+  set('retryS', intOpt(str('retry-s'), 'retry-s', 1, 3600));
+  const capacityMetric = str('capacity-metric');
+  if (capacityMetric !== undefined) {
+    if (capacityMetric !== 'sessions' && capacityMetric !== 'demand') throw new UsageError(`--capacity-metric must be sessions or demand, got ${JSON.stringify(capacityMetric)}`);
+    params.capacityMetric = capacityMetric;
+  }
   set('tolerance', numOpt(str('tolerance'), 'tolerance', 0, 1));
   set('sloP95Ms', numOpt(str('slo-p95-ms'), 'slo-p95-ms', 1, 60_000));
   const broken = values['broken-metric'];

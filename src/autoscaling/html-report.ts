@@ -96,7 +96,7 @@ export function renderSimulationHtml(r: SimResult, meta: { profile: string; curv
     ['not simulated', r.unsimulatedMetrics.length ? `${r.unsimulatedMetrics.join(', ')} (no curve column)` : 'none'],
     ['pod capacity', `${r.capacity} sessions`],
     ['timings', `sync ${p.syncPeriodS} s, metric delay ${p.metricDelayS} s, pod start ${p.podStartS} s, GPU node ${p.nodeProvisionS} s, drain ${p.drainTimeoutS} s`],
-    ['knobs', `warm nodes ${p.warmNodes}, pods per node ${p.podsPerNode}, max nodes ${p.maxNodes}, spawn rate ${p.spawnRate || 'unlimited'}${p.brokenMetrics.length ? `, broken metrics ${p.brokenMetrics.join(', ')}` : ''}`],
+    ['knobs', `capacity metric ${p.capacityMetric}, retry after ${p.retryS} s, warm nodes ${p.warmNodes}, pods per node ${p.podsPerNode}, max nodes ${p.maxNodes}, spawn rate ${p.spawnRate || 'unlimited'}${p.brokenMetrics.length ? `, broken metrics ${p.brokenMetrics.join(', ')}` : ''}`],
   ];
   const verdict = `<p>Objective (p95 ≤ ${p.sloP95Ms} ms every second, no offer rejected, no session dropped): <span class="${r.overall.held ? 'met' : 'missed'}">${r.overall.held ? 'held' : 'missed'}</span></p>`;
   const syncRows = r.syncs.filter((x, i) => i === 0 || x.desired !== x.current).map((x) => [String(x.t), String(x.current), cell(x.recommended), String(x.desired), x.reason,

@@ -1,7 +1,7 @@
 /**
  * Replays a load profile (the load generator's phases) through the HPA algorithm and a model of
  * the cluster, one simulated second at a time: sessions arrive and leave as the profile's target
- * moves, offers that find no ready pod with room are rejected (503) and retried the next second,
+ * moves, offers that find no ready pod with room are rejected (503) and retried after Retry-After,
  * the HPA syncs every period on metrics that are `metricDelayS` old, new pods wait for a GPU node
  * (cluster autoscaler) and their start-up, removed pods drain, and each pod's p95 latency comes
  * from the measured curve at its session count. Deterministic: no randomness, no wall clock.
@@ -35,6 +35,14 @@ export interface ClusterParams {
   initialReplicas: number;
   /** New sessions the clients open per second at most (the load generator's --spawn-rate); 0 = no limit. */
   spawnRate: number;
+  /** A rejected client offers again after this long (the server's Retry-After on 503 AT_CAPACITY). */
+  retryS: number;
+  /**
+   * What the capacity metric counts: `sessions` (sessions over the limit, which saturates at 1 when
+   * a pod is full) or `demand` (plus the clients turned away: Retry-After × the pod's capacity
+   * rejections per second over the last minute, so the HPA sees how far demand exceeds capacity).
+   */
+  capacityMetric: 'sessions' | 'demand';
   /** HPA tolerance. */
   tolerance: number;
   /** The objective on predicted p95 (ms). */
@@ -48,7 +56,7 @@ export interface ClusterParams {
 /** Defaults: GKE's HPA sync, a 15 s scrape with 30 s rule evaluation, an L4 node pool. */
 export const DEFAULT_PARAMS: ClusterParams = {
   syncPeriodS: 15, metricDelayS: 45, podStartS: 60, nodeProvisionS: 240, warmNodes: 0, podsPerNode: 1, maxNodes: 10,
-  nodeScaleDownS: 600, drainTimeoutS: 305, initialReplicas: 0, spawnRate: 0, tolerance: 0.1, sloP95Ms: 200, brokenMetrics: [],
+  nodeScaleDownS: 600, drainTimeoutS: 305, initialReplicas: 0, spawnRate: 0, retryS: 5, capacityMetric: 'sessions', tolerance: 0.1, sloP95Ms: 200, brokenMetrics: [],
 };
 
 /** One simulated second. */
@@ -124,8 +132,10 @@ interface Pod {
   readyAt: number;
   drainUntil: number;
   sessions: number;
-  /** Sessions per past second while the pod exported metrics (null before), newest last. */
+  /** Sessions (plus turned-away demand, see capacityMetric) per past second while the pod exported metrics (null before), newest last. */
   history: Array<number | null>;
+  /** Capacity rejections attributed to the pod in each of the last 60 s (a rate()[1m]). */
+  rejections: number[];
 }
 
 interface Node {
@@ -184,6 +194,8 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   for (const k of ['syncPeriodS', 'podsPerNode', 'maxNodes'] as const) {
     if (!(Number.isInteger(params[k]) && params[k] >= 1)) throw new RangeError(`${k} must be a positive integer`);
   }
+  if (!(Number.isInteger(params.retryS) && params.retryS >= 1)) throw new RangeError('retryS must be a positive integer');
+  if (params.capacityMetric !== 'sessions' && params.capacityMetric !== 'demand') throw new RangeError('capacityMetric must be sessions or demand');
   for (const k of ['metricDelayS', 'podStartS', 'nodeProvisionS', 'warmNodes', 'nodeScaleDownS', 'drainTimeoutS', 'initialReplicas', 'spawnRate'] as const) {
     if (!(Number.isInteger(params[k]) && params[k] >= 0)) throw new RangeError(`${k} must be a non-negative integer`);
   }
@@ -216,7 +228,7 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   const initialNodes = Math.min(params.maxNodes, Math.ceil(initial / params.podsPerNode) + params.warmNodes);
   for (let i = 0; i < initialNodes; i++) nodes.push({ id: nextNode++, readyAt: 0, emptySince: 0 });
   for (let i = 0; i < initial; i++) {
-    pods.push({ id: nextPod++, state: 'ready', node: nodes[Math.floor(i / params.podsPerNode)]!.id, readyAt: 0, drainUntil: 0, sessions: 0, history: [0] });
+    pods.push({ id: nextPod++, state: 'ready', node: nodes[Math.floor(i / params.podsPerNode)]!.id, readyAt: 0, drainUntil: 0, sessions: 0, history: [0], rejections: [] });
   }
 
   const samples: SimSample[] = [];
@@ -225,6 +237,8 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   let droppedTotal = 0;
   let lastPhase = phases[0]!.name;
 
+  /** When each client turned away will offer again (bounded by the profile's sessions). */
+  const waiting: number[] = [];
   const podsOn = (nodeId: number): number => pods.filter((p) => p.node === nodeId).length;
   const nodeReady = (n: Node, t: number): boolean => n.readyAt <= t;
 
@@ -273,9 +287,12 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
     for (const n of nodes) if (podsOn(n.id) > 0) n.emptySince = t;
 
     // Clients: sessions end when the target falls (draining pods' first), offers when it rises.
+    // A client turned away waits Retry-After before it offers again.
     let active = pods.reduce((s, p) => s + p.sessions, 0);
     let rejected = 0;
+    for (const p of pods) { p.rejections.push(0); if (p.rejections.length > 60) p.rejections.shift(); }
     if (active > target) {
+      waiting.length = 0;
       let remove = active - target;
       const order = [...pods.filter((p) => p.state === 'draining'), ...pods.filter((p) => p.state === 'ready').sort((a, b) => b.sessions - a.sessions)];
       for (const p of order) {
@@ -286,19 +303,39 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
       }
       active = target;
     } else if (active < target) {
-      const offers = params.spawnRate > 0 ? Math.min(params.spawnRate, target - active) : target - active;
+      // Clients beyond the active and the waiting ones are new: they offer now; waiting ones
+      // offer when their Retry-After is up. The spawn rate, if any, limits both.
+      const unserved = target - active;
+      waiting.sort((a, b) => a - b);
+      while (waiting.length > unserved) waiting.pop();
+      const due = waiting.filter((w) => w <= t).length;
+      const fresh = unserved - waiting.length;
+      let budget = params.spawnRate > 0 ? params.spawnRate : Number.POSITIVE_INFINITY;
+      const fromWaiting = Math.min(due, budget);
+      budget -= fromWaiting;
+      const offers = fromWaiting + Math.min(fresh, budget);
+      waiting.splice(0, fromWaiting);
       const open = pods.filter((p) => p.state === 'ready');
       for (let i = 0; i < offers; i++) {
         // Least-loaded pod with room: the best case (a Service picks at random; see docs/autoscaling.md).
         let best: Pod | undefined;
         for (const p of open) if (p.sessions < cap && (!best || p.sessions < best.sessions)) best = p;
-        if (best) { best.sessions++; active++; } else rejected++;
+        if (best) { best.sessions++; active++; } else {
+          rejected++;
+          waiting.push(t + params.retryS);
+          // The 503 came from one of the full pods; spread the count over them.
+          const from = open[i % Math.max(1, open.length)];
+          if (from) from.rejections[from.rejections.length - 1]! += 1;
+        }
       }
+    } else {
+      waiting.length = 0;
     }
 
     // Metrics: what each pod exports this second (ready and draining pods export).
     for (const p of pods) {
-      p.history.push(p.state === 'ready' || p.state === 'draining' ? p.sessions : null);
+      const turnedAway = params.capacityMetric === 'demand' ? (params.retryS * p.rejections.reduce((a, b) => a + b, 0)) / 60 : 0;
+      p.history.push(p.state === 'ready' || p.state === 'draining' ? p.sessions + turnedAway : null);
       if (p.history.length > historyLen) p.history.shift();
     }
 
@@ -328,7 +365,7 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
       syncs.push({ t, current, recommended: decision.recommended, desired: decision.desired, reason: decision.reason, metrics: seen });
       if (decision.desired > current) {
         for (let i = current; i < decision.desired; i++) {
-          pods.push({ id: nextPod++, state: 'pending', node: null, readyAt: 0, drainUntil: 0, sessions: 0, history: [] });
+          pods.push({ id: nextPod++, state: 'pending', node: null, readyAt: 0, drainUntil: 0, sessions: 0, history: [], rejections: [] });
         }
       } else if (decision.desired < current) {
         // ReplicaSet order: unscheduled, then not ready, then the lowest pod-deletion-cost

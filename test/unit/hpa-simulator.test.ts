@@ -129,6 +129,24 @@ test('scale-down drains the emptiest pods first, one a minute after the window, 
   assert.ok(r.samples.at(-1)!.replicas <= 2);
 });
 
+test('turned-away clients retry after Retry-After; counting them in the capacity metric scales further on a fast spike', () => {
+  const curve = curveOf(4, [[1, 100], [4, 150]]);
+  const hpa = capacityHpa();
+  const phases = spikeProfile(2, 20, 0.5);
+  const sessions = simulate(phases, hpa, curve, { retryS: 5 });
+  const demand = simulate(phases, hpa, curve, { retryS: 5, capacityMetric: 'demand' });
+  // A full pod reads 1.0 however many clients it turns away: at a 0.7 target the HPA grows by at
+  // most 1/0.7 per round of pod start-ups. Counting the turned-away clients lifts that ceiling.
+  assert.ok(demand.overall.peakReplicas > sessions.overall.peakReplicas, `${demand.overall.peakReplicas} > ${sessions.overall.peakReplicas}`);
+  assert.ok(demand.overall.rejectedOffers < sessions.overall.rejectedOffers);
+  // Retries: with every client retrying each second there are five times as many offers to refuse.
+  const eager = simulate(phases, hpa, curve, { retryS: 1 });
+  assert.ok(eager.overall.rejectedOffers > 4 * sessions.overall.rejectedOffers, `${eager.overall.rejectedOffers} vs ${sessions.overall.rejectedOffers}`);
+  // The same clients wait about as long either way (a slow retrier may get in a few seconds later).
+  assert.ok(Math.abs(eager.overall.unservedSessionSeconds - sessions.overall.unservedSessionSeconds) <= 0.02 * sessions.overall.unservedSessionSeconds);
+  assert.throws(() => simulate(phases, hpa, curve, { retryS: 0 }), RangeError);
+});
+
 test('a broken metric (DCGM down) blocks scale-down but not scale-up', () => {
   const curve = new CapacityCurve(parseCapacityCurve({ format: CAPACITY_CURVE_FORMAT, podCapacitySessions: 4,
     points: [{ sessions: 1, p95Ms: 100, gpuUtilizationPercent: 10 }, { sessions: 4, p95Ms: 150, gpuUtilizationPercent: 40 }] }));
