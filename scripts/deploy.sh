@@ -16,7 +16,8 @@
 # TURN_ADDRESS (rtc-turn), DOMAIN (the signalling host name; default <ip>.sslip.io of the
 # signalling address), TURN_DOMAIN (default <ip>.sslip.io of the TURN address), TURN_TLS_CERT and
 # TURN_TLS_KEY (PEM files for TURN_DOMAIN; default a self-signed certificate),
-# KUBE_PROMETHEUS_STACK_VERSION, PROMETHEUS_ADAPTER_VERSION, STACKDRIVER_ADAPTER_COMMIT (pins).
+# KUBE_PROMETHEUS_STACK_VERSION, PROMETHEUS_ADAPTER_VERSION, STACKDRIVER_ADAPTER_COMMIT (pins),
+# WARM_GPU_NODES (0: GPU nodes kept free by placeholder pods, k8s/components/gpu-warm-nodes).
 # The image tag defaults to the commit, with -dirty-<hash> when the tree has changes.
 # Needs gcloud, docker, kubectl, helm (gke) and openssl; the cluster from scripts/gke-setup.sh.
 # --dry-run prints every command and runs none; lookups then count as "not found".
@@ -61,8 +62,10 @@ KUBE_PROMETHEUS_STACK_VERSION="${KUBE_PROMETHEUS_STACK_VERSION:-65.1.1}"
 PROMETHEUS_ADAPTER_VERSION="${PROMETHEUS_ADAPTER_VERSION:-4.11.0}"
 STACKDRIVER_ADAPTER_COMMIT="${STACKDRIVER_ADAPTER_COMMIT:-0857364d151373fb985599f4ddee6504166de939}"
 STACKDRIVER_ADAPTER_URL="https://raw.githubusercontent.com/GoogleCloudPlatform/k8s-stackdriver/$STACKDRIVER_ADAPTER_COMMIT/custom-metrics-stackdriver-adapter/deploy/production/adapter_new_resource_model.yaml"
+WARM_GPU_NODES="${WARM_GPU_NODES:-0}"
 NAMESPACE=rtc
 
+[[ "$WARM_GPU_NODES" =~ ^[0-9]+$ ]] || die "WARM_GPU_NODES must be a number, got $WARM_GPU_NODES"
 case "$OVERLAY" in
   gke|gke-managed) ;;
   *) die "OVERLAY must be gke or gke-managed, got $OVERLAY (k8s/overlays/local is applied by hand)" ;;
@@ -217,6 +220,17 @@ patches:
         path: /spec/loadBalancerIP
         value: "$turn_ip"
 YAML
+if [ "$WARM_GPU_NODES" -gt 0 ]; then
+  cat >> "$overlay_dir/kustomization.yaml" <<YAML
+  - target: {kind: Deployment, name: gpu-placeholder}
+    patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: $WARM_GPU_NODES
+components:
+  - ../../components/gpu-warm-nodes
+YAML
+fi
 [ "$DRY_RUN" -eq 0 ] || sed 's/^/    /' "$overlay_dir/kustomization.yaml"
 run kubectl apply -k "$overlay_dir"
 

@@ -12,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { IPriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fakeBin = path.join(root, 'test/support/fake-bin');
@@ -329,6 +331,32 @@ test('deploy refuses a second custom-metrics adapter, an unknown overlay, and mi
   assert.deepEqual(leftovers(), []);
   fs.rmSync(state, { recursive: true });
   fs.rmSync(bare, { recursive: true });
+});
+
+test('deploy WARM_GPU_NODES=2: placeholder pods at a negative priority hold two GPUs, and media pods can preempt them', { skip: !realKubectl && 'kubectl not installed' }, async () => {
+  const state = reservedState();
+  const r = runScript('scripts/deploy.sh', ['--skip-build', '--tag', 'w', 'proj-1'], state, { WARM_GPU_NODES: '2' });
+  assert.equal(r.code, 0, r.out);
+  const objs = renderedObjects(state);
+  const placeholder = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gpu-placeholder')!;
+  const spec = placeholder.spec as { replicas: number; template: { spec: { priorityClassName: string; containers: Array<{ resources: { requests: Record<string, string> } }> } } };
+  assert.equal(spec.replicas, 2);
+  assert.equal(spec.template.spec.containers[0]!.resources.requests['nvidia.com/gpu'], 1);
+  const pc = objs.find((o) => o.kind === 'PriorityClass' && o.metadata.name === spec.template.spec.priorityClassName) as unknown as { value: number; preemptionPolicy: string };
+  assert.ok(pc.value < 0, 'below the media pods (priority 0), so they preempt it');
+  assert.equal(pc.preemptionPolicy, 'Never');
+  // The placeholder asks for what a media pod asks, so a freed node fits one media pod exactly.
+  const mediaReq = ((objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gpu-media')!.spec as { template: { spec: { containers: Array<{ resources: { requests: Record<string, string> } }> } } }).template.spec.containers[0]!.resources.requests);
+  assert.deepEqual(spec.template.spec.containers[0]!.resources.requests, mediaReq);
+  const { Deployment } = await import('kubernetes-models/apps/v1');
+  const { PriorityClass } = await import('kubernetes-models/scheduling.k8s.io/v1');
+  assert.doesNotThrow(() => new Deployment(placeholder as unknown as IDeployment).validate());
+  assert.doesNotThrow(() => new PriorityClass(pc as unknown as IPriorityClass).validate());
+  const none = runScript('scripts/deploy.sh', ['--skip-build', '--tag', 'w', 'proj-1'], state);
+  assert.equal(none.code, 0);
+  assert.ok(!renderedObjects(state).some((o) => o.metadata?.name === 'gpu-placeholder'), 'off by default');
+  assert.equal(runScript('scripts/deploy.sh', ['--skip-build', 'proj-1'], state, { WARM_GPU_NODES: 'two' }).code, 1);
+  fs.rmSync(state, { recursive: true });
 });
 
 test('deploy uses the TURN certificate given, and --skip-build builds and pushes nothing', () => {
