@@ -6,7 +6,7 @@
  * (cluster autoscaler) and their start-up, removed pods drain, and each pod's p95 latency comes
  * from the measured curve at its session count. Deterministic: no randomness, no wall clock.
  */
-import { targetAt, profileDuration, type Phase } from '../loadgen/profile.js';
+import { MAX_PROFILE_S, targetAt, profileDuration, type Phase } from '../loadgen/profile.js';
 import { combineProposals, HpaController, podsMetricReplicas, type MetricProposal, type PodSample } from './hpa-algorithm.js';
 import type { HpaSpec } from './hpa-spec.js';
 import type { CapacityCurve } from './capacity-curve.js';
@@ -202,8 +202,13 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   const controller = new HpaController({ minReplicas, maxReplicas: hpa.maxReplicas, behavior: hpa.behavior });
   const cap = curve.capacity;
   const duration = Math.ceil(profileDuration(phases));
+  // One sample per simulated second: the run is bounded like a load generator run.
+  if (!(duration > 0 && duration <= MAX_PROFILE_S)) throw new RangeError(`a profile must last 1 s to ${MAX_PROFILE_S} s, got ${duration} s`);
   const historyLen = params.metricDelayS + 1;
 
+  for (const b of params.brokenMetrics) {
+    if (!hpa.metrics.some((m) => m.name === b)) throw new RangeError(`broken metric ${b} is not one of the HPA's: ${hpa.metrics.map((m) => m.name).join(', ')}`);
+  }
   const sources = hpa.metrics.map((m) => metricSource(m.name));
   const simulated = hpa.metrics.map((m, i) => {
     const s = sources[i];
@@ -407,9 +412,11 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
  */
 export function spikeProfile(base: number, peak: number, ratePerS: number): Phase[] {
   if (!(ratePerS > 0) || !(peak > base) || base < 0) throw new RangeError('need 0 <= base < peak and a positive rate');
+  const climbS = Math.max(1, Math.ceil((peak - base) / ratePerS));
+  if (600 + climbS + 600 + 900 > MAX_PROFILE_S) throw new RangeError(`a climb of ${climbS} s makes the spike profile longer than ${MAX_PROFILE_S} s: raise the rate`);
   return [
     { name: 'base', sessions: base, durationS: 600, ramp: false },
-    { name: 'spike', sessions: peak, durationS: Math.max(1, Math.ceil((peak - base) / ratePerS)), ramp: true },
+    { name: 'spike', sessions: peak, durationS: climbS, ramp: true },
     { name: 'peak', sessions: peak, durationS: 600, ramp: false },
     { name: 'after', sessions: base, durationS: 900, ramp: false },
   ];

@@ -159,6 +159,7 @@ test('a broken metric (DCGM down) blocks scale-down but not scale-up', () => {
   assert.ok(healthy.samples.at(-1)!.replicas < healthy.overall.peakReplicas, 'the healthy HPA scales back down');
   assert.equal(broken.samples.at(-1)!.replicas, broken.overall.peakReplicas, 'the broken one never does');
   assert.ok(broken.syncs.some((s) => /no scale-down/.test(s.reason)));
+  assert.throws(() => simulate(phases, hpa, curve, { brokenMetrics: ['typo_metric'] }), /not one of the HPA's/);
 });
 
 test('spike sweep: slow spikes hold, fast ones need a knob, and the knobs found do hold', () => {
@@ -171,6 +172,9 @@ test('spike sweep: slow spikes hold, fast ones need a knob, and the knobs found 
   const fixed = simulate(spikeProfile(2, 12, 1), hpa, curve, { minReplicas: rows[1]!.minReplicasNeeded! });
   assert.equal(fixed.overall.held, true);
   assert.throws(() => spikeProfile(5, 5, 1), RangeError);
+  // Every run is bounded: a climb that would last longer than a day is refused, as is such a profile.
+  assert.throws(() => spikeProfile(0, 10_000, 0.001), /longer than/);
+  assert.throws(() => simulate([{ name: 'long', sessions: 1, durationS: 2 * 86_400, ramp: false }], hpa, curve), /must last/);
 });
 
 test('the command line: a report for the sample curve, exit 1 on a miss, 2 on bad input', () => {
