@@ -32,11 +32,12 @@ export const SUMMARY_HEADER = ['phase', 'seconds', 'target max', 'replicas max',
 /** A sweep row as a table row. */
 export function sweepRow(r: SweepRow): string[] {
   const knob = (v: number | null | undefined): string => (v === undefined ? '' : v === null ? 'none' : String(v));
-  return [String(r.ratePerS), r.held ? 'held' : 'missed', cell(r.maxP95Ms), String(r.rejectedOffers), String(r.peakReplicas), knob(r.minReplicasNeeded), knob(r.warmNodesNeeded)];
+  const yesNo = (v: boolean | undefined): string => (v === undefined ? '' : v ? 'yes' : 'no');
+  return [String(r.ratePerS), r.held ? 'held' : 'missed', cell(r.maxP95Ms), String(r.rejectedOffers), String(r.peakReplicas), knob(r.minReplicasNeeded), knob(r.warmNodesNeeded), yesNo(r.unlimitedScaleUpHolds)];
 }
 
 /** Header of sweepRow. */
-export const SWEEP_HEADER = ['spike sessions/s', 'objective', 'p95 max ms', 'rejected offers', 'replicas max', 'minReplicas that holds', 'warm nodes that hold'];
+export const SWEEP_HEADER = ['spike sessions/s', 'objective', 'p95 max ms', 'rejected offers', 'replicas max', 'minReplicas that holds', 'warm nodes that hold', 'unlimited scale-up holds'];
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#212529;max-width:1100px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}

@@ -433,6 +433,8 @@ export interface SweepRow {
   minReplicasNeeded?: number | null;
   /** Smallest number of warm GPU nodes that holds it. */
   warmNodesNeeded?: number | null;
+  /** Whether a scale-up policy with no rate limit (+1000 % or +1000 pods per 15 s) would hold it. */
+  unlimitedScaleUpHolds?: boolean;
 }
 
 /** Run a spike profile for each rate; for the rates that fail, search the knobs that close the gap. */
@@ -448,6 +450,9 @@ export function sweepSpikes(
       for (let m = (options.minReplicas ?? hpa.minReplicas) + 1; m <= hpa.maxReplicas; m++) {
         if (simulate(profile, hpa, curve, { ...options, minReplicas: m }).overall.held) { row.minReplicasNeeded = m; break; }
       }
+      const unlimited: HpaSpec = { ...hpa, behavior: { ...hpa.behavior, scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max',
+        policies: [{ type: 'Percent', value: 1000, periodSeconds: 15 }, { type: 'Pods', value: 1000, periodSeconds: 15 }] } } };
+      row.unlimitedScaleUpHolds = simulate(profile, unlimited, curve, options).overall.held;
       row.warmNodesNeeded = null;
       const maxNodes = options.maxNodes ?? DEFAULT_PARAMS.maxNodes;
       for (let w = (options.warmNodes ?? 0) + 1; w <= maxNodes; w++) {

@@ -169,6 +169,9 @@ test('spike sweep: slow spikes hold, fast ones need a knob, and the knobs found 
   assert.equal(rows[0]!.held, true, `a spike of 10 sessions over 5000 s is absorbed: ${JSON.stringify(rows[0])}`);
   assert.equal(rows[1]!.held, false);
   assert.ok(typeof rows[1]!.minReplicasNeeded === 'number');
+  // The scale-up policy is not what limits a fast spike: start-up delays and the saturating metric are.
+  assert.equal(rows[1]!.unlimitedScaleUpHolds, false);
+  assert.equal(rows[0]!.unlimitedScaleUpHolds, undefined, 'not searched for a rate that holds');
   const fixed = simulate(spikeProfile(2, 12, 1), hpa, curve, { minReplicas: rows[1]!.minReplicasNeeded! });
   assert.equal(fixed.overall.held, true);
   assert.throws(() => spikeProfile(5, 5, 1), RangeError);
