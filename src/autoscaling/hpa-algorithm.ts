@@ -209,6 +209,11 @@ export class HpaController {
     this.horizonS = horizon(limits.behavior);
   }
 
+  /** Record a past recommendation, as if the HPA had been running (a steady state before `t`). */
+  seed(t: number, replicas: number): void {
+    this.recommendations.push({ t, replicas });
+  }
+
   /**
    * One reconcile at time `now` (seconds) for a target at `current` replicas whose metrics propose
    * `proposal`; records the recommendation and the resulting scale event.

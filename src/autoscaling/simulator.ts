@@ -233,9 +233,12 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   const initialNodes = Math.min(params.maxNodes, Math.ceil(initial / params.podsPerNode) + params.warmNodes);
   for (let i = 0; i < initialNodes; i++) nodes.push({ id: nextNode++, readyAt: 0, emptySince: 0 });
   for (let i = 0; i < initial; i++) {
-    pods.push({ id: nextPod++, state: 'ready', node: nodes[Math.floor(i / params.podsPerNode)]!.id, readyAt: 0, drainUntil: 0, sessions: 0, history: [0], rejections: [] });
+    // Ready before the run: their (idle) metrics already reach the HPA.
+    pods.push({ id: nextPod++, state: 'ready', node: nodes[Math.floor(i / params.podsPerNode)]!.id, readyAt: 0, drainUntil: 0, sessions: 0, history: Array<number>(historyLen).fill(0), rejections: [] });
   }
 
+  // The HPA has been keeping the initial count: its scale-down window starts full of it.
+  controller.seed(-1, initial);
   const samples: SimSample[] = [];
   const syncs: SyncRecord[] = [];
   const droppedByPhase = new Map<string, number>();

@@ -120,6 +120,13 @@ test('the manifest behaviour: up 1 -> 5 -> 10 in two periods, down one pod a min
   assert.deepEqual(seen, [[330, 9], [390, 8], [450, 7], [510, 6], [570, 5]]);
 });
 
+test('a seeded recommendation holds the count through the scale-down window, as a running HPA would', () => {
+  const hpa = new HpaController({ minReplicas: 1, maxReplicas: 10, behavior: behavior() });
+  hpa.seed(-1, 5);
+  assert.equal(hpa.sync(15, 5, want(1)).desired, 5);
+  assert.equal(hpa.sync(300, 5, want(1)).desired, 1, 'the seed has left the 300 s window; the default policy removes all at once');
+});
+
 test('min and max clamp; a count outside them is brought back first; a failed metric read changes nothing', () => {
   const hpa = new HpaController({ minReplicas: 2, maxReplicas: 6, behavior: behavior({}, { stabilizationWindowSeconds: 0 }) });
   assert.equal(hpa.sync(0, 1, want(1)).desired, 2);
