@@ -230,6 +230,7 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   const pods: Pod[] = [];
   const nodes: Node[] = [];
   const initial = Math.min(hpa.maxReplicas, Math.max(minReplicas, params.initialReplicas || minReplicas));
+  if (initial > params.maxNodes * params.podsPerNode) throw new RangeError(`${initial} initial replicas do not fit ${params.maxNodes} nodes of ${params.podsPerNode} pods`);
   const initialNodes = Math.min(params.maxNodes, Math.ceil(initial / params.podsPerNode) + params.warmNodes);
   for (let i = 0; i < initialNodes; i++) nodes.push({ id: nextNode++, readyAt: 0, emptySince: 0 });
   for (let i = 0; i < initial; i++) {
@@ -241,9 +242,9 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   controller.seed(-1, initial);
   const samples: SimSample[] = [];
   const syncs: SyncRecord[] = [];
-  const droppedByPhase = new Map<string, number>();
+  const droppedByPhase = new Map<number, number>();
   let droppedTotal = 0;
-  let lastPhase = phases[0]!.name;
+  let lastPhase = 0;
 
   /** When each client turned away will offer again (bounded by the profile's sessions). */
   const waiting: number[] = [];
@@ -253,8 +254,9 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
   for (let t = 0; t < duration; t++) {
     const at = targetAt(phases, t);
     const target = at?.sessions ?? 0;
-    const phase = at ? phases[at.index]!.name : lastPhase;
-    lastPhase = phase;
+    const phaseIndex = at ? at.index : lastPhase;
+    const phase = phases[phaseIndex]!.name;
+    lastPhase = phaseIndex;
 
     // Pods progress: start-up ends, drains end (sessions cut at the grace period).
     for (const p of pods) {
@@ -265,7 +267,7 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
       if (p.state !== 'draining') continue;
       if (p.sessions > 0 && t >= p.drainUntil) {
         droppedTotal += p.sessions;
-        droppedByPhase.set(phase, (droppedByPhase.get(phase) ?? 0) + p.sessions);
+        droppedByPhase.set(phaseIndex, (droppedByPhase.get(phaseIndex) ?? 0) + p.sessions);
         p.sessions = 0;
       }
       if (p.sessions === 0) pods.splice(i, 1);
@@ -402,7 +404,14 @@ export function simulate(phases: readonly Phase[], hpa: HpaSpec, curve: Capacity
     });
   }
 
-  const phaseSummaries = phases.map((ph) => summarize(ph.name, samples.filter((s) => s.phase === ph.name), droppedByPhase.get(ph.name) ?? 0, params.sloP95Ms));
+  // By time range, not by name: two phases may share a name.
+  let start = 0;
+  const phaseSummaries = phases.map((ph, i) => {
+    const end = i === phases.length - 1 ? duration : Math.ceil(start + ph.durationS);
+    const slice = samples.filter((x) => x.t >= Math.ceil(start) && x.t < end);
+    start += ph.durationS;
+    return summarize(ph.name, slice, droppedByPhase.get(i) ?? 0, params.sloP95Ms);
+  });
   return {
     params: { ...params, minReplicas }, hpa, capacity: cap, samples, syncs, phases: phaseSummaries,
     overall: summarize('overall', samples, droppedTotal, params.sloP95Ms), unsimulatedMetrics,

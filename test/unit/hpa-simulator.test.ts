@@ -104,6 +104,14 @@ test('a step beyond one pod: rejections until a node and a pod are up, then the 
   assert.ok(r.samples.every((s) => s.p95Ms === null || s.p95Ms <= 150), 'the session limit keeps every pod on the measured part of the curve');
 });
 
+test('phases are summarised by time, so two phases of the same name are two rows', () => {
+  const curve = curveOf(4, [[1, 100], [4, 150]]);
+  const phases: Phase[] = [{ name: 'steady', sessions: 1, durationS: 30, ramp: false }, { name: 'steady', sessions: 2, durationS: 45, ramp: false }];
+  const r = simulate(phases, capacityHpa(), curve);
+  assert.deepEqual(r.phases.map((p) => [p.name, p.durationS, p.maxTargetSessions]), [['steady', 30, 1], ['steady', 45, 2]]);
+  assert.throws(() => simulate(phases, capacityHpa(), curve, { initialReplicas: 5, maxNodes: 2 }), /do not fit/);
+});
+
 test('warm nodes and a higher minReplicas close the gap that the node delay opens', () => {
   const curve = curveOf(4, [[1, 100], [4, 150]]);
   const phases: Phase[] = [{ name: 'base', sessions: 2, durationS: 600, ramp: false }, { name: 'spike', sessions: 8, durationS: 60, ramp: true }, { name: 'peak', sessions: 8, durationS: 600, ramp: false }];
