@@ -21,14 +21,6 @@ export const KUBE_STATE_METRICS_NAMES: readonly string[] = [
   'kube_deployment_status_replicas_available',
 ];
 
-/**
- * Server metrics the rules read before the server exports them: rtc_capacity_utilization_ratio
- * (0 idle .. 1 full) comes with the media engine work. Until then the capacity rule falls back to
- * sessions over the session limit. Drop a name from here once src/server/metrics.ts exports it
- * (harmless if left: the name is then known twice).
- */
-export const PENDING_SERVER_METRICS: readonly string[] = ['rtc_capacity_utilization_ratio'];
-
 /** Series Prometheus writes itself for every target. */
 export const PROMETHEUS_TARGET_SERIES: readonly string[] = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped'];
 
