@@ -82,7 +82,10 @@ describe('rule manifests (generated from rules.yml)', () => {
   });
 
   it('carry every group and rule of rules.yml unchanged (ClusterRules adds only the interval)', () => {
-    const [promRule, clusterRules] = ruleManifestFiles(groups).map((f) => YAML.parse(f.text) as { kind: string; spec: { groups: unknown[] } });
+    type RuleFile = { kind: string; spec: { groups: unknown[] } };
+    const files = ruleManifestFiles(groups).map((f) => YAML.parse(f.text) as RuleFile);
+    assert.equal(files.length, 2);
+    const [promRule, clusterRules] = files as [RuleFile, RuleFile];
     assert.equal(promRule.kind, 'PrometheusRule');
     assert.deepEqual(promRule.spec.groups, groups);
     assert.equal(clusterRules.kind, 'ClusterRules');
