@@ -59,7 +59,7 @@ function processProgress(s: ProcessSample, total: number): string {
 
 function settingsOf(o: LoadgenOptions): RunSettings {
   return {
-    url: o.url, mode: o.mode, protocol: o.protocol, width: o.width, height: o.height, fps: o.fps, filter: o.filter,
+    url: o.url, mode: o.mode, protocol: o.protocol, ...(o.mode === 'webrtc' ? { engine: o.engine } : {}), width: o.width, height: o.height, fps: o.fps, filter: o.filter,
     iterations: o.iterations, backend: o.backend ?? null, workers: o.workers, spawnRate: o.spawnRate, settleS: o.settleS,
     connectTimeoutS: o.connectTimeoutS, rate: o.rate ?? null, phases: o.phases,
   };
@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     if (opts.mode === 'webrtc') {
       report.webrtc = await runWebrtcLoad({
         session: {
-          url: opts.url, protocol: opts.protocol,
+          url: opts.url, protocol: opts.protocol, engine: opts.engine,
           params: {
             filter: opts.filter, iterations: opts.iterations,
             ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.token ? { token: opts.token } : {}),

@@ -2,14 +2,12 @@
  * One simulated user: a WebRTC peer connection that sends stamped synthetic video on a sendrecv
  * transceiver (plus a data channel, as the web page does), receives the processed video back on
  * the same transceiver, and measures every frame it gets: glass-to-glass latency from the stamp,
- * gaps (freezes), frame-number gaps (lost frames).
+ * gaps (freezes), frame-number gaps (lost frames). The WebRTC stack underneath is one of the
+ * client kinds of client-media.ts (--engine); everything measured here is the same for both.
  */
 import { performance } from 'node:perf_hooks';
-import {
-  RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering,
-  type MediaStreamTrack, type RTCDataChannel, type RTCVideoSink as VideoSink, type RTCVideoSource as VideoSource,
-} from '../media/wrtc.js';
 import { decodeServerMessage, type SessionInfo } from '../protocol/index.js';
+import { createClientMedia, type ClientEngine, type ClientMedia } from './client-media.js';
 import { emptyCounters, type FrameCounters } from './frame-counters.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
@@ -26,6 +24,8 @@ export interface SessionConfig {
   fps: number;
   /** Offer to first decoded frame must take less than this, or the session counts as an error. */
   connectTimeoutMs: number;
+  /** The client's WebRTC stack (absent: libwebrtc, as before --engine existed). */
+  engine?: ClientEngine;
 }
 
 /**
@@ -92,11 +92,7 @@ export class ClientSession {
   private readonly video: SyntheticVideo;
   private readonly histogram = new LatencyHistogram();
   private readonly freezeGapMs: number;
-  private pc: RTCPeerConnection | null = null;
-  private source: VideoSource | null = null;
-  private track: MediaStreamTrack | null = null;
-  private sink: VideoSink | null = null;
-  private channel: RTCDataChannel | null = null;
+  private media: ClientMedia | null = null;
   private state: State = 'new';
   private startedAt = 0;
   private firstFrameAt: number | null = null;
@@ -137,28 +133,23 @@ export class ClientSession {
       if (this.firstFrameAt === null) this.finish('error', `no stamped frame back within ${this.config.connectTimeoutMs} ms`);
     }, this.config.connectTimeoutMs);
     try {
-      const pc = new RTCPeerConnection({ iceServers: [] });
-      this.pc = pc;
-      this.source = new RTCVideoSource();
-      this.track = this.source.createTrack();
-      pc.addTransceiver(this.track, { direction: 'sendrecv' });
-      this.channel = pc.createDataChannel('control');
-      this.channel.onmessage = (ev) => {
-        const stats = parseServerStats(ev.data);
-        if (stats) this.serverStats = stats;
-      };
-      pc.ontrack = (ev) => {
-        if (ev.track.kind !== 'video' || this.sink || this.state === 'ended') return;
-        this.sink = new RTCVideoSink(ev.track);
-        this.sink.onframe = ({ frame }) => this.onFrame(frame.data, frame.width, frame.height);
-      };
-      pc.onconnectionstatechange = () => {
-        if (pc.connectionState === 'failed') this.finish('error', 'peer connection failed');
-      };
-      await pc.setLocalDescription(await pc.createOffer());
-      await waitForIceGathering(pc, 5000);
+      const media = await createClientMedia(this.config.engine ?? 'libwebrtc', {
+        onFrame: (data, width, height) => this.onFrame(data, width, height),
+        onControlMessage: (data) => {
+          const stats = parseServerStats(data);
+          if (stats) this.serverStats = stats;
+        },
+        onFailed: (reason) => this.finish('error', reason),
+      });
+      this.media = media;
+      // stopped while the stack was being built: finish() found nothing to close
+      if (this.state !== 'signaling') {
+        media.close();
+        return;
+      }
+      const offerSdp = await media.createOffer();
       if (this.state !== 'signaling') return;
-      const answer = await exchangeOffer(this.config.url, this.config.protocol, pc.localDescription!.sdp, this.config.params,
+      const answer = await exchangeOffer(this.config.url, this.config.protocol, offerSdp, this.config.params,
         Math.max(1000, this.config.connectTimeoutMs - (performance.now() - this.startedAt)));
       if (this.state !== 'signaling') {
         // Stopped while the server was answering: the server session exists but no channel will close it.
@@ -166,7 +157,7 @@ export class ClientSession {
         return;
       }
       this.serverSessionId = answer.sessionId;
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      await media.acceptAnswer(answer.sdp);
       if (this.state === 'signaling') this.state = 'connected';
     } catch (err) {
       if (err instanceof RejectedError) this.finish('rejected', err.message, err);
@@ -176,11 +167,11 @@ export class ClientSession {
 
   /** Render, stamp and send the next frame (no-op unless connected). */
   sendFrame(): void {
-    if (this.state !== 'connected' || !this.source) return;
+    if (this.state !== 'connected' || !this.media) return;
     const { width, height } = this.config;
     const data = this.video.render(this.frameNumber);
     writeStamp(data, width, height, { frameNumber: this.frameNumber, sendTimeMs: performance.now() });
-    this.source.onFrame({ width, height, data });
+    this.media.sendFrame(width, height, data);
     this.frameNumber++;
     this.totals.sent++;
     this.counters.sent++;
@@ -248,16 +239,11 @@ export class ClientSession {
     // A session stopped before any frame came back did not complete; it did not fail either.
     const finalOutcome: SessionOutcome = outcome === 'completed' && this.firstFrameAt === null ? 'cancelled' : outcome;
     const finalError = error;
-    // Teardown order matters with @roamhq/wrtc: sink and track first, then the data channel
-    // (which ends the server session), then the connection.
     // Closing the data channel ends the server session, but only once it has opened.
-    if (this.serverSessionId && this.config.protocol === 'rtc-scale' && this.channel?.readyState !== 'open') {
+    if (this.serverSessionId && this.config.protocol === 'rtc-scale' && this.media?.controlChannelOpen !== true) {
       void deleteSession(this.config.url, this.serverSessionId, this.config.params.token);
     }
-    try { this.sink?.stop(); } catch { /* already stopped */ }
-    try { this.track?.stop(); } catch { /* already stopped */ }
-    try { this.channel?.close(); } catch { /* already closed */ }
-    try { this.pc?.close(); } catch { /* already closed */ }
+    this.media?.close();
     const end = performance.now();
     const connectedFor = this.firstFrameAt !== null ? (end - this.firstFrameAt) / 1000 : 0;
     const result: SessionResult = {

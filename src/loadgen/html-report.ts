@@ -157,7 +157,7 @@ export function renderHtmlReport(report: LoadReport): string {
   const settings: Array<[string, string]> = [
     ['target', st.url], ['mode', st.mode], ['started', report.startedAt], ['finished', report.finishedAt],
     ...(st.mode === 'webrtc'
-      ? [['protocol', st.protocol], ['video', `${st.width}x${st.height} @ ${st.fps} fps`], ['workers', String(st.workers)],
+      ? [['protocol', st.protocol], ['client engine', st.engine ?? 'libwebrtc'], ['video', `${st.width}x${st.height} @ ${st.fps} fps`], ['workers', String(st.workers)],
         ['spawn rate', `${st.spawnRate} sessions/s`],
         ...(st.settleS > 0 ? [['settle', `first ${st.settleS} s of each phase left out of its figures`]] : [])] as Array<[string, string]>
       : [['workload', `${st.width}x${st.height}`], ['rate cap', st.rate ? `${st.rate} req/s` : 'none']] as Array<[string, string]>),

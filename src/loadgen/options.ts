@@ -4,6 +4,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_ITERATIONS } from '../protocol/index.js';
+import { CLIENT_ENGINES, type ClientEngine } from './client-media.js';
 import { multiPhaseProfile, parseDuration, parsePhasesArg, readProfileFile, type Phase } from './profile.js';
 import { PROTOCOLS, type Protocol } from './signaling.js';
 
@@ -12,6 +13,8 @@ export interface LoadgenOptions {
   url: string;
   mode: 'webrtc' | 'process';
   protocol: Protocol;
+  /** The clients' WebRTC stack (webrtc mode). */
+  engine: ClientEngine;
   phases: Phase[];
   width: number;
   height: number;
@@ -50,6 +53,11 @@ Target
   --protocol rtc-scale|aiortc
                          offer JSON: rtc-scale {sdp,type,filter,backend} (default) or
                          aiortc's example server {sdp,type,video_transform}
+  --engine libwebrtc|native
+                         the simulated clients' WebRTC stack (webrtc mode):
+                         libwebrtc (default): @roamhq/wrtc, jitter buffer and pacing as in a browser;
+                         native: werift + FFmpeg (the server's native engine as a client), decodes
+                         each frame on arrival, about a third of the CPU per session
 
 Load profile (sessions = concurrent WebRTC sessions, or HTTP connections in process mode)
   --sessions N --duration S
@@ -119,7 +127,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
       strict: true,
       allowPositionals: false,
       options: {
-        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' },
+        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' },
         sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
         'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
         iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
@@ -148,6 +156,9 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
   if (mode !== 'webrtc' && mode !== 'process') throw new UsageError(`--mode must be webrtc or process, got ${mode}`);
   const protocol = (str('protocol') ?? 'rtc-scale') as Protocol;
   if (!PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')}`);
+  const engine = (str('engine') ?? 'libwebrtc') as ClientEngine;
+  if (!CLIENT_ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${CLIENT_ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
+  if (str('engine') !== undefined && mode === 'process') throw new UsageError('--engine applies to webrtc mode only');
 
   const sources = ['phases', 'profile'].filter((k) => str(k) !== undefined);
   if (sources.length > 1) throw new UsageError('give either --phases or --profile, not both');
@@ -180,6 +191,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     url: url.replace(/\/+$/, ''),
     mode,
     protocol,
+    engine,
     phases,
     width: res.width,
     height: res.height,

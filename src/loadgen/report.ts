@@ -11,6 +11,8 @@ export interface RunSettings {
   url: string;
   mode: 'webrtc' | 'process';
   protocol: string;
+  /** The clients' WebRTC stack (--engine); absent in reports written before it existed. */
+  engine?: string;
   width: number;
   height: number;
   fps: number;

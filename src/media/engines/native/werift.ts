@@ -264,6 +264,64 @@ export class WeriftTransport {
     this.closed = true;
     void this.pc.close().catch(() => undefined);
   }
+
+  /**
+   * The offerer side (the load generator's native client): offer VP8 (+RTX) sendrecv video and a
+   * "control" data channel, gathered in full (no trickle); `accept` applies the server's answer.
+   * No playout-delay extension is offered: browsers do not send it, and the server's receive path
+   * should see what a browser sends.
+   */
+  static async offer(config: OfferConfig, events: TransportEvents): Promise<OfferedTransport> {
+    const feedback = [useNACK(), usePLI(), useFIR(), useREMB(), ...(config.transportCc ? [useTWCC()] : [])];
+    const pc = new RTCPeerConnection({
+      codecs: {
+        video: [
+          new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: OFFER_VP8_PT, rtcpFeedback: feedback }),
+          new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: OFFER_RTX_PT, parameters: `apt=${OFFER_VP8_PT}` }),
+        ],
+        audio: [],
+      },
+      headerExtensions: { video: [useSdesMid(), useAbsSendTime(), ...(config.transportCc ? [useTransportWideCC()] : [])], audio: [] },
+      iceServers: config.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
+      iceAdditionalHostAddresses: config.additionalHostAddresses,
+      iceUseIpv4: true,
+      iceUseIpv6: false,
+      bundlePolicy: 'max-bundle',
+    });
+    try {
+      const transceiver = pc.addTransceiver('video', { direction: 'sendrecv' });
+      // one stream id: libwebrtc then reads the media and RTX ssrc lines as one track
+      transceiver.sender.streamIds = ['rtc-scale-client'];
+      const self = new WeriftTransport(pc, transceiver, null);
+      pc.onTrack.subscribe((track) => {
+        if (track.kind !== 'video') return;
+        track.onReceiveRtp.subscribe((rtp) => self.onIncomingRtp(rtp, events));
+      });
+      pc.connectionStateChange.subscribe((state) => events.onConnectionState(state));
+      events.onChannel(new WeriftControlChannel(pc.createDataChannel('control')));
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForGathering(pc, config.iceGatheringTimeoutMs);
+      const sdp = pc.localDescription?.sdp;
+      if (!sdp) throw new Error('no local description');
+      return {
+        sdp,
+        accept: async (answerSdp: string): Promise<WeriftTransport> => {
+          try {
+            await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
+            self.wire(events);
+            return self;
+          } catch (err) {
+            self.close();
+            throw err;
+          }
+        },
+        close: () => self.close(),
+      };
+    } catch (err) {
+      void pc.close().catch(() => undefined);
+      throw err;
+    }
+  }
 }
 
 /** The id the SDP gives a header extension URI, or null. */
@@ -288,4 +346,26 @@ function waitForGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<voi
       resolve();
     }
   });
+}
+
+/** Payload types the offerer uses (the browser's usual ones; the answer repeats them). */
+const OFFER_VP8_PT = 96;
+const OFFER_RTX_PT = 97;
+
+/** What the offerer needs. */
+export interface OfferConfig {
+  iceServers: IceServer[];
+  /** Send the offer with the candidates gathered by then. */
+  iceGatheringTimeoutMs: number;
+  /** Host addresses to offer besides the interfaces werift finds (it skips loopback). */
+  additionalHostAddresses: string[];
+  /** Offer transport-cc, as browsers do. */
+  transportCc: boolean;
+}
+
+/** An offer made; `accept` applies the answer and returns the running transport, `close` gives up. */
+export interface OfferedTransport {
+  sdp: string;
+  accept(answerSdp: string): Promise<WeriftTransport>;
+  close(): void;
 }

@@ -1,0 +1,49 @@
+/**
+ * The seam between a load-generator session and the WebRTC stack that carries its video. The
+ * session (stamps, latency, freezes, frame counts, server stats, the report) is one piece of code;
+ * the stack below it is one of two client kinds, chosen with --engine:
+ *
+ * - `libwebrtc`: @roamhq/wrtc, libwebrtc's own jitter buffer and pacing, i.e. what a browser does;
+ * - `native`: the server's native engine as an offerer (werift + FFmpeg), decoding each frame on
+ *   arrival, at a fraction of the CPU, so one box drives more sessions.
+ *
+ * Each kind is imported on first use, so a run loads only the stack it uses.
+ */
+
+/** Client kinds, for --engine. */
+export const CLIENT_ENGINES = ['libwebrtc', 'native'] as const;
+export type ClientEngine = (typeof CLIENT_ENGINES)[number];
+
+/** What the media side tells its session; called on the event loop. */
+export interface ClientMediaEvents {
+  /** A decoded frame of the processed video; `data` is I420, only valid during the call. */
+  onFrame(data: Uint8Array, width: number, height: number): void;
+  /** A message on the control data channel (the server's `stats`, among others). */
+  onControlMessage(data: unknown): void;
+  /** The connection failed; the session ends with an error. */
+  onFailed(reason: string): void;
+}
+
+/** One client's WebRTC stack: offer, answer, send frames, close. */
+export interface ClientMedia {
+  /** The offer SDP with candidates gathered (VP8 sendrecv video + a "control" data channel). */
+  createOffer(): Promise<string>;
+  /** Apply the server's answer. */
+  acceptAnswer(sdp: string): Promise<void>;
+  /** Send one I420 frame; `data` may be reused by the caller after the call. */
+  sendFrame(width: number, height: number, data: Uint8Array): void;
+  /** Whether the control channel is open (then closing it ends the server session). */
+  readonly controlChannelOpen: boolean;
+  /** Release everything. Idempotent. */
+  close(): void;
+}
+
+/** Create the media side of one session with the given stack. */
+export async function createClientMedia(engine: ClientEngine, events: ClientMediaEvents): Promise<ClientMedia> {
+  if (engine === 'native') {
+    const { NativeClientMedia } = await import('./native-client-media.js');
+    return NativeClientMedia.create(events);
+  }
+  const { LibwebrtcClientMedia } = await import('./libwebrtc-client-media.js');
+  return new LibwebrtcClientMedia(events);
+}

@@ -1,0 +1,143 @@
+/**
+ * The native engine as a client (offerer), for the load generator: the same NativePeer the server
+ * runs (encoder + packetizer out, receive buffer with NACK/PLI + decoder in), on a werift
+ * transport that offers instead of answering. A client costs what a server peer costs, far less
+ * than a libwebrtc client, so one test box drives more sessions.
+ */
+import type { ControlChannel, I420Frame, IceServer, PeerConnectionState, PeerStats } from '../../engine.js';
+import { DEFAULT_BITRATE, type BitrateBounds } from './bitrate-controller.js';
+import { NativePeer, type NativePeerCounters, type PeerSettings } from './native-peer.js';
+import { selectVideoCodec } from './offer-codecs.js';
+import { defaultHostAddresses, WeriftTransport, type OfferedTransport } from './werift.js';
+
+/** Callbacks of a native client; called on the event loop. */
+export interface NativeClientEvents {
+  /** A decoded frame of the server's video; `frame.data` is the client's to keep. */
+  onFrame(frame: I420Frame): void;
+  /** A text message on the control data channel. */
+  onMessage(data: string | ArrayBuffer): void;
+  onConnectionState(state: PeerConnectionState): void;
+}
+
+/** Options of a native client (defaults: what a browser would do on a test box). */
+export interface NativeClientOptions {
+  iceServers?: IceServer[];
+  iceGatheringTimeoutMs?: number;
+  /** Default: loopback only when the machine has no other interface. */
+  additionalHostAddresses?: string[];
+  bitrate?: BitrateBounds;
+}
+
+/** Client-side peer settings: software codecs (a test box's GPU, if any, is not what is measured), the server's other defaults. */
+function clientSettings(bitrate: BitrateBounds): PeerSettings {
+  return { bitrate, keyframeIntervalMs: 2500, vp8CpuUsed: 12, hardware: false, frameTimeoutMs: 150, impairment: null };
+}
+
+/** One client connection: `create` makes the offer, `accept` applies the answer and starts the media. */
+export class NativeClient {
+  private peer: NativePeer | null = null;
+  private channel: ControlChannel | null = null;
+  private state: PeerConnectionState = 'new';
+  private closed = false;
+
+  private constructor(
+    private readonly events: NativeClientEvents,
+    private readonly options: NativeClientOptions,
+    private offered: OfferedTransport | null = null,
+  ) {}
+
+  /** Gather and build the offer (VP8 sendrecv + "control" data channel); read it from `offerSdp`. */
+  static async create(events: NativeClientEvents, options: NativeClientOptions = {}): Promise<NativeClient> {
+    const client = new NativeClient(events, options);
+    client.offered = await WeriftTransport.offer({
+      iceServers: options.iceServers ?? [],
+      iceGatheringTimeoutMs: options.iceGatheringTimeoutMs ?? 5000,
+      additionalHostAddresses: options.additionalHostAddresses ?? defaultHostAddresses(),
+      transportCc: true,
+    }, {
+      onRtp: (p) => client.peer?.onRtp(p),
+      onKeyframeRequest: () => client.peer?.onKeyframeRequest(),
+      onRemb: (bps) => client.peer?.onRemb(bps),
+      onReceiverReport: (f) => client.peer?.onReceiverReport(f),
+      onChannel: (ch) => client.attachChannel(ch),
+      onConnectionState: (s) => client.onConnectionState(s),
+    });
+    return client;
+  }
+
+  /** The offer SDP (all candidates). */
+  get offerSdp(): string {
+    if (!this.offered) throw new Error('no offer');
+    return this.offered.sdp;
+  }
+
+  /** Apply the server's answer; rejects when it has no VP8 (or H264) video or werift refuses it. */
+  async accept(answerSdp: string): Promise<void> {
+    const offered = this.offered;
+    if (!offered || this.closed) throw new Error('client closed');
+    const codec = selectVideoCodec(answerSdp);
+    if (!codec) {
+      offered.close();
+      throw new Error('the answer has no video codec the native client supports');
+    }
+    const transport = await offered.accept(answerSdp);
+    if (this.closed) {
+      transport.close();
+      return;
+    }
+    this.peer = new NativePeer(transport, codec, {
+      onFrame: (f) => this.events.onFrame(f),
+      onChannel: () => undefined,
+      onConnectionState: () => undefined, // the transport's states reach onConnectionState directly
+    }, clientSettings(this.options.bitrate ?? DEFAULT_BITRATE));
+    if (this.state !== 'new') this.peer.onConnectionState(this.state);
+  }
+
+  private attachChannel(ch: ControlChannel): void {
+    this.channel = ch;
+    ch.onmessage = (data) => {
+      if (!this.closed) this.events.onMessage(data);
+    };
+  }
+
+  private onConnectionState(state: PeerConnectionState): void {
+    if (this.closed) return;
+    this.state = state;
+    this.peer?.onConnectionState(state);
+    this.events.onConnectionState(state);
+  }
+
+  /** Whether the control channel is open (closing it then ends the server session). */
+  get channelOpen(): boolean {
+    return this.channel?.readyState === 'open';
+  }
+
+  /** Whether media flows (ICE and DTLS done). */
+  get connected(): boolean {
+    return !this.closed && this.state === 'connected';
+  }
+
+  /** Encode and send a frame (copied; `frame.data` may be reused). Dropped until connected: werift cannot send before DTLS. */
+  sendFrame(frame: I420Frame): void {
+    if (this.connected) this.peer?.sendFrame(frame);
+  }
+
+  /** Codec, bitrate, rtt, loss, encode/decode ms of the client side (null before the answer). */
+  async stats(): Promise<PeerStats | null> {
+    return this.peer ? this.peer.stats() : null;
+  }
+
+  /** The peer's counters (null before the answer). */
+  get counters(): NativePeerCounters | null {
+    return this.peer?.counters ?? null;
+  }
+
+  /** Close the channel (which ends the server session), then transport and codecs. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try { this.channel?.close(); } catch { /* already closed */ }
+    if (this.peer) this.peer.close();
+    else this.offered?.close();
+  }
+}
