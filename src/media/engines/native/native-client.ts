@@ -112,6 +112,13 @@ export class NativeClient {
     return this.channel?.readyState === 'open';
   }
 
+  /** Send a text message on the control channel (a control message of src/protocol); false when it is not open. */
+  sendMessage(text: string): boolean {
+    if (this.closed || !this.channelOpen) return false;
+    this.channel?.send(text);
+    return true;
+  }
+
   /** Whether media flows (ICE and DTLS done). */
   get connected(): boolean {
     return !this.closed && this.state === 'connected';

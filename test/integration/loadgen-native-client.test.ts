@@ -1,0 +1,106 @@
+/**
+ * The load generator's native client (--engine native: werift + FFmpeg as an offerer) against the
+ * real server on both media engines: stamped frames come back and decode, the report has the
+ * latency figures and the server's data-channel stats, and every session ends cleanly (the
+ * server closes it because its data channel closed, and none is left). Small frames and few
+ * sessions: the test machine has two cores.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestServer } from '../support/server.js';
+import type { LoadReport } from '../../src/loadgen/report.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/loadgen/cli.js');
+/** A filter that changes every pixel, so the stamp is read on processed frames. */
+const FILTER = 'invert';
+const SESSIONS = 2;
+
+interface CliRun { code: number | null; stdout: string; stderr: string }
+
+function runCli(args: string[], timeoutMs = 60_000): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Close reasons the server logged ("session closed" lines of its JSON log). */
+function closeReasons(logs: string): string[] {
+  const out: string[] = [];
+  for (const line of logs.split('\n')) {
+    if (!line.includes('"session closed"')) continue;
+    try {
+      const entry = JSON.parse(line) as { reason?: unknown };
+      if (typeof entry.reason === 'string') out.push(entry.reason);
+    } catch { /* not a log line of ours */ }
+  }
+  return out;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return cond();
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'loadgen-native-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+for (const serverEngine of ['libwebrtc', 'native'] as const) {
+  test(`--engine native against the ${serverEngine} server: stamped frames back, latency in the report, clean ends`, { timeout: 90_000 }, async () => {
+    const server = await startTestServer({ env: { RTC_MEDIA_ENGINE: serverEngine, RTC_MAX_SESSIONS: '4' } });
+    try {
+      const out = path.join(tmp, serverEngine);
+      const r = await runCli(['--url', server.url, '--engine', 'native', '--sessions', String(SESSIONS), '--duration', '8s',
+        '--resolution', '320x180', '--fps', '15', '--filter', FILTER, '--workers', '1', '--spawn-rate', '4', '--out', out,
+        '--slo-p95-ms', '100000', '--quiet']);
+      assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      const report = JSON.parse(readFileSync(path.join(out, 'loadgen-report.json'), 'utf8')) as LoadReport;
+      assert.equal(report.settings.engine, 'native');
+      const run = report.webrtc!;
+      assert.equal(run.sessions.length, SESSIONS);
+      assert.equal(run.overall.maxActiveSessions, SESSIONS);
+      for (const s of run.sessions) {
+        assert.equal(s.outcome, 'completed', JSON.stringify(s));
+        // at 15 fps for ~7 s after connecting: most frames back, each with a readable stamp
+        assert.ok(s.framesDecoded > 40, `session ${s.id} decoded ${s.framesDecoded} stamps of ${s.framesReceived} frames`);
+        assert.equal(s.framesUndecoded, 0, `session ${s.id}: every frame carried its stamp through the filter and two VP8 round trips`);
+        assert.equal(s.receivedSize, '320x180');
+        assert.ok(s.latencyMs.count === s.framesDecoded && s.latencyMs.p50! > 0 && s.latencyMs.p95! >= s.latencyMs.p50!, JSON.stringify(s.latencyMs));
+        // the server's stats came over the control channel the native client opened
+        assert.ok(s.server && s.server.fpsIn > 0 && s.server.fpsOut > 0, `server stats of session ${s.id}: ${JSON.stringify(s.server)}`);
+      }
+      const lat = run.overall.latencyMs;
+      assert.ok(lat.count > 80, `latency count ${lat.count}`);
+      // loopback, two VP8 encodes and decodes: above a millisecond, far under ten seconds
+      assert.ok(lat.p50! > 1 && lat.p95! < 10_000 && lat.p50! <= lat.p95! && lat.p95! <= lat.max!, JSON.stringify(lat));
+      assert.equal(run.overall.errors, 0);
+      assert.equal(run.overall.rejections, 0);
+      assert.match(r.stdout, /^overall\s/m, 'summary table printed');
+      // ended cleanly: the server closed each session because its data channel closed, none is left
+      const reasons = (): string[] => closeReasons(server.logs());
+      assert.ok(await until(() => reasons().length >= SESSIONS, 5000), `close reasons ${JSON.stringify(reasons())}`);
+      assert.deepEqual(reasons(), Array<string>(SESSIONS).fill('datachannel-closed'));
+      const left = await fetch(`${server.url}/sessions`).then((res) => res.json()) as { sessions: unknown[] };
+      assert.deepEqual(left.sessions, []);
+    } finally {
+      await server.stop();
+    }
+  });
+}
