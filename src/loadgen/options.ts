@@ -57,7 +57,7 @@ Target
                          the simulated clients' WebRTC stack (webrtc mode):
                          libwebrtc (default): @roamhq/wrtc, jitter buffer and pacing as in a browser;
                          native: werift + FFmpeg (the server's native engine as a client), decodes
-                         each frame on arrival, about a third of the CPU per session
+                         each frame on arrival (no jitter buffer: lower latency than a browser sees)
 
 Load profile (sessions = concurrent WebRTC sessions, or HTTP connections in process mode)
   --sessions N --duration S
