@@ -10,6 +10,8 @@
  * Each kind is imported on first use, so a run loads only the stack it uses.
  */
 
+import type { MediaStats } from '../protocol/index.js';
+
 /** Client kinds, for --engine. */
 export const CLIENT_ENGINES = ['libwebrtc', 'native'] as const;
 export type ClientEngine = (typeof CLIENT_ENGINES)[number];
@@ -24,6 +26,14 @@ export interface ClientMediaEvents {
   onFailed(reason: string): void;
 }
 
+/** The client side's own view of its media (native clients; libwebrtc clients report none). */
+export interface ClientSideStats {
+  /** Codec, encoder/decoder, rtt, loss, bitrate, encode/decode ms, as of the last second. */
+  media: MediaStats | null;
+  /** Monotonic counters of the stack (frames encoded/decoded, PLIs, NACKs, frames given up...). */
+  counters: Record<string, number>;
+}
+
 /** One client's WebRTC stack: offer, answer, send frames, close. */
 export interface ClientMedia {
   /** The offer SDP with candidates gathered (VP8 sendrecv video + a "control" data channel). */
@@ -34,6 +44,8 @@ export interface ClientMedia {
   sendFrame(width: number, height: number, data: Uint8Array): void;
   /** Whether the control channel is open (then closing it ends the server session). */
   readonly controlChannelOpen: boolean;
+  /** The stack's own figures, when it has them (read once, as the session ends). */
+  sideStats?(): ClientSideStats | null;
   /** Release everything. Idempotent. */
   close(): void;
 }

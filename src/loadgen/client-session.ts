@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { decodeServerMessage, type SessionInfo } from '../protocol/index.js';
-import { createClientMedia, type ClientEngine, type ClientMedia } from './client-media.js';
+import { createClientMedia, type ClientEngine, type ClientMedia, type ClientSideStats } from './client-media.js';
 import { emptyCounters, type FrameCounters } from './frame-counters.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
@@ -67,6 +67,8 @@ export interface SessionResult extends FrameTotals {
   receivedSize: string | null;
   /** The server's last view of the session (rtc-scale data-channel `stats`), when it sent one. */
   server?: ServerSessionStats;
+  /** The client stack's own figures (--engine native), as the session ended. */
+  client?: ClientSideStats;
 }
 
 /** The parts of the server's SessionInfo the report keeps. */
@@ -243,6 +245,7 @@ export class ClientSession {
     if (this.serverSessionId && this.config.protocol === 'rtc-scale' && this.media?.controlChannelOpen !== true) {
       void deleteSession(this.config.url, this.serverSessionId, this.config.params.token);
     }
+    const clientStats = this.media?.sideStats?.() ?? null;
     this.media?.close();
     const end = performance.now();
     const connectedFor = this.firstFrameAt !== null ? (end - this.firstFrameAt) / 1000 : 0;
@@ -265,6 +268,7 @@ export class ClientSession {
       latencyMs: this.histogram.summary(),
       receivedSize: this.receivedSize,
       ...(this.serverStats ? { server: this.serverStats } : {}),
+      ...(clientStats ? { client: clientStats } : {}),
     };
     this.resolveEnded(result);
   }

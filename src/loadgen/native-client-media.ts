@@ -5,10 +5,17 @@
  * without a browser's smoothing delay.
  */
 import { NativeClient } from '../media/engines/native/native-client.js';
-import type { ClientMedia, ClientMediaEvents } from './client-media.js';
+import type { MediaStats } from '../protocol/index.js';
+import type { ClientMedia, ClientMediaEvents, ClientSideStats } from './client-media.js';
+
+/** How often the media stats are refreshed (they are medians over the last 64 frames anyway). */
+const STATS_INTERVAL_MS = 1000;
 
 /** One native client connection of a load-generator session. */
 export class NativeClientMedia implements ClientMedia {
+  private media: MediaStats | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
   private constructor(private readonly client: NativeClient) {}
 
   /** Build the client (gathers the offer's candidates). */
@@ -29,8 +36,13 @@ export class NativeClientMedia implements ClientMedia {
   }
 
   /** Apply the answer and start the codecs. */
-  acceptAnswer(sdp: string): Promise<void> {
-    return this.client.accept(sdp);
+  async acceptAnswer(sdp: string): Promise<void> {
+    await this.client.accept(sdp);
+    // NativePeer's stats are async; keep the latest so the session can read them as it ends
+    this.timer ??= setInterval(() => {
+      this.client.stats().then((s) => { if (s) this.media = s; }, () => undefined);
+    }, STATS_INTERVAL_MS);
+    this.timer.unref();
   }
 
   /** Encode and send (the encoder's one-frame slot keeps only the newest frame while it is busy). */
@@ -42,8 +54,20 @@ export class NativeClientMedia implements ClientMedia {
     return this.client.channelOpen;
   }
 
+  /** Media stats of the last second and the counters of peer and receive buffer. */
+  sideStats(): ClientSideStats | null {
+    const peer = this.client.counters;
+    const receive = this.client.receiveCounters;
+    if (!peer || !receive) return null;
+    const counters: Record<string, number> = { ...peer };
+    for (const [k, v] of Object.entries(receive)) counters[`receive${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+    return { media: this.media, counters };
+  }
+
   /** Close channel, transport and codecs. */
   close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     this.client.close();
   }
 }

@@ -85,6 +85,9 @@ for (const serverEngine of ['libwebrtc', 'native'] as const) {
         assert.ok(s.latencyMs.count === s.framesDecoded && s.latencyMs.p50! > 0 && s.latencyMs.p95! >= s.latencyMs.p50!, JSON.stringify(s.latencyMs));
         // the server's stats came over the control channel the native client opened
         assert.ok(s.server && s.server.fpsIn > 0 && s.server.fpsOut > 0, `server stats of session ${s.id}: ${JSON.stringify(s.server)}`);
+        // and the native stack's own figures are in the report
+        assert.equal(s.client?.media?.codec, 'video/VP8', JSON.stringify(s.client));
+        assert.ok((s.client?.counters.framesDecoded ?? 0) >= s.framesReceived && (s.client?.counters.framesEncoded ?? 0) > 40, JSON.stringify(s.client?.counters));
       }
       const lat = run.overall.latencyMs;
       assert.ok(lat.count > 80, `latency count ${lat.count}`);

@@ -7,6 +7,7 @@
 import type { ControlChannel, I420Frame, IceServer, PeerConnectionState, PeerStats } from '../../engine.js';
 import { DEFAULT_BITRATE, type BitrateBounds } from './bitrate-controller.js';
 import { NativePeer, type NativePeerCounters, type PeerSettings } from './native-peer.js';
+import type { ReceiveCounters } from './receive-buffer.js';
 import { selectVideoCodec } from './offer-codecs.js';
 import { defaultHostAddresses, WeriftTransport, type OfferedTransport } from './werift.js';
 
@@ -139,6 +140,11 @@ export class NativeClient {
   /** The peer's counters (null before the answer). */
   get counters(): NativePeerCounters | null {
     return this.peer?.counters ?? null;
+  }
+
+  /** The receive buffer's counters: packets, gaps, NACKs, frames lost (null before the answer). */
+  get receiveCounters(): ReceiveCounters | null {
+    return this.peer?.buffer.counters ?? null;
   }
 
   /** Close the channel (which ends the server session), then transport and codecs. Idempotent. */
