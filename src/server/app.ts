@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Authenticator } from './auth.js';
 import { setIdentity } from './ownership.js';
 import type { ServerContext } from './context.js';
+import { apiErrorFor } from './domain-errors.js';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
 import { registerHealthRoutes, registerMetricsRoute } from './routes/health.js';
 import { registerProcessRoutes } from './routes/process.js';
@@ -105,9 +106,10 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-    if (err instanceof ApiError) {
-      if (err.retryAfterS !== undefined) reply.header('Retry-After', String(err.retryAfterS));
-      return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    const api = apiErrorFor(err);
+    if (api) {
+      if (api.retryAfterS !== undefined) reply.header('Retry-After', String(api.retryAfterS));
+      return reply.code(api.statusCode).send(errorBody(api.code, api.message));
     }
     const code = codeOf(err);
     const status = code === 'INTERNAL' ? 500 : (err.statusCode ?? 400);

@@ -4,17 +4,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { AdmissionError, NegotiationError } from '../../media/session-manager.js';
-import { SessionSettingsError } from '../../media/session.js';
-import { InvalidSdpError } from '../../media/sdp.js';
-import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { identityOf, SessionOwners } from '../ownership.js';
 import { asParams, backendParam, filterParam } from '../params.js';
-
-/** Seconds a refused client should wait before offering again. */
-const RETRY_AFTER_S = 5;
 
 /** Register /offer, /sessions, /ice-servers. */
 export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -25,26 +18,11 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     if (body.type !== 'offer') throw new ApiError('INVALID_SDP', `type must be "offer", got ${JSON.stringify(body.type)}`);
     const filter = filterParam(body, 'none', 1);
     const backend = backendParam(body);
-    if (backend !== 'auto') {
-      try {
-        ctx.registry.get(backend);
-      } catch (err) {
-        if (err instanceof BackendUnavailableError) throw new ApiError('BACKEND_UNAVAILABLE', err.message);
-        throw err;
-      }
-    }
-    try {
-      const answer = await ctx.sessions.accept({ sdp: body.sdp, filter, backend });
-      owners.record(answer.sessionId, identityOf(req));
-      return { ...answer, iceServers: ctx.iceServersFor(answer.sessionId) };
-    } catch (err) {
-      if (err instanceof InvalidSdpError || err instanceof NegotiationError) throw new ApiError('INVALID_SDP', err.message);
-      if (err instanceof AdmissionError) {
-        const code = err.reason === 'draining' ? 'DRAINING' : err.reason === 'capacity' ? 'AT_CAPACITY' : 'SERVER_BUSY';
-        throw new ApiError(code, err.message, { retryAfterS: RETRY_AFTER_S });
-      }
-      throw err;
-    }
+    if (backend !== 'auto') ctx.registry.get(backend); // BackendUnavailableError when it does not run
+    // Domain errors (InvalidSdpError, NegotiationError, AdmissionError) map to API errors in domain-errors.ts.
+    const answer = await ctx.sessions.accept({ sdp: body.sdp, filter, backend });
+    owners.record(answer.sessionId, identityOf(req));
+    return { ...answer, iceServers: ctx.iceServersFor(answer.sessionId) };
   });
 
   app.get('/ice-servers', async () => ({ iceServers: ctx.iceServersFor(randomUUID()) }));
@@ -72,12 +50,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.patch<{ Params: { id: string } }>('/sessions/:id', async (req) => {
     const s = find(req.params.id, req);
     const body = asParams(req.body, 'the request body');
-    try {
-      return s.update({ filter: body.filter ?? body.video_transform, iterations: body.iterations, backend: body.backend });
-    } catch (err) {
-      if (err instanceof SessionSettingsError) throw new ApiError(err.code, err.message);
-      throw err;
-    }
+    return s.update({ filter: body.filter ?? body.video_transform, iterations: body.iterations, backend: body.backend });
   });
 
   app.delete<{ Params: { id: string } }>('/sessions/:id', async (req, reply) => {
