@@ -93,6 +93,9 @@ describe('native engine with the libwebrtc client', () => {
     assert.ok(stats.decodeMs !== null && stats.decodeMs > 0 && stats.decodeMs < 100, `decodeMs ${stats.decodeMs}`);
     assert.ok(stats.sendBitrateKbps !== null && stats.sendBitrateKbps > 0);
     assert.equal(r.harness.peers[0]!.connectionState, 'connected');
+    const counters = (r.harness.peers[0]! as NativePeer).counters;
+    assert.ok(counters.transportFeedback > 10, `transport-cc feedback on our packets: ${counters.transportFeedback}`);
+    assert.ok(counters.receiverReports > 0, `receiver reports on our stream: ${counters.receiverReports}`);
     console.log(`native echo 640x360@30: frames ${r.client.framesReceived}, latency p50 ${percentile(r.latencies, 50)} ms p95 ${percentile(r.latencies, 95)} ms, encode ${stats.encodeMs} ms, decode ${stats.decodeMs} ms`);
   });
 

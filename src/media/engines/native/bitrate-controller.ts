@@ -1,9 +1,9 @@
 /**
- * The outgoing video bitrate: starts at a configured value, follows the loss the client reports
- * in its receiver reports (libwebrtc's loss-based rule: +8 % per report under 2 % loss, cut by
- * half the loss ratio above 10 %), and never exceeds the client's REMB when it sends one; all
- * clamped to the configured bounds. (Transport-cc feedback reaches werift, but werift's estimate
- * is only the delivered rate, which can never rise above what is sent, so it is not followed.) It decides when a change is large and settled enough to apply, because
+ * The outgoing video bitrate: starts at a configured value and takes the lowest of three
+ * estimates, clamped to the configured bounds: the loss the client reports in its receiver
+ * reports (libwebrtc's loss-based rule: +8 % per report under 2 % loss, cut by half the loss
+ * ratio above 10 %), the delay-based estimate from transport-cc feedback (delay-estimator.ts),
+ * and the client's REMB when it sends one. It decides when a change is large and settled enough to apply, because
  * libvpx in FFmpeg cannot change its bitrate without reopening the encoder (libx264 can).
  */
 
@@ -28,6 +28,7 @@ export function validateBitrate(b: BitrateBounds): BitrateBounds {
 export class BitrateController {
   private estimateKbps: number;
   private rembKbps: number | null = null;
+  private delayKbps: number | null = null;
   private feedback = false;
   private applied: number;
   private lastApplyMs = 0;
@@ -47,13 +48,20 @@ export class BitrateController {
   /** The bitrate the feedback asks for (kbit/s), clamped to the bounds; null before any feedback. */
   get targetKbps(): number | null {
     if (!this.feedback) return null;
-    return this.clamp(Math.min(this.estimateKbps, this.rembKbps ?? Infinity));
+    return this.clamp(Math.min(this.estimateKbps, this.rembKbps ?? Infinity, this.delayKbps ?? Infinity));
   }
 
   /** The client's REMB, bit/s. */
   onRemb(bitsPerSecond: number): void {
     if (!(Number.isFinite(bitsPerSecond) && bitsPerSecond > 0)) return;
     this.rembKbps = bitsPerSecond / 1000;
+    this.feedback = true;
+  }
+
+  /** The delay-based estimate from transport-cc feedback (delay-estimator.ts), kbit/s. */
+  onDelayEstimate(kbps: number): void {
+    if (!(Number.isFinite(kbps) && kbps > 0)) return;
+    this.delayKbps = kbps;
     this.feedback = true;
   }
 

@@ -92,6 +92,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
           onKeyframeRequest: () => peer?.onKeyframeRequest(),
           onRemb: (bps) => peer?.onRemb(bps),
           onReceiverReport: (f) => peer?.onReceiverReport(f),
+          onTransportFeedback: (r) => peer?.onTransportFeedback(r),
           onChannel: (ch) => events.onChannel(ch),
           onConnectionState: (s) => peer?.onConnectionState(s),
         });

@@ -9,6 +9,7 @@
  */
 import type { I420Frame, MediaPeer, PeerConnectionState, PeerEvents, PeerStats } from '../../engine.js';
 import { BitrateController, type BitrateBounds } from './bitrate-controller.js';
+import { DelayBasedEstimator, type FeedbackResult } from './delay-estimator.js';
 import { VIDEO_CLOCK_HZ, VideoDecoder, VideoEncoder } from './ffmpeg.js';
 import { Impairment, type ImpairmentOptions } from './impairment.js';
 import type { SelectedCodec } from './offer-codecs.js';
@@ -45,6 +46,7 @@ export interface NativePeerCounters {
   /** REMB messages and receiver reports on our stream received from the client. */
   rembReceived: number;
   receiverReports: number;
+  transportFeedback: number;
 }
 
 const TICK_MS = 10;
@@ -77,13 +79,15 @@ class Median {
 export class NativePeer implements MediaPeer {
   readonly counters: NativePeerCounters = {
     framesDecoded: 0, framesEncoded: 0, sendFramesReplaced: 0, decodeQueueDrops: 0, decodeErrors: 0, encodeErrors: 0,
-    keyframeRequestsReceived: 0, plisSent: 0, rtpPacketsSent: 0, encoderReopens: 0, rembReceived: 0, receiverReports: 0,
+    keyframeRequestsReceived: 0, plisSent: 0, rtpPacketsSent: 0, encoderReopens: 0, rembReceived: 0, receiverReports: 0, transportFeedback: 0,
   };
   readonly buffer: ReceiveBuffer;
   private readonly impairment: Impairment<IncomingRtp> | null;
   private readonly depacketizer: RtpDepacketizer;
   private readonly packetizer: RtpPacketizer;
   private readonly bitrate: BitrateController;
+  /** Present when transport-cc is negotiated. */
+  private readonly delayEstimator: DelayBasedEstimator | null;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private state: PeerConnectionState = 'new';
@@ -124,6 +128,9 @@ export class NativePeer implements MediaPeer {
     });
     this.impairment = settings.impairment ? new Impairment<IncomingRtp>(settings.impairment) : null;
     this.bitrate = new BitrateController(settings.bitrate, false);
+    this.delayEstimator = transport.transportCc
+      ? new DelayBasedEstimator(settings.bitrate.startKbps, settings.bitrate.minKbps, settings.bitrate.maxKbps)
+      : null;
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
     VideoDecoder.open(codec.name, settings.hardware).then((d) => {
@@ -176,6 +183,13 @@ export class NativePeer implements MediaPeer {
   onRemb(bps: number): void {
     this.counters.rembReceived++;
     this.bitrate.onRemb(bps);
+  }
+
+  /** From the transport: transport-cc feedback on our packets. */
+  onTransportFeedback(results: FeedbackResult[]): void {
+    if (!this.delayEstimator || this.closed) return;
+    this.counters.transportFeedback++;
+    this.bitrate.onDelayEstimate(this.delayEstimator.onFeedback(results, performance.now()));
   }
 
   /** From the transport: the client's report on our stream. */
@@ -326,7 +340,9 @@ export class NativePeer implements MediaPeer {
         if (p.keyframe) this.lastKeyframeSent = now;
         const payloads = this.packetizer.packetize(p.data, p.keyframe);
         payloads.forEach((payload, k) => {
-          this.transport.sendRtp(payload, this.sequenceNumber, ts, k === payloads.length - 1);
+          const twcc = this.transport.sendRtp(payload, this.sequenceNumber, ts, k === payloads.length - 1);
+          // RTP header, extensions and SRTP tag on top of the payload: ~50 bytes
+          if (twcc !== null) this.delayEstimator?.onPacketSent(twcc, payload.length + 50, performance.now());
           this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
           this.counters.rtpPacketsSent++;
         });

@@ -13,11 +13,12 @@ import { networkInterfaces } from 'node:os';
 import {
   GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RTCPeerConnection,
   RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RtcpPayloadSpecificFeedback, RtcpRrPacket,
-  RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, useAbsSendTime, useFIR, useNACK, usePLI,
+  RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, TransportWideCC, useAbsSendTime, useFIR, useNACK, usePLI,
   useREMB, useSdesMid, useTransportWideCC, useTWCC,
   type RTCDataChannel, type RTCRtpTransceiver, type RtcpPacket,
 } from 'werift';
 import type { ControlChannel, IceServer, PeerConnectionState } from '../../engine.js';
+import type { FeedbackResult } from './delay-estimator.js';
 import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './impairment.js';
 import type { IncomingRtp } from './receive-buffer.js';
 import type { SelectedCodec } from './offer-codecs.js';
@@ -26,6 +27,8 @@ import type { SelectedCodec } from './offer-codecs.js';
 export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 /** min = max = 0 (12 bits each, 10 ms units): render on arrival. */
 const PLAYOUT_DELAY_ZERO = Buffer.from([0, 0, 0]);
+/** The transport-wide sequence number header extension (transport-cc). */
+const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 /** RTCP payload-specific feedback format of FIR (RFC 5104); werift parses it but does not export the class. */
 const FIR_FMT = 4;
 
@@ -49,6 +52,8 @@ export interface TransportEvents {
   onRemb(bitsPerSecond: number): void;
   /** A receiver report on our stream: fraction of our packets the client lost (0..1). */
   onReceiverReport(fractionLost: number): void;
+  /** A transport-cc feedback message on the packets we sent. */
+  onTransportFeedback(results: FeedbackResult[]): void;
   onChannel(channel: ControlChannel): void;
   onConnectionState(state: PeerConnectionState): void;
 }
@@ -106,6 +111,8 @@ export class WeriftTransport {
     private readonly transceiver: RTCRtpTransceiver,
     /** Negotiated id of the playout-delay extension; null when the offer lacked it. */
     readonly playoutDelayId: number | null,
+    /** Whether transport-wide sequence numbers go on our packets (transport-cc negotiated). */
+    readonly transportCc: boolean,
   ) {}
 
   /** Answer `offerSdp`; resolves once ICE gathering completed (or timed out) with the full answer. */
@@ -154,7 +161,7 @@ export class WeriftTransport {
       const sdp = pc.localDescription?.sdp;
       if (!sdp) throw new Error('no local description');
       const id = extensionId(sdp, PLAYOUT_DELAY_URI);
-      self = new WeriftTransport(pc, transceiver, id);
+      self = new WeriftTransport(pc, transceiver, id, config.transportCc && extensionId(sdp, TRANSPORT_CC_URI) !== null);
       self.wire(events);
       if (config.sendImpairment) self.impairSending(config.sendImpairment);
       return { sdp, transport: self };
@@ -173,6 +180,7 @@ export class WeriftTransport {
     // media SSRC, which werift maps to our receiver: take key frame requests from there too
     receiver.onRtcp.subscribe((packet: RtcpPacket) => {
       if (packet instanceof RtcpPayloadSpecificFeedback) this.onSenderRtcp(packet, events);
+      else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof TransportWideCC) this.onSenderRtcp(packet, events);
     });
   }
 
@@ -216,6 +224,8 @@ export class WeriftTransport {
       if (fb instanceof PictureLossIndication) events.onKeyframeRequest('pli');
       else if (fb.count === FIR_FMT) events.onKeyframeRequest('fir');
       else if (fb instanceof ReceiverEstimatedMaxBitrate) events.onRemb(Number(fb.bitrate));
+    } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof TransportWideCC) {
+      events.onTransportFeedback(packet.feedback.packetResults.map((r) => ({ sequenceNumber: r.sequenceNumber, received: r.received, receivedAtMs: r.receivedAtMs })));
     } else if (packet instanceof RtcpRrPacket || packet instanceof RtcpSrPacket) {
       const mine = packet.reports.find((r) => r.ssrc === this.transceiver.sender.ssrc);
       if (mine) events.onReceiverReport(mine.fractionLost / 256);
@@ -227,12 +237,20 @@ export class WeriftTransport {
     return this.pc.connectionState;
   }
 
-  /** Send one RTP packet of our video stream (werift sets SSRC, payload type, mid/abs-send-time/transport-cc). */
-  sendRtp(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean): void {
-    if (this.closed) return;
+  /**
+   * Send one RTP packet of our video stream (werift sets SSRC, payload type, mid/abs-send-time/
+   * transport-cc). Returns the packet's transport-wide sequence number, or null without transport-cc.
+   */
+  sendRtp(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean): number | null {
+    if (this.closed) return null;
     const header = new RtpHeader({ sequenceNumber, timestamp, marker, payloadType: this.transceiver.sender.codec?.payloadType ?? 0 });
     if (this.playoutDelayId !== null) header.extensions = [{ id: this.playoutDelayId, payload: PLAYOUT_DELAY_ZERO }];
-    void this.transceiver.sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
+    const sender = this.transceiver.sender;
+    if (sender.dtlsTransport?.state !== 'connected') return null;
+    // werift numbers the packet synchronously, before its first await: read the number now (it
+    // reads it after the send itself, when later packets of the burst have moved it on)
+    void sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
+    return this.transportCc ? sender.dtlsTransport.transportSequenceNumber : null;
   }
 
   /** Ask the client to resend these sequence numbers. */
