@@ -65,7 +65,7 @@ export function scalingDashboard(): dashboard.Dashboard {
       { expr: `pod:rtc_capacity_utilization:ratio{${NS}}`, legend: '{{pod}}' },
       { expr: `avg by (namespace) (pod:rtc_capacity_utilization:ratio{${NS}})`, legend: 'average over pods (what the HPA compares)' },
       { expr: `kube_horizontalpodautoscaler_spec_target_metric{${HPA}, metric_name="${HPA_METRICS.capacity}"}`, legend: 'HPA target' },
-    ], { description: 'What fills a pod, 0 idle to 1 full (the media engine\'s figure, or sessions over RTC_MAX_SESSIONS): the HPA\'s first metric, its average and the target. At 1 the pod answers 503.', unit: 'percentunit', min: 0, max: 1 }))
+    ], { description: 'What fills a pod, 0 idle to 1 full (the server\'s measured load: CPU over its target or sessions over RTC_MAX_SESSIONS, whichever is higher): the HPA\'s first metric, its average and the target. At 1 the pod answers 503.', unit: 'percentunit', min: 0, max: 1 }))
     .withPanel(timeseriesPanel(`Frame processing p95 (${HPA_METRICS.latency})`, [
       { expr: `pod:rtc_frame_processing_seconds:p95{${NS}}`, legend: '{{pod}}' },
       { expr: `avg by (namespace) (pod:rtc_frame_processing_seconds:p95{${NS}})`, legend: 'average over pods (what the HPA compares)' },

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import type { CapacityInfo } from '../protocol/index.js';
 
 export interface CapacityOptions {
   /** Cores this server may use (cgroup quota or the machine's). */
@@ -27,19 +28,8 @@ export interface CapacityOptions {
   now?: () => number;
 }
 
-/** Where the estimate stands, for /healthz and the metric. */
-export interface CapacitySnapshot {
-  /** 0 idle, 1 full (the target reached); above 1 when overloaded. */
-  utilization: number;
-  /** Cores the server's process burns now (smoothed). */
-  processCores: number;
-  /** Fraction of the host's CPU busy (smoothed), null when not counted. */
-  hostBusy: number | null;
-  /** Cores one session is estimated to cost. */
-  sessionCores: number;
-  cores: number;
-  target: number;
-}
+/** Where the estimate stands, for /healthz and the metric (the session counts are the manager's). */
+export type CapacitySnapshot = Omit<CapacityInfo, 'sessions' | 'maxSessions'>;
 
 /** Smoothing of the one-second samples: about a 3 s time constant. */
 const ALPHA = 0.3;

@@ -7,7 +7,7 @@
  * FFmpeg codecs owned by the project, engines/native/). Both run through one conformance suite.
  */
 
-import type { IceServer, MediaEngineName, MediaStats } from '../protocol/index.js';
+import type { EngineCodecInfo, IceServer, MediaEngineName, MediaStats } from '../protocol/index.js';
 import type { I420Frame } from '../processing/types.js';
 
 export type { I420Frame, IceServer };
@@ -63,14 +63,8 @@ export interface AnsweredPeer {
   peer: MediaPeer;
 }
 
-/** A codec an engine can run, and what runs it (for /backends). */
-export interface EngineCodec {
-  mimeType: string;
-  encoder: string;
-  decoder: string;
-  /** True when encoder or decoder is a hardware one (NVENC/NVDEC). */
-  hardware: boolean;
-}
+/** A codec an engine can run, and what runs it (for /backends): the protocol's EngineCodecInfo. */
+export type EngineCodec = EngineCodecInfo;
 
 /** A media engine: one per server process. */
 export interface MediaEngine {

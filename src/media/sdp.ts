@@ -46,5 +46,8 @@ export function checkOfferSdp(sdp: unknown): string {
   if (videos.length === 0) throw new InvalidSdpError('the offer has no video section (m=video)');
   if (videos.every((l) => /^m=video 0 /.test(l))) throw new InvalidSdpError('every video section of the offer is rejected (port 0)');
   if (!/^a=(ice-ufrag|fingerprint):/m.test(sdp)) throw new InvalidSdpError('the offer has no ICE credentials or DTLS fingerprint');
+  // JSEP offers say actpass (or active/passive); holdconn asks the answerer to hold the DTLS
+  // connection, which no engine here can answer usefully (libwebrtc took it and then failed).
+  if (/^a=setup:holdconn/m.test(sdp)) throw new InvalidSdpError('a=setup:holdconn: a WebRTC offer must use actpass, active or passive');
   return sdp;
 }

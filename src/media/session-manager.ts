@@ -5,10 +5,10 @@
  * cannot over-admit while answers are being built.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { BackendChoice } from '../protocol/index.js';
+import type { BackendChoice, CapacityInfo } from '../protocol/index.js';
 import type { FilterSpec } from '../processing/types.js';
-import type { CapacityEstimator, CapacitySnapshot } from './capacity-estimator.js';
-import type { IceServer, MediaEngine } from './engine.js';
+import type { CapacityEstimator } from './capacity-estimator.js';
+import type { MediaEngine } from './engine.js';
 import type { MediaMetrics } from './media-metrics.js';
 import { checkOfferSdp } from './sdp.js';
 import { Session, type CloseReason, type SessionInfo, type SessionProcessors } from './session.js';
@@ -39,8 +39,6 @@ export interface SessionManagerOptions {
   /** ICE gathering longer than this answers with what was gathered. */
   iceGatheringTimeoutMs?: number;
   portRange?: { min: number; max: number };
-  /** ICE servers for the server's own peer connections. */
-  iceServers?: () => IceServer[];
   /** Called with the live session count whenever it changes (pod-deletion-cost, metrics). */
   onCountChange?: (count: number) => void;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
@@ -106,7 +104,7 @@ export class SessionManager {
   }
 
   /** The load estimate, with sessions not yet measured counted at the per-session estimate. */
-  capacity(): CapacitySnapshot & { sessions: number; maxSessions: number } {
+  capacity(): CapacityInfo {
     const snap = this.opts.capacity.snapshot(this.unmeasured());
     const bySessions = this.opts.maxSessions === 0 ? 1 : this.count / this.opts.maxSessions;
     return { ...snap, utilization: Math.max(snap.utilization, bySessions), sessions: this.count, maxSessions: this.opts.maxSessions };
@@ -133,7 +131,8 @@ export class SessionManager {
     });
     try {
       const { sdp: answerSdp, peer } = await this.opts.engine.answer(sdp, {
-        iceServers: this.opts.iceServers?.() ?? [],
+        // Host candidates only: clients reach the server directly or through their own TURN relay.
+        iceServers: [],
         ...(this.opts.portRange ? { portRange: this.opts.portRange } : {}),
         iceGatheringTimeoutMs: this.opts.iceGatheringTimeoutMs ?? 5000,
       }, session.peerEvents);

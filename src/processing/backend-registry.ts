@@ -5,7 +5,8 @@
 import { CpuProcessor } from './cpu/cpu-processor.js';
 import type { BackendChoice as BackendChoiceName } from '../protocol/index.js';
 import { GpuProcessor } from './gpu/gpu-processor.js';
-import type { BackendChoice, BackendName, FrameProcessor } from './types.js';
+import type { BackendInfo, BackendName } from '../protocol/index.js';
+import type { FrameProcessor } from './types.js';
 
 export interface BackendRegistryOptions {
   /** The default backend: auto picks gpu when a usable adapter exists, else cpu. */
@@ -21,15 +22,8 @@ export interface BackendRegistryOptions {
 /** What the registry serves: the protocol's backend choices (auto, gpu, cpu). */
 export type ServingBackend = BackendChoiceName;
 
-/** What /backends reports of one backend. */
-export interface BackendStatus {
-  name: BackendName;
-  available: boolean;
-  device: string | null;
-  /** Why it is unavailable. */
-  reason: string | null;
-  isDefault: boolean;
-}
+/** What /backends reports of one backend: the protocol's BackendInfo. */
+export type BackendStatus = BackendInfo;
 
 /** A backend asked for by name is not available here. */
 export class BackendUnavailableError extends Error {
@@ -90,7 +84,7 @@ export class BackendRegistry {
   }
 
   /** The processor for an explicit request: throws BackendUnavailableError when it is not running. */
-  get(choice: BackendChoice): FrameProcessor {
+  get(choice: ServingBackend): FrameProcessor {
     const name = choice === 'auto' ? this.defaultBackend : choice;
     const p = this.processors.get(name);
     if (!p) throw new BackendUnavailableError(name, this.reasons.get(name) ?? 'not available');
@@ -98,7 +92,7 @@ export class BackendRegistry {
   }
 
   /** The processor for a live session: the one asked for if it runs, else CPU (never throws). */
-  getWithFallback(choice: BackendChoice): FrameProcessor {
+  getWithFallback(choice: ServingBackend): FrameProcessor {
     const name = choice === 'auto' ? this.defaultBackend : choice;
     return this.processors.get(name) ?? this.processors.get('cpu')!;
   }

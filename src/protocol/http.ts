@@ -1,5 +1,5 @@
 /** The bodies of the HTTP API that clients read and send (docs/protocol.md; errors in errors.ts). */
-import type { BackendChoice, BackendName, FilterName } from './names.js';
+import type { BackendChoice, BackendName, FilterName, MediaEngineName } from './names.js';
 import type { SessionInfo } from './session-info.js';
 
 /** One backend in GET /backends. */
@@ -13,12 +13,54 @@ export interface BackendInfo {
   isDefault: boolean;
 }
 
+/** A codec the media engine negotiates, and what runs it. */
+export interface EngineCodecInfo {
+  /** e.g. "video/VP8". */
+  mimeType: string;
+  encoder: string;
+  decoder: string;
+  /** True when the encoder or decoder is a hardware one (NVENC/NVDEC). */
+  hardware: boolean;
+}
+
 /** GET /backends. */
 export interface BackendsResponse {
   default: BackendName;
   /** RTC_BACKEND as configured: auto, gpu or cpu. */
   requested: BackendChoice;
   backends: BackendInfo[];
+  /** The media engine and its codecs, in its order of preference. */
+  media: { engine: MediaEngineName; codecs: EngineCodecInfo[] };
+}
+
+/** The server's measured-load estimate (admission, /healthz, rtc_capacity_utilization_ratio). */
+export interface CapacityInfo {
+  /** 0 idle, 1 full (offers get 503 beyond it); above 1 when overloaded. */
+  utilization: number;
+  /** Cores the server's process burns now (smoothed over a few seconds). */
+  processCores: number;
+  /** Fraction of the host's CPU busy, null when not counted (RTC_CAPACITY_HOST_CPU off). */
+  hostBusy: number | null;
+  /** Cores one more session is estimated to cost. */
+  sessionCores: number;
+  /** RTC_CAPACITY_CORES and RTC_CAPACITY_TARGET. */
+  cores: number;
+  target: number;
+  /** Live and negotiating sessions, and the hard cap RTC_MAX_SESSIONS. */
+  sessions: number;
+  maxSessions: number;
+}
+
+/** GET /healthz. */
+export interface HealthResponse {
+  status: 'ok';
+  backend: BackendName;
+  device: string | null;
+  mediaEngine: MediaEngineName;
+  sessions: number;
+  maxSessions: number;
+  capacity: CapacityInfo;
+  draining: boolean;
 }
 
 /** Where the time of one /process call went, ms. */

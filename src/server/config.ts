@@ -33,7 +33,7 @@ export interface Config {
   /** UDP port range for ICE host candidates (0/0: any). Fixed ranges help firewalls and hostNetwork. */
   icePortMin: number;
   icePortMax: number;
-  /** STUN/TURN URLs handed to peer connections and to clients, comma separated. */
+  /** STUN/TURN URLs handed to clients (with TURN REST credentials), comma separated. The server's own connections gather host candidates only: clients reach it directly or through their relay. */
   turnUrls: string[];
   /** TURN REST API shared secret: when set, answers carry short-lived credentials. */
   turnSecret: string;
@@ -59,6 +59,18 @@ export interface Config {
   connectTimeoutS: number;
   /** Which media engine runs the sessions (RTC_MEDIA_ENGINE). */
   mediaEngine: MediaEngineName;
+  /** Native engine: outgoing video bitrate bounds and start, kbit/s (follows REMB / transport-cc feedback within them). */
+  videoBitrateMinKbps: number;
+  videoBitrateMaxKbps: number;
+  videoBitrateStartKbps: number;
+  /** Native engine: longest time between key frames, ms. */
+  keyframeIntervalMs: number;
+  /** Native engine: libvpx cpu-used for VP8 (higher is faster; 15-16 lose quality). */
+  vp8CpuUsed: number;
+  /** Native engine: use NVENC/NVDEC where a CUDA device has them. */
+  hardwareCodecs: boolean;
+  /** Native engine: an incoming frame not complete after this long is dropped and a key frame asked for, ms. */
+  frameTimeoutMs: number;
   /** Cores admission may fill: the cgroup CPU quota where there is one, else the machine's cores. */
   capacityCores: number;
   /** Fraction of capacityCores the sessions may use before offers get 503. */
@@ -195,7 +207,14 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMin: int(env, 'RTC_RATE_LIMIT_PER_MIN', 600, 0, 1_000_000),
     stallTimeoutS: int(env, 'RTC_STALL_TIMEOUT_S', 5, 1, 3600),
     connectTimeoutS: int(env, 'RTC_CONNECT_TIMEOUT_S', 10, 1, 3600),
-    mediaEngine: oneOf(env, 'RTC_MEDIA_ENGINE', 'libwebrtc', MEDIA_ENGINE_NAMES),
+    mediaEngine: oneOf(env, 'RTC_MEDIA_ENGINE', 'native', MEDIA_ENGINE_NAMES),
+    videoBitrateMinKbps: int(env, 'RTC_VIDEO_BITRATE_MIN_KBPS', 150, 30, 50_000),
+    videoBitrateMaxKbps: int(env, 'RTC_VIDEO_BITRATE_MAX_KBPS', 2000, 30, 50_000),
+    videoBitrateStartKbps: int(env, 'RTC_VIDEO_BITRATE_START_KBPS', 800, 30, 50_000),
+    keyframeIntervalMs: int(env, 'RTC_KEYFRAME_INTERVAL_MS', 2500, 100, 60_000),
+    vp8CpuUsed: int(env, 'RTC_VP8_CPU_USED', 12, -16, 16),
+    hardwareCodecs: bool(env, 'RTC_HARDWARE_CODECS', true),
+    frameTimeoutMs: int(env, 'RTC_FRAME_TIMEOUT_MS', 150, 20, 5000),
     capacityCores: decimal(env, 'RTC_CAPACITY_CORES', Math.min(cores, cgroupCores() ?? cores), 0.01, 1024),
     capacityTarget: decimal(env, 'RTC_CAPACITY_TARGET', 0.8, 0.05, 1),
     capacitySessionCores: decimal(env, 'RTC_CAPACITY_SESSION_CORES', 0.25, 0.001, 64),
@@ -224,6 +243,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (cfg.metricsPort !== 0 && cfg.metricsPort === cfg.port) {
     throw new ConfigError('RTC_METRICS_PORT', `must differ from PORT (${cfg.port})`);
+  }
+  if (!(cfg.videoBitrateMinKbps <= cfg.videoBitrateStartKbps && cfg.videoBitrateStartKbps <= cfg.videoBitrateMaxKbps)) {
+    throw new ConfigError('RTC_VIDEO_BITRATE_START_KBPS',
+      `must lie within RTC_VIDEO_BITRATE_MIN_KBPS (${cfg.videoBitrateMinKbps}) and RTC_VIDEO_BITRATE_MAX_KBPS (${cfg.videoBitrateMaxKbps})`);
   }
   if (cfg.icePortMin > cfg.icePortMax) {
     throw new ConfigError('RTC_ICE_PORT_MIN', `must not exceed RTC_ICE_PORT_MAX (${cfg.icePortMax})`);

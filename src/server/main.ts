@@ -2,10 +2,16 @@
  * Entry point of `npm start`: read the configuration, start the backends and the HTTP server,
  * drain on SIGTERM, exit.
  */
+import os from 'node:os';
 import { pino } from 'pino';
 import { BackendUnavailableError } from '../processing/backend-registry.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startServer } from './server.js';
+
+// node-av runs every encode and decode on libuv's thread pool, 4 threads unless told: with more
+// than two sessions their codecs would wait for each other. libuv reads this at the pool's first
+// use, which is after this line (module loading does not use the pool).
+process.env.UV_THREADPOOL_SIZE ??= String(Math.min(64, Math.max(4, 2 * os.availableParallelism() + 2)));
 
 let config: Config;
 try {

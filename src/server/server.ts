@@ -69,7 +69,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const engineLog = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void =>
     log[level](extra ?? {}, msg);
-  const engine = await createMediaEngine(config.mediaEngine, { log: engineLog });
+  const engine = await createMediaEngine(config.mediaEngine, {
+    log: engineLog,
+    bitrate: { minKbps: config.videoBitrateMinKbps, maxKbps: config.videoBitrateMaxKbps, startKbps: config.videoBitrateStartKbps },
+    keyframeIntervalMs: config.keyframeIntervalMs,
+    vp8CpuUsed: config.vp8CpuUsed,
+    hardwareCodecs: config.hardwareCodecs,
+    frameTimeoutMs: config.frameTimeoutMs,
+  });
   const capacity = new CapacityEstimator({
     cores: config.capacityCores,
     target: config.capacityTarget,

@@ -4,7 +4,7 @@
  * code, so the UI can tell "at capacity" (retry later) from a real failure.
  */
 import {
-  parseErrorBody, parseRetryAfter, type BackendName, type BackendsResponse, type FilterName, type IceServer, type IceServersResponse,
+  parseErrorBody, parseRetryAfter, type BackendName, type BackendsResponse, type HealthResponse, type FilterName, type IceServer, type IceServersResponse,
   type OfferAnswer, type OfferRequest, type ProcessResult,
 } from '../protocol/index.js';
 
@@ -101,11 +101,12 @@ export async function getBackendsOrHealth(): Promise<BackendsResponse> {
   } catch (err) {
     if (!(err instanceof ApiRequestError) || err.status !== 404) throw err;
   }
-  const h = await request<{ backend: BackendName; device: string | null }>('/healthz');
+  const h = await request<HealthResponse>('/healthz');
   const other: BackendName = h.backend === 'gpu' ? 'cpu' : 'gpu';
   return {
     default: h.backend,
     requested: h.backend,
+    media: { engine: h.mediaEngine, codecs: [] },
     backends: [
       { name: h.backend, available: true, device: h.device, reason: null, isDefault: true },
       { name: other, available: false, device: null, reason: 'this deployment does not publish /backends', isDefault: false },

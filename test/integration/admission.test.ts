@@ -4,6 +4,7 @@
  * glass-to-glass p95. The estimate shows in /healthz and rtc_capacity_utilization_ratio.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { OfferRejectedError, RtcClient } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -71,8 +72,14 @@ describe('measured-load admission', () => {
 describe('admission under a low open-file limit', () => {
   let srv: TestServer;
   const clients: RtcClient[] = [];
+  const env = { RTC_CAPACITY_CORES: '64', RTC_MAX_SESSIONS: '50' };
   before(async () => {
-    srv = await startTestServer({ openFileLimit: 420, env: { RTC_CAPACITY_CORES: '64', RTC_MAX_SESSIONS: '50' } });
+    // The limit is set from what an idle server of this engine holds, plus the server's reserve
+    // (256) and room for a few descriptors: a native session holds one (its bundled UDP socket), a libwebrtc one a few dozen.
+    const probe = await startTestServer({ env });
+    const idle = readdirSync(`/proc/${probe.pid}/fd`).length;
+    await probe.stop();
+    srv = await startTestServer({ openFileLimit: idle + 256 + 4, env });
   });
   after(async () => {
     for (const c of clients) c.close();

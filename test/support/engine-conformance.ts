@@ -203,7 +203,7 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
       }
     });
 
-    it('closes a session whose client stops sending (idle timeout)', async () => {
+    it('closes a session whose client stops sending (stall timeout)', async () => {
       const c = await RtcClient.connect(srv.url, { width: W, height: H, dataChannel: false });
       try {
         await c.waitForFrames(3, 30000);
@@ -285,6 +285,7 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
         assert.equal(media.engine, engine);
         assert.ok(media.codecs.some((x) => x.mimeType === 'video/VP8'));
         const health = await json(await fetch(`${srv.url}/healthz`));
+        assert.equal(health.mediaEngine, engine);
         const cap = health.capacity as { utilization: number; sessions: number };
         assert.ok(cap.utilization > 0 && cap.sessions === 1, `capacity ${JSON.stringify(cap)}`);
       } finally {

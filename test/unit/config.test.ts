@@ -40,7 +40,23 @@ describe('config', () => {
     ['RTC_TURN_URLS', { RTC_TURN_URLS: 'http://example.invalid' }],
     ['RTC_ICE_PORT_MIN', { RTC_ICE_PORT_MIN: '50000', RTC_ICE_PORT_MAX: '40000' }],
     ['RTC_LOG_LEVEL', { RTC_LOG_LEVEL: 'loud' }],
+    ['RTC_MEDIA_ENGINE', { RTC_MEDIA_ENGINE: 'gstreamer' }],
+    ['RTC_CAPACITY_TARGET', { RTC_CAPACITY_TARGET: '1.5' }],
+    ['RTC_CAPACITY_CORES', { RTC_CAPACITY_CORES: 'all' }],
+    ['RTC_CONNECT_TIMEOUT_S', { RTC_CONNECT_TIMEOUT_S: '0' }],
+    ['RTC_VIDEO_BITRATE_START_KBPS', { RTC_VIDEO_BITRATE_MIN_KBPS: '500', RTC_VIDEO_BITRATE_START_KBPS: '300' }],
+    ['RTC_VP8_CPU_USED', { RTC_VP8_CPU_USED: '17' }],
+    ['RTC_HARDWARE_CODECS', { RTC_HARDWARE_CODECS: 'perhaps' }],
   ];
+
+  it('runs the native media engine by default, with its codec settings', () => {
+    const c = loadConfig({});
+    assert.equal(c.mediaEngine, 'native');
+    assert.deepEqual([c.videoBitrateMinKbps, c.videoBitrateStartKbps, c.videoBitrateMaxKbps], [150, 800, 2000]);
+    assert.equal(c.hardwareCodecs, true);
+    assert.equal(loadConfig({ RTC_MEDIA_ENGINE: 'libwebrtc' }).mediaEngine, 'libwebrtc');
+    assert.ok(c.capacityCores > 0 && c.capacityTarget === 0.8);
+  });
   for (const [variable, env] of bad) {
     it(`refuses a bad ${variable} with a message naming it`, () => {
       assert.throws(() => loadConfig(env), (err: unknown) => {

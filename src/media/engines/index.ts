@@ -4,9 +4,17 @@
  */
 import type { MediaEngine, MediaEngineName } from '../engine.js';
 
-/** Options every engine understands (each takes what applies to it). */
+/** Media settings from config.ts; each engine takes what applies to it (libwebrtc has no knobs). */
 export interface EngineOptions {
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+  /** Outgoing video bitrate bounds, kbit/s. */
+  bitrate: { minKbps: number; maxKbps: number; startKbps: number };
+  keyframeIntervalMs: number;
+  vp8CpuUsed: number;
+  /** Use NVENC/NVDEC where a CUDA device has them. */
+  hardwareCodecs: boolean;
+  /** Give up an incomplete incoming frame after this long and ask for a key frame. */
+  frameTimeoutMs: number;
 }
 
 /** Create the engine called `name`. */
@@ -18,7 +26,14 @@ export async function createMediaEngine(name: MediaEngineName, options: EngineOp
     }
     case 'native': {
       const { createProbedNativeEngine } = await import('./native/index.js');
-      return createProbedNativeEngine({ log: options.log });
+      return createProbedNativeEngine({
+        log: options.log,
+        bitrate: options.bitrate,
+        keyframeIntervalMs: options.keyframeIntervalMs,
+        vp8CpuUsed: options.vp8CpuUsed,
+        hardware: options.hardwareCodecs,
+        frameTimeoutMs: options.frameTimeoutMs,
+      });
     }
   }
 }

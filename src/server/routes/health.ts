@@ -1,11 +1,12 @@
 /** Liveness, readiness, backends and metrics: the routes operators and probes read. */
 import type { FastifyInstance } from 'fastify';
+import type { BackendsResponse, HealthResponse } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import { errorBody } from '../errors.js';
 
 /** Register /healthz, /readyz and /backends. */
 export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/healthz', async () => {
+  app.get('/healthz', async (): Promise<HealthResponse> => {
     const backend = ctx.registry.defaultBackend;
     return {
       status: 'ok',
@@ -26,13 +27,12 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
     return { ready: true };
   });
 
-  app.get('/backends', async () => ({
+  app.get('/backends', async (): Promise<BackendsResponse> => ({
     default: ctx.registry.defaultBackend,
     requested: ctx.registry.requested,
     backends: ctx.registry.list(),
-    media: { engine: ctx.engine.name, codecs: ctx.engine.codecs },
+    media: { engine: ctx.engine.name, codecs: [...ctx.engine.codecs] },
   }));
-
 }
 
 /** Register /metrics (on the main app, or on the separate metrics port). */

@@ -4,7 +4,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
-import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import { sha256Hex, syntheticRgba } from '../../processing/synthetic.js';
 import type { FilterSpec, FrameProcessor, ProcessTimings, RgbaImage } from '../../processing/types.js';
 import type { ServerContext } from '../context.js';
@@ -33,15 +32,9 @@ class SyntheticCache {
   }
 }
 
+/** The processor asked for; BackendUnavailableError (mapped in domain-errors.ts) when it does not run. */
 function resolveProcessor(ctx: ServerContext, backend: ReturnType<typeof backendParam>): FrameProcessor {
-  try {
-    return ctx.registry.get(backend);
-  } catch (err) {
-    if (err instanceof BackendUnavailableError) {
-      throw new ApiError('BACKEND_UNAVAILABLE', err.message);
-    }
-    throw err;
-  }
+  return ctx.registry.get(backend);
 }
 
 /** Seconds a client refused for load should wait. */

@@ -136,6 +136,8 @@ class LibwebrtcPeer implements MediaPeer {
       });
       if (inboundCodecId !== null) this.codec = codecs.get(inboundCodecId) ?? null;
       s.codec = this.codec;
+      // The names /backends lists for this engine's codecs: libvpx inside libwebrtc for VP8 and VP9.
+      if (this.codec !== null && /VP[89]/i.test(this.codec)) s.encoder = s.decoder = 'libvpx (libwebrtc)';
     } catch {
       // Stats are informational; a closed connection simply has none.
     }
