@@ -62,6 +62,7 @@ export class NativeClient {
       onKeyframeRequest: () => client.peer?.onKeyframeRequest(),
       onRemb: (bps) => client.peer?.onRemb(bps),
       onReceiverReport: (f) => client.peer?.onReceiverReport(f),
+      onTransportFeedback: (r) => client.peer?.onTransportFeedback(r),
       onChannel: (ch) => client.attachChannel(ch),
       onConnectionState: (s) => client.onConnectionState(s),
     });

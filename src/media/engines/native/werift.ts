@@ -310,10 +310,11 @@ export class WeriftTransport {
       const transceiver = pc.addTransceiver('video', { direction: 'sendrecv' });
       // one stream id: libwebrtc then reads the media and RTX ssrc lines as one track
       transceiver.sender.streamIds = ['rtc-scale-client'];
-      const self = new WeriftTransport(pc, transceiver, null);
+      // built once the answer says whether transport-cc was accepted; RTP before that is dropped
+      let self: WeriftTransport | null = null;
       pc.onTrack.subscribe((track) => {
         if (track.kind !== 'video') return;
-        track.onReceiveRtp.subscribe((rtp) => self.onIncomingRtp(rtp, events));
+        track.onReceiveRtp.subscribe((rtp) => self?.onIncomingRtp(rtp, events));
       });
       pc.connectionStateChange.subscribe((state) => events.onConnectionState(state));
       events.onChannel(new WeriftControlChannel(pc.createDataChannel('control')));
@@ -326,14 +327,18 @@ export class WeriftTransport {
         accept: async (answerSdp: string): Promise<WeriftTransport> => {
           try {
             await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
+            self = new WeriftTransport(pc, transceiver, null, config.transportCc && extensionId(answerSdp, TRANSPORT_CC_URI) !== null);
             self.wire(events);
             return self;
           } catch (err) {
-            self.close();
+            void pc.close().catch(() => undefined);
             throw err;
           }
         },
-        close: () => self.close(),
+        close: () => {
+          if (self) self.close();
+          else void pc.close().catch(() => undefined);
+        },
       };
     } catch (err) {
       void pc.close().catch(() => undefined);
