@@ -1,6 +1,6 @@
 /**
  * WebRTC signalling (POST /offer, aiortc-compatible JSON) and session management
- * (GET/PATCH/DELETE /sessions), plus the ICE servers a client should use.
+ * (GET/PATCH/DELETE /sessions, which also lists WHEP viewers), plus the ICE servers a client should use.
  */
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -47,7 +47,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/sessions', async () => {
     await ctx.sessions.refreshStats();
-    return { sessions: ctx.sessions.list() };
+    return { sessions: ctx.sessions.list(), viewers: ctx.sessions.listViewers() };
   });
 
   const find = (id: string) => {
