@@ -37,6 +37,17 @@ export function textBody(req: FastifyRequest, type: string): string {
   return req.body;
 }
 
+/** Answer 405 with Allow for the methods a WHIP/WHEP URL does not take (instead of the router's 404). */
+export function registerMethodNotAllowed(app: FastifyInstance, url: string, allow: readonly string[]): void {
+  const others = (['GET', 'PUT', 'POST', 'PATCH', 'DELETE'] as const).filter((m) => !allow.includes(m));
+  app.route({
+    method: [...others], url, handler: async (req, reply) => {
+      reply.header('allow', [...allow, 'OPTIONS'].join(', '));
+      throw new ApiError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${allow.join(', ')}`);
+    },
+  });
+}
+
 /** Map what accepting an offer throws onto the RFC's statuses (400, 404, 422, 501, 503 + Retry-After). */
 export function offerError(err: unknown): unknown {
   if (err instanceof InvalidSdpError) return new ApiError('INVALID_SDP', err.message);

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SDP_MEDIA_TYPE, SDPFRAG_MEDIA_TYPE } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { handleTrickle, IceSessions, offerError, sendCreated, textBody } from '../whip-http.js';
+import { handleTrickle, IceSessions, offerError, registerMethodNotAllowed, sendCreated, textBody } from '../whip-http.js';
 
 /** The path of a WHEP viewer resource. */
 export const whepResourcePath = (id: string): string => `/whep/viewers/${id}`;
@@ -50,4 +50,6 @@ export function registerWhepRoutes(app: FastifyInstance, ctx: ServerContext): vo
   });
   app.options<{ Params: { id: string } }>('/whep/viewers/:id', async (_req, reply) =>
     reply.code(200).header('accept-patch', SDPFRAG_MEDIA_TYPE).header('allow', 'PATCH, DELETE, OPTIONS').send());
+  registerMethodNotAllowed(app, '/whep/:sessionId', ['POST']);
+  registerMethodNotAllowed(app, '/whep/viewers/:id', ['PATCH', 'DELETE']);
 }

@@ -9,7 +9,7 @@ import { SDP_MEDIA_TYPE, SDPFRAG_MEDIA_TYPE } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { backendParam, filterParam, type Params } from '../params.js';
-import { handleTrickle, IceSessions, offerError, sendCreated, textBody } from '../whip-http.js';
+import { handleTrickle, IceSessions, offerError, registerMethodNotAllowed, sendCreated, textBody } from '../whip-http.js';
 
 /** The path of a WHIP session resource. */
 export const whipResourcePath = (id: string): string => `/whip/sessions/${id}`;
@@ -75,4 +75,7 @@ export function registerWhipRoutes(app: FastifyInstance, ctx: ServerContext): vo
   });
   app.options<{ Params: { id: string } }>('/whip/sessions/:id', async (_req, reply) =>
     reply.code(200).header('accept-patch', SDPFRAG_MEDIA_TYPE).header('allow', 'PATCH, DELETE, OPTIONS').send());
+  registerMethodNotAllowed(app, '/whip', ['POST']);
+  registerMethodNotAllowed(app, '/whip/:filter', ['POST']);
+  registerMethodNotAllowed(app, '/whip/sessions/:id', ['PATCH', 'DELETE']);
 }
