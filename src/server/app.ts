@@ -117,8 +117,10 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
       allowedHeaders: ['content-type', 'authorization', 'if-match'],
       // A browser WHIP/WHEP client reads the resource, its ICE session tag and the ICE servers.
       exposedHeaders: ['server-timing', 'x-rtc-backend', 'retry-after', 'location', 'etag', 'link', 'accept-post', 'accept-patch'],
-      // RFC 9725 §4.2: OPTIONS answers 200.
+      // RFC 9725 §4.2: OPTIONS answers 200, also a plain one (WHIP clients probe without
+      // Access-Control-Request-Method, which a strict preflight check would answer 400).
       optionsSuccessStatus: 200,
+      strictPreflight: false,
     });
   }
 

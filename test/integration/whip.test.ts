@@ -265,11 +265,11 @@ describe('WHIP ingest', () => {
   });
 });
 
-describe('WHIP with bearer tokens', () => {
+describe('WHIP with bearer tokens and CORS', () => {
   const TOKEN = 'whip-token-0123456789abcdef';
   let srv: TestServer;
   before(async () => {
-    srv = await startTestServer({ env: { RTC_AUTH_TOKENS: TOKEN, RTC_MAX_PIXELS: String(W * H) } });
+    srv = await startTestServer({ env: { RTC_AUTH_TOKENS: TOKEN, RTC_MAX_PIXELS: String(W * H), RTC_CORS_ORIGINS: 'https://app.example' } });
   });
   after(async () => {
     await srv.stop();
@@ -296,6 +296,28 @@ describe('WHIP with bearer tokens', () => {
       assert.equal(await p.delete(), 200);
     } finally {
       p.close();
+    }
+  });
+
+  it('answers CORS preflights and plain OPTIONS with 200, Accept-Post/Accept-Patch, and exposes the WHIP headers', async () => {
+    for (const [path, header, value] of [
+      ['/whip/invert', 'accept-post', 'application/sdp'],
+      [`/whip/sessions/${crypto.randomUUID()}`, 'accept-patch', 'application/trickle-ice-sdpfrag'],
+    ] as const) {
+      const pre = await fetch(`${srv.url}${path}`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization,if-match' },
+      });
+      assert.equal(pre.status, 200, path);
+      assert.equal(pre.headers.get(header), value);
+      assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example');
+      assert.match(pre.headers.get('access-control-allow-headers') ?? '', /if-match/);
+      assert.match(pre.headers.get('access-control-expose-headers') ?? '', /location.*etag.*link/);
+      await pre.arrayBuffer();
+      const plain = await fetch(`${srv.url}${path}`, { method: 'OPTIONS' });
+      assert.equal(plain.status, 200, `plain OPTIONS ${path}`);
+      assert.equal(plain.headers.get(header), value);
+      await plain.arrayBuffer();
     }
   });
 });
