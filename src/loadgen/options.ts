@@ -12,6 +12,8 @@ export interface LoadgenOptions {
   url: string;
   mode: 'webrtc' | 'process';
   protocol: Protocol;
+  /** WHEP viewers per session (0: none). */
+  viewers: number;
   phases: Phase[];
   width: number;
   height: number;
@@ -47,9 +49,12 @@ Target
   --url URL              server base URL (required); only this server is contacted
   --mode webrtc|process  webrtc: simulated users over WebRTC (default);
                          process: concurrent GET /process requests (autocannon)
-  --protocol rtc-scale|aiortc
+  --protocol rtc-scale|aiortc|whip
                          offer JSON: rtc-scale {sdp,type,filter,backend} (default) or
-                         aiortc's example server {sdp,type,video_transform}
+                         aiortc's example server {sdp,type,video_transform}; whip: RFC 9725,
+                         POST /whip/FILTER?iterations=&backend= with application/sdp, DELETE at the end
+  --viewers N            WHEP viewers per session (rtc-scale, whip; default 0), each measuring
+                         the session's processed video glass to glass; they count against capacity
 
 Load profile (sessions = concurrent WebRTC sessions, or HTTP connections in process mode)
   --sessions N --duration S
@@ -119,7 +124,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
       strict: true,
       allowPositionals: false,
       options: {
-        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' },
+        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, viewers: { type: 'string' },
         sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
         'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
         iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
@@ -148,6 +153,9 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
   if (mode !== 'webrtc' && mode !== 'process') throw new UsageError(`--mode must be webrtc or process, got ${mode}`);
   const protocol = (str('protocol') ?? 'rtc-scale') as Protocol;
   if (!PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')}`);
+  const viewers = str('viewers') === '0' ? 0 : positive('viewers', str('viewers'), true) ?? 0;
+  if (viewers > 16) throw new UsageError('--viewers must be at most 16');
+  if (viewers > 0 && protocol === 'aiortc') throw new UsageError('--viewers needs --protocol rtc-scale or whip (aiortc has no WHEP)');
 
   const sources = ['phases', 'profile'].filter((k) => str(k) !== undefined);
   if (sources.length > 1) throw new UsageError('give either --phases or --profile, not both');
@@ -180,6 +188,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     url: url.replace(/\/+$/, ''),
     mode,
     protocol,
+    viewers,
     phases,
     width: res.width,
     height: res.height,
