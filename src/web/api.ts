@@ -156,8 +156,8 @@ export async function deleteResource(url: string): Promise<void> {
 }
 
 /** GET /sessions/:id. */
-export function getSession(id: string): Promise<SessionInfo> {
-  return request<SessionInfo>(`/sessions/${encodeURIComponent(id)}`);
+export function getSession(id: string, signal?: AbortSignal): Promise<SessionInfo> {
+  return request<SessionInfo>(`/sessions/${encodeURIComponent(id)}`, signal ? { signal } : undefined);
 }
 
 /** PATCH /sessions/:id: change filter, iterations or backend (a WHIP session has no data channel). */

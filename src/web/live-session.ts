@@ -68,6 +68,8 @@ export class LiveSession {
   viewerPc: RTCPeerConnection | null = null;
   /** whip: the WHIP session and WHEP viewer resources, DELETEd at the end. */
   private readonly resources: string[] = [];
+  /** whip: cancels a GET /sessions/:id poll still in flight at close (it would answer 404). */
+  private readonly polls = new AbortController();
   private signalling: Signalling = 'offer';
   private channel: RTCDataChannel | null = null;
   private pingTimer = 0;
@@ -154,7 +156,7 @@ export class LiveSession {
     // Server figures without a data channel: the session's info once a second.
     this.pingTimer = window.setInterval(() => {
       if (this.sessionId === null || this.closed) return;
-      getSession(this.sessionId).then((info) => this.events.onServerInfo(info, 'stats'), () => { /* the next poll tries again */ });
+      getSession(this.sessionId, this.polls.signal).then((info) => this.events.onServerInfo(info, 'stats'), () => { /* the next poll tries again */ });
     }, 1000);
     this.lostTimer = window.setTimeout(() => {
       if (!this.connected) this.lose(`no media path to the server within ${CONNECT_TIMEOUT_MS / 1000} s (UDP blocked? a TURN server may be needed)`);
@@ -185,8 +187,13 @@ export class LiveSession {
     } catch {
       // already closed
     }
-    // WHIP/WHEP resources end with DELETE (there is no data channel whose closing ends them).
-    for (const r of this.resources.splice(0)) void deleteResource(r);
+    // WHIP/WHEP resources end with DELETE (there is no data channel whose closing ends them): the
+    // viewer first, since ending the session ends its viewers and the viewer's DELETE would 404.
+    this.polls.abort();
+    const resources = this.resources.splice(0).reverse();
+    void (async () => {
+      for (const r of resources) await deleteResource(r);
+    })();
     this.viewerPc?.close();
     this.pc.close();
   }
