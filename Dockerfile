@@ -6,15 +6,17 @@
 #   docker run --rm --gpus all -p 8080:8080 rtc-gpu-app     # NVIDIA GPU through WebGPU/Vulkan
 #
 # Stage 1 builds on the official Node.js image (Debian): npm ci, the WASM kernels, tsc, the web
-# page, then drops the dev dependencies. Stage 2 is an NVIDIA CUDA *runtime* image on Ubuntu 24.04
-# (glibc 2.39: Dawn's prebuilt dawn.node needs >= 2.34), which already points LD_LIBRARY_PATH at
-# /usr/local/nvidia where GKE mounts the driver; the node binary is copied from stage 1, so the
-# image runs the current Node.js LTS whatever the development machines have.
-# The CUDA libraries themselves are not used (WebGPU runs on Vulkan); the image only needs the
-# Vulkan loader and what the NVIDIA Vulkan ICD (libGLX_nvidia.so.0) links against.
+# page, then drops the dev dependencies. Stage 2 is plain Debian 12 slim, the distribution of the
+# build stage (glibc 2.36: Dawn's prebuilt dawn.node needs >= 2.34); the node binary is copied
+# from stage 1, so the image runs the current Node.js LTS whatever the development machines have.
+# No CUDA base image: WebGPU runs on Vulkan and no CUDA library is ever loaded, and GPU nodes pull
+# the image on every scale-up, so its size is cold-start time. The driver comes from the node
+# (GKE's device plugin mounts it under /usr/local/nvidia; the NVIDIA container toolkit elsewhere);
+# the image only needs the Vulkan loader and what the NVIDIA Vulkan ICD (libGLX_nvidia.so.0)
+# links against.
 
 ARG NODE_IMAGE=node:26-bookworm-slim
-ARG CUDA_IMAGE=nvidia/cuda:12.6.3-runtime-ubuntu24.04
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -33,7 +35,7 @@ RUN npm run build \
  && find node_modules/webgpu/dist -mindepth 1 -maxdepth 1 -type d ! -name "linux-$(node -p process.arch)" -exec rm -rf {} + \
  && npm cache clean --force
 
-FROM ${CUDA_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 # libvulkan1: the Vulkan loader Dawn dlopens. libx11-6, libxext6, libegl1 (+ libglvnd0): what the
 # NVIDIA Vulkan ICD and Dawn's EGL/GLES fallback link against. tini: PID 1 that forwards SIGTERM
@@ -48,8 +50,8 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 
 # NVIDIA_DRIVER_CAPABILITIES must include graphics, or the container toolkit mounts no Vulkan ICD.
-# NVIDIA_DISABLE_REQUIRE: the image needs no particular CUDA version (no CUDA is used), so hosts
-# with an older driver than the base image's CUDA must not be refused.
+# NVIDIA_DISABLE_REQUIRE: the image needs no particular CUDA version (no CUDA is used), so the
+# toolkit must not check the host's driver against one.
 # LD_LIBRARY_PATH: GKE's device plugin mounts the driver (libGLX_nvidia.so.0, which the ICD json
 # names without a path) under /usr/local/nvidia/lib64. The ICD json itself is mounted at
 # /etc/vulkan/icd.d (GKE device plugin, nvidia-container-toolkit >= 1.12), which the loader

@@ -32,8 +32,9 @@ export function metricNamesFromExposition(text: string): string[] {
   const names = new Set<string>();
   for (const line of text.split('\n')) {
     const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (\w+)/.exec(line);
-    if (type) {
-      const [, name, kind] = type;
+    const name = type?.[1];
+    if (type && name) {
+      const kind = type[2];
       names.add(name);
       if (kind === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
       if (kind === 'summary') for (const s of ['_sum', '_count']) names.add(name + s);
@@ -41,7 +42,7 @@ export function metricNamesFromExposition(text: string): string[] {
       continue;
     }
     const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
-    if (sample) names.add(sample[1]);
+    if (sample?.[1]) names.add(sample[1]);
   }
   return [...names].sort();
 }
@@ -57,6 +58,6 @@ export function dcgmMetricNames(file: string = dcgmCountersPath()): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => l.split(',')[0].trim())
+    .map((l) => (l.split(',')[0] ?? '').trim())
     .sort();
 }

@@ -47,7 +47,7 @@ export function dashboardQueries(d: dashboard.Dashboard): string[] {
     const q = v.query as { query?: string } | string | undefined;
     const text = typeof q === 'string' ? q : q?.query;
     const m = text ? /^label_values\((.*),\s*[a-zA-Z_][a-zA-Z0-9_]*\)$/.exec(text) : null;
-    if (m) exprs.push(m[1]);
+    if (m?.[1]) exprs.push(m[1]);
   }
   return exprs;
 }

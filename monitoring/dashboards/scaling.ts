@@ -13,6 +13,7 @@ const HPA = `${NS}, horizontalpodautoscaler=~"$hpa"`;
 
 /** The custom metric names the HPA uses (prometheus-adapter renames the recording rules to these). */
 export const HPA_METRICS = {
+  capacity: 'rtc_capacity_utilization_ratio',
   latency: 'rtc_frame_processing_p95_seconds',
   gpu: 'rtc_gpu_utilization_percent',
 } as const;
@@ -60,6 +61,11 @@ export function scalingDashboard(): dashboard.Dashboard {
     ], { description: 'Pods of the HPA\'s target Deployment that are ready, against its spec: the gap is pods waiting for a GPU node.', unit: 'short', min: 0 }))
 
     .withRow(row('HPA metrics against targets'))
+    .withPanel(timeseriesPanel(`Capacity utilisation (${HPA_METRICS.capacity})`, [
+      { expr: `pod:rtc_capacity_utilization:ratio{${NS}}`, legend: '{{pod}}' },
+      { expr: `avg by (namespace) (pod:rtc_capacity_utilization:ratio{${NS}})`, legend: 'average over pods (what the HPA compares)' },
+      { expr: `kube_horizontalpodautoscaler_spec_target_metric{${HPA}, metric_name="${HPA_METRICS.capacity}"}`, legend: 'HPA target' },
+    ], { description: 'What fills a pod, 0 idle to 1 full (the media engine\'s figure, or sessions over RTC_MAX_SESSIONS): the HPA\'s first metric, its average and the target. At 1 the pod answers 503.', unit: 'percentunit', min: 0, max: 1 }))
     .withPanel(timeseriesPanel(`Frame processing p95 (${HPA_METRICS.latency})`, [
       { expr: `pod:rtc_frame_processing_seconds:p95{${NS}}`, legend: '{{pod}}' },
       { expr: `avg by (namespace) (pod:rtc_frame_processing_seconds:p95{${NS}})`, legend: 'average over pods (what the HPA compares)' },

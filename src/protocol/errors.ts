@@ -11,11 +11,13 @@ export const ERROR_CODES = {
   INVALID_SDP: 400,
   UNKNOWN_FILTER: 400,
   INVALID_IMAGE: 400,
+  MALFORMED_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   SESSION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   /** WHIP/WHEP: a PATCH whose If-Match names another ICE session than the current one. */
   PRECONDITION_FAILED: 412,
   BODY_TOO_LARGE: 413,
@@ -29,6 +31,7 @@ export const ERROR_CODES = {
   /** WHIP/WHEP: a PATCH without If-Match. */
   PRECONDITION_REQUIRED: 428,
   TOO_MANY_REQUESTS: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   /** The media engine lacks the feature (e.g. WHEP viewers on an engine without answerViewer). */
   NOT_IMPLEMENTED: 501,

@@ -7,10 +7,14 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { existsSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Authenticator } from './auth.js';
+import { SessionOwners, setIdentity } from './ownership.js';
 import type { ServerContext } from './context.js';
+import { apiErrorFor } from './domain-errors.js';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
 import { registerHealthRoutes, registerMetricsRoute } from './routes/health.js';
 import { registerProcessRoutes } from './routes/process.js';
@@ -65,6 +69,25 @@ function codeOf(err: FastifyError): ErrorCode {
   }
 }
 
+/**
+ * Answer an HTTP framing error (a malformed request, headers over the limit, a request that
+ * took longer than RTC_REQUEST_TIMEOUT_S) in the API's error shape, then drop the connection:
+ * fastify's default answers {error, message, statusCode}.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, ErrorCode, string] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time (RTC_REQUEST_TIMEOUT_S)']
+      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts']
+        : [400, 'MALFORMED_REQUEST', 'the request is not valid HTTP/1.1'];
+  if (socket.writable) {
+    const body = JSON.stringify(errorBody(code, message));
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 /** Build the fastify app for a context (not yet listening). */
 export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -74,6 +97,16 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
     forceCloseConnections: 'idle',
     // Probes, scrapes and load tests would drown the log; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // A client gets this long to send a whole request; a body that stalls one byte short no
+    // longer holds its buffered bytes for ever. Node checks its timers every
+    // connectionsCheckingInterval; headers get the shorter of 10 s and the request timeout.
+    requestTimeout: ctx.config.requestTimeoutS * 1000,
+    http: {
+      connectionsCheckingInterval: 1000,
+      headersTimeout: Math.min(10_000, ctx.config.requestTimeoutS * 1000),
+      requestTimeout: ctx.config.requestTimeoutS * 1000,
+    },
+    clientErrorHandler,
     // Errors the router raises before any route runs (a malformed %-escape, a path parameter
     // over 100 characters) bypass setErrorHandler; without this they answer fastify's own
     // {error,code,message} shape, and a 414 the API does not define. Found by test/fuzz.
@@ -84,9 +117,10 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-    if (err instanceof ApiError) {
-      if (err.retryAfterS !== undefined) reply.header('Retry-After', String(err.retryAfterS));
-      return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    const api = apiErrorFor(err);
+    if (api) {
+      if (api.retryAfterS !== undefined) reply.header('Retry-After', String(api.retryAfterS));
+      return reply.code(api.statusCode).send(errorBody(api.code, api.message));
     }
     const code = codeOf(err);
     const status = code === 'INTERNAL' ? 500 : (err.statusCode ?? 400);
@@ -124,9 +158,12 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
     });
   }
 
+  // preParsing, not onRequest: the rate limiter runs in onRequest, and failed logins must count
+  // against it (700 wrong tokens in 0.6 s all got 403, none 429). Still before any body is read.
   const auth = new Authenticator(ctx.config);
-  app.addHook('onRequest', async (req) => {
-    if (req.method !== 'OPTIONS' && isProtected(req.routeOptions.url)) await auth.check(req.headers.authorization);
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    if (req.method !== 'OPTIONS' && isProtected(req.routeOptions.url)) setIdentity(req, await auth.check(req.headers.authorization));
+    return payload;
   });
 
   if (ctx.config.rateLimitPerMin > 0) {
@@ -145,10 +182,12 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
   registerHealthRoutes(app, ctx);
   if (ctx.config.metricsPort === 0) registerMetricsRoute(app, ctx);
   registerProcessRoutes(app, ctx);
-  registerSessionRoutes(app, ctx);
+  // One owner table for sessions (from /offer or WHIP) and WHEP viewers: both are live resources of one identity.
+  const owners = new SessionOwners((id) => ctx.sessions.get(id) !== undefined || ctx.sessions.getViewer(id) !== undefined);
+  registerSessionRoutes(app, ctx, owners);
   registerSdpBodyParsers(app);
-  registerWhipRoutes(app, ctx);
-  registerWhepRoutes(app, ctx);
+  registerWhipRoutes(app, ctx, owners);
+  registerWhepRoutes(app, ctx, owners);
 
   app.get('/', (_req, reply) => reply.redirect('/app/'));
   app.get('/app', (_req, reply) => reply.redirect('/app/'));

@@ -28,6 +28,11 @@ export class ConcurrencyLimiter {
     return this.waiting.length;
   }
 
+  /** Whether a call made now would be refused (every place taken and the queue full). */
+  get full(): boolean {
+    return this.running >= this.concurrency && this.waiting.length >= this.queue;
+  }
+
   /** Run `fn` when a place is free; throw LimiterFullError when the queue is full. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {

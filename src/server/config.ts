@@ -69,6 +69,16 @@ export interface Config {
   capacityHostCpu: boolean;
   /** The pod this server runs in, inside Kubernetes (null elsewhere): its deletion cost follows the session count. */
   pod: PodIdentity | null;
+  /** Most bytes of /process request bodies buffered at once; an upload past it gets 503 before it is read. */
+  processMaxBufferedBytes: number;
+  /** Longest a client may take to send a whole request, headers and body (408 after). */
+  requestTimeoutS: number;
+  /** Static tokens with the operator scope: they see and control every session (a subset of, or in addition to, RTC_AUTH_TOKENS). */
+  authOperatorTokens: string[];
+  /** A JWT whose "scope" claim (space separated) holds this value has the operator scope. */
+  authOperatorScope: string;
+  /** Longest a JWT may still be valid for (exp - now); longer-lived ones are refused. */
+  authJwtMaxTtlS: number;
 }
 
 /** A configuration value that cannot be used. */
@@ -191,7 +201,21 @@ export function loadConfig(env: Env = process.env): Config {
     capacitySessionCores: decimal(env, 'RTC_CAPACITY_SESSION_CORES', 0.25, 0.001, 64),
     capacityHostCpu: bool(env, 'RTC_CAPACITY_HOST_CPU', false),
     pod: podIdentity(env),
+    processMaxBufferedBytes: 0,
+    requestTimeoutS: int(env, 'RTC_REQUEST_TIMEOUT_S', 60, 1, 3600),
+    authOperatorTokens: list(env, 'RTC_AUTH_OPERATOR_TOKENS'),
+    authOperatorScope: (env.RTC_AUTH_OPERATOR_SCOPE ?? 'rtc:operator').trim(),
+    authJwtMaxTtlS: int(env, 'RTC_AUTH_JWT_MAX_TTL_S', 86_400, 60, 366 * 86_400),
   };
+  // Three bodies of the largest size by default: enough for the limiter's running calls on a small pod.
+  cfg.processMaxBufferedBytes = int(env, 'RTC_PROCESS_MAX_BUFFERED_BYTES', 3 * cfg.bodyLimitBytes, 1024, 2 ** 40);
+  if (cfg.processMaxBufferedBytes < cfg.bodyLimitBytes) {
+    throw new ConfigError('RTC_PROCESS_MAX_BUFFERED_BYTES', `must be at least RTC_BODY_LIMIT_BYTES (${cfg.bodyLimitBytes})`);
+  }
+  for (const t of cfg.authOperatorTokens) {
+    if (t.length < 16) throw new ConfigError('RTC_AUTH_OPERATOR_TOKENS', 'each token must be at least 16 characters');
+  }
+  if (cfg.authOperatorScope === '') throw new ConfigError('RTC_AUTH_OPERATOR_SCOPE', 'must not be empty');
   for (const t of cfg.authTokens) {
     if (t.length < 16) throw new ConfigError('RTC_AUTH_TOKENS', 'each token must be at least 16 characters');
   }

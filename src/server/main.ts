@@ -18,12 +18,22 @@ try {
   throw err;
 }
 
+/** Seconds past the drain timeout after which a shutdown that has not finished exits anyway. */
+const EXIT_GRACE_S = 10;
+
 const log = pino({ level: config.logLevel });
 try {
   const server = await startServer(config, log);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
+    // Whatever might still hang (a native close), the process is gone a while after the drain.
+    if (signals === 1) {
+      setTimeout(() => {
+        log.error('shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, (config.drainTimeoutS + EXIT_GRACE_S) * 1000).unref();
+    }
     // A second signal skips the drain: the operator wants out now.
     void server.shutdown({ drain: signals === 1, signal }).then(() => {
       // @roamhq/wrtc segfaults at normal exit once an RTCVideoSource existed: exit explicitly.

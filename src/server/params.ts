@@ -2,9 +2,9 @@
  * Reading request parameters (query strings, JSON bodies) into typed values, with ApiError
  * messages that name the parameter and the accepted range.
  */
-import { FilterSpecError, makeFilterSpec } from '../processing/filter-spec.js';
+import { makeFilterSpec } from '../processing/filter-spec.js';
 import type { FilterSpec } from '../processing/types.js';
-import { parseBackendChoice, SessionSettingsError } from '../media/session.js';
+import { parseBackendChoice } from '../media/session.js';
 import type { ServingBackend } from '../processing/backend-registry.js';
 import { ApiError } from './errors.js';
 
@@ -30,26 +30,14 @@ export function intParam(params: Params, name: string, def: number, min: number,
   return v;
 }
 
-/** The filter named by `filter` (or aiortc's `video_transform`) with `iterations`. */
+/** The filter named by `filter` (or aiortc's `video_transform`) with `iterations`; throws FilterSpecError (mapped in domain-errors.ts). */
 export function filterParam(params: Params, defName: string, defIterations: number): FilterSpec {
-  const name = params.filter ?? params.video_transform ?? defName;
-  try {
-    return makeFilterSpec(name, params.iterations ?? defIterations);
-  } catch (err) {
-    if (err instanceof FilterSpecError) throw new ApiError(err.code, err.message);
-    throw err;
-  }
+  return makeFilterSpec(params.filter ?? params.video_transform ?? defName, params.iterations ?? defIterations);
 }
 
-/** The backend asked for (auto, cpu, gpu). */
+/** The backend asked for (auto, cpu, gpu); throws SessionSettingsError (mapped in domain-errors.ts). */
 export function backendParam(params: Params): ServingBackend {
-  const raw = params.backend ?? 'auto';
-  try {
-    return parseBackendChoice(raw);
-  } catch (err) {
-    if (err instanceof SessionSettingsError) throw new ApiError(err.code, err.message);
-    throw err;
-  }
+  return parseBackendChoice(params.backend ?? 'auto');
 }
 
 /** Width and height within the server's limits on dimension and pixel count. */

@@ -111,18 +111,24 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     `rtc-scale listening on http://${config.host}:${port} (backend ${backend}, media engine ${engine.name})`);
 
   let stopping: Promise<void> | null = null;
+  // Resolving it cuts a drain in progress short: a second signal means "now".
+  let skipDrain: () => void = () => {};
+  const skipped = new Promise<void>((resolve) => { skipDrain = resolve; });
   const shutdown = (options: { drain?: boolean; signal?: string } = {}): Promise<void> => {
+    if (options.drain === false) skipDrain();
     stopping ??= (async () => {
       clearInterval(busyTimer);
       sessions.startDraining();
       metrics.draining.set(1);
       const drainMs = options.drain === false ? 0 : config.drainTimeoutS * 1000;
+      const deadline = Date.now() + drainMs;
       log.info({ signal: options.signal, sessions: sessions.count, drainTimeoutS: drainMs / 1000 }, 'draining');
-      const emptied = await sessions.waitUntilEmpty(drainMs);
-      if (!emptied) log.warn({ sessions: sessions.count }, 'drain timeout reached; closing the remaining sessions');
+      const emptied = await Promise.race([sessions.waitUntilEmpty(drainMs), skipped.then(() => false)]);
+      if (!emptied) log.warn({ sessions: sessions.count }, 'drain timeout reached (or drain skipped); closing the remaining sessions');
       sessions.closeAll('shutdown');
-      await app.close();
-      await metricsApp?.close();
+      // Requests in flight may finish until the drain deadline; then every connection is closed,
+      // so a silent client, half-sent headers or a stalled upload cannot hold the exit.
+      await Promise.all([closeHttp(app, deadline, skipped, log), metricsApp ? closeHttp(metricsApp, deadline, skipped, log) : undefined]);
       await registry.close();
       await deletionCost?.close();
       log.info('stopped');
@@ -130,4 +136,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     return stopping;
   };
   return { app, ctx, port, shutdown };
+}
+
+/** Close `app`, waiting for its requests in flight until `deadline` (or `skipped`), then dropping every connection. */
+async function closeHttp(app: FastifyInstance, deadline: number, skipped: Promise<void>, log: Logger): Promise<void> {
+  const closed = app.close();
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now())); });
+  const how = await Promise.race([closed.then(() => 'closed' as const), timeUp, skipped.then(() => 'skipped' as const)]);
+  clearTimeout(timer);
+  if (how !== 'closed') {
+    log.warn({ how }, 'closing the HTTP connections still open');
+    app.server.closeAllConnections();
+  }
+  await closed;
 }

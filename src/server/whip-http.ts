@@ -7,15 +7,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import type { IceServer, MediaPeer } from '../media/engine.js';
 import { InvalidSdpError, UnprocessableOfferError } from '../media/sdp.js';
-import { AdmissionError, EngineFeatureError, NegotiationError, UnknownSessionError } from '../media/session-manager.js';
+import { EngineFeatureError, NegotiationError, UnknownSessionError } from '../media/session-manager.js';
 import {
   iceServerLink, MAX_SDPFRAG_CHARS, parseSdpFrag, sdpIceCredentials, SDP_MEDIA_TYPE, SDPFRAG_MEDIA_TYPE, SdpFragError,
 } from '../protocol/index.js';
 import { MAX_SDP_BYTES } from '../media/sdp.js';
+import { apiErrorFor } from './domain-errors.js';
 import { ApiError } from './errors.js';
-
-/** Seconds a refused publisher or viewer should wait before offering again. */
-export const RETRY_AFTER_S = 5;
 
 /** Take `application/sdp` and trickle fragments as plain text (once per app). */
 export function registerSdpBodyParsers(app: FastifyInstance): void {
@@ -48,20 +46,18 @@ export function registerMethodNotAllowed(app: FastifyInstance, url: string, allo
   });
 }
 
-/** Map what accepting an offer throws onto the RFC's statuses (400, 404, 422, 501, 503 + Retry-After). */
+/**
+ * Map what accepting a WHIP/WHEP offer throws onto the RFC's statuses: 422 for an offer that is
+ * read but cannot be served, 404 for a session that is gone, 501 for an engine without viewers;
+ * the rest (400 INVALID_SDP, 503 + Retry-After at admission) as for /offer (domain-errors.ts).
+ */
 export function offerError(err: unknown): unknown {
-  if (err instanceof InvalidSdpError) return new ApiError('INVALID_SDP', err.message);
-  if (err instanceof NegotiationError) {
-    return new ApiError(err.kind === 'unanswerable' ? 'UNPROCESSABLE_OFFER' : 'INVALID_SDP', err.message);
-  }
+  if (err instanceof NegotiationError && err.kind === 'unanswerable') return new ApiError('UNPROCESSABLE_OFFER', err.message);
   if (err instanceof UnprocessableOfferError) return new ApiError('UNPROCESSABLE_OFFER', err.message);
   if (err instanceof UnknownSessionError) return new ApiError('SESSION_NOT_FOUND', err.message);
   if (err instanceof EngineFeatureError) return new ApiError('NOT_IMPLEMENTED', err.message);
-  if (err instanceof AdmissionError) {
-    const code = err.reason === 'draining' ? 'DRAINING' : err.reason === 'capacity' ? 'AT_CAPACITY' : 'SERVER_BUSY';
-    return new ApiError(code, err.message, { retryAfterS: RETRY_AFTER_S });
-  }
-  return err;
+  if (err instanceof InvalidSdpError) return new ApiError('INVALID_SDP', err.message);
+  return apiErrorFor(err) ?? err;
 }
 
 /** One `Link: <url>; rel="ice-server"` value per URL of every ICE server (RFC 9725 §4.6). */

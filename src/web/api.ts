@@ -4,7 +4,7 @@
  * code, so the UI can tell "at capacity" (retry later) from a real failure.
  */
 import {
-  parseErrorBody, parseRetryAfter, type BackendsResponse, type FilterName, type IceServer, type IceServersResponse,
+  parseErrorBody, parseRetryAfter, type BackendName, type BackendsResponse, type FilterName, type IceServer, type IceServersResponse,
   type OfferAnswer, type OfferRequest, type ProcessResult, type SessionInfo,
 } from '../protocol/index.js';
 
@@ -88,6 +88,29 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 /** GET /backends. */
 export function getBackends(): Promise<BackendsResponse> {
   return request<BackendsResponse>('/backends');
+}
+
+/**
+ * The backends from GET /backends, or, where a deployment keeps /backends off its public entry
+ * (the GKE overlays route only the public paths, so it answers 404), from GET /healthz: the
+ * default backend and its device, the other one listed as not published.
+ */
+export async function getBackendsOrHealth(): Promise<BackendsResponse> {
+  try {
+    return await getBackends();
+  } catch (err) {
+    if (!(err instanceof ApiRequestError) || err.status !== 404) throw err;
+  }
+  const h = await request<{ backend: BackendName; device: string | null }>('/healthz');
+  const other: BackendName = h.backend === 'gpu' ? 'cpu' : 'gpu';
+  return {
+    default: h.backend,
+    requested: h.backend,
+    backends: [
+      { name: h.backend, available: true, device: h.device, reason: null, isDefault: true },
+      { name: other, available: false, device: null, reason: 'this deployment does not publish /backends', isDefault: false },
+    ],
+  };
 }
 
 /** GET /process: one run of the synthetic workload on one backend. */

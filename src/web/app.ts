@@ -5,7 +5,7 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { authEvents, getBackends, setApiToken } from './api.js';
+import { authEvents, getBackendsOrHealth, setApiToken } from './api.js';
 import { ComparePanel } from './compare-panel.js';
 import { byId } from './dom.js';
 import { LivePanel } from './live-panel.js';
@@ -20,7 +20,7 @@ declare global {
 async function loadBackends(compare: ComparePanel, live: LivePanel): Promise<void> {
   const status = byId('server-status', HTMLSpanElement);
   try {
-    const info = await getBackends();
+    const info = await getBackendsOrHealth();
     compare.setBackends(info.backends);
     live.setBackends(info.backends);
     const def = info.backends.find((b) => b.name === info.default);

@@ -98,6 +98,7 @@ describe('Grafana dashboards (monitoring/grafana/dashboards)', () => {
     }
     const scaling = queriesOf('rtc-scale-scaling');
     for (const n of ['kube_horizontalpodautoscaler_status_desired_replicas', 'kube_horizontalpodautoscaler_status_current_replicas',
+      `metric_name="${HPA_METRICS.capacity}"`, 'pod:rtc_capacity_utilization:ratio',
       `metric_name="${HPA_METRICS.latency}"`, `metric_name="${HPA_METRICS.gpu}"`, 'deployment:rtc_frame_processing_seconds:p95']) {
       assert.ok(scaling.includes(n), `scaling dashboard lacks ${n}`);
     }

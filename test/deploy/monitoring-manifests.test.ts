@@ -82,7 +82,10 @@ describe('rule manifests (generated from rules.yml)', () => {
   });
 
   it('carry every group and rule of rules.yml unchanged (ClusterRules adds only the interval)', () => {
-    const [promRule, clusterRules] = ruleManifestFiles(groups).map((f) => YAML.parse(f.text) as { kind: string; spec: { groups: unknown[] } });
+    type RuleFile = { kind: string; spec: { groups: unknown[] } };
+    const files = ruleManifestFiles(groups).map((f) => YAML.parse(f.text) as RuleFile);
+    assert.equal(files.length, 2);
+    const [promRule, clusterRules] = files as [RuleFile, RuleFile];
     assert.equal(promRule.kind, 'PrometheusRule');
     assert.deepEqual(promRule.spec.groups, groups);
     assert.equal(clusterRules.kind, 'ClusterRules');
@@ -103,10 +106,11 @@ describe('monitoring/k8s kustomizations', { skip: SKIP_NO_KUBECTL }, () => {
       'ConfigMap/grafana-datasource-rtc-scale',
       'DaemonSet/dcgm-exporter',
       'Namespace/gpu-monitoring',
+      'PodMonitor/rtc-scale',
       'PrometheusRule/rtc-scale',
+      'ResourceQuota/dcgm-exporter-critical-pods',
       'Service/dcgm-exporter',
       'ServiceMonitor/dcgm-exporter',
-      'ServiceMonitor/rtc-scale',
     ]);
     assert.deepEqual(await validateSchemas(all), []);
     const gke = render('monitoring/k8s/gke-managed');
@@ -121,7 +125,7 @@ describe('monitoring/k8s kustomizations', { skip: SKIP_NO_KUBECTL }, () => {
     assert.equal(pm.metadata.namespace, 'rtc');
     assert.equal(pm.metadata.name, 'rtc-scale', 'the PodMonitoring name is the job label RtcNoTargetsUp selects');
     const spec = pm.spec as { endpoints: Array<{ port: string; path: string }>; targetLabels: { metadata: string[] } };
-    assert.deepEqual(spec.endpoints.map((e) => [e.port, e.path]), [['http', '/metrics']]);
+    assert.deepEqual(spec.endpoints.map((e) => [e.port, e.path]), [['metrics', '/metrics']]);
     assert.ok(spec.targetLabels.metadata.includes('pod'));
     const cr = find(gke, 'ClusterRules', 'rtc-scale');
     const groups = (cr.spec as { groups: Array<{ interval?: string }> }).groups;
@@ -172,34 +176,35 @@ describe('monitoring/k8s kustomizations', { skip: SKIP_NO_KUBECTL }, () => {
     assert.notEqual(smSpec.endpoints[0]!.honorLabels, true, 'honorLabels would keep pod/namespace instead of exported_pod/exported_namespace');
   });
 
-  it('scrape objects select the gpu-media pods of k8s/base on port http (8080), and not the TURN pods', { skip: !existsSync(path.join(root, 'k8s/base/kustomization.yaml')) && 'k8s/base not present' }, () => {
+  it('scrape objects select the gpu-media pods of k8s/base on their metrics port (RTC_METRICS_PORT), and not the TURN pods', { skip: !existsSync(path.join(root, 'k8s/base/kustomization.yaml')) && 'k8s/base not present' }, () => {
     const app = [...render('k8s/base'), ...(existsSync(path.join(root, 'k8s/coturn/kustomization.yaml')) ? render('k8s/coturn') : [])];
     const deploy = find(app, 'Deployment', 'gpu-media');
     const tmpl = (deploy.spec as { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{
-      ports?: Array<{ name?: string; containerPort: number }>; env?: Array<{ name: string; value?: string }>;
+      ports?: Array<{ name?: string; containerPort: number }>; envFrom?: Array<{ configMapRef?: { name: string } }>;
     }> } } }).template;
-    const httpPort = tmpl.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'http');
-    assert.equal(httpPort?.containerPort, 8080);
-    // /metrics is served on the http port unless RTC_METRICS_PORT moves it; then these objects must follow.
-    const metricsPort = tmpl.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'RTC_METRICS_PORT');
-    assert.ok(!metricsPort || metricsPort.value === '0', `gpu-media sets RTC_METRICS_PORT=${metricsPort?.value}: point the ServiceMonitor/PodMonitoring at that port`);
+    // /metrics is on RTC_METRICS_PORT, the container port named `metrics`; no Service exposes it.
+    const cm = app.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('gpu-media-config'));
+    const metricsPort = Number(cm?.data?.RTC_METRICS_PORT);
+    const port = tmpl.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'metrics');
+    assert.ok(metricsPort > 0 && port?.containerPort === metricsPort, `container port metrics = RTC_METRICS_PORT (${metricsPort})`);
 
-    const sm = find(render('monitoring/k8s/prometheus-operator'), 'ServiceMonitor', 'rtc-scale');
-    const smSpec = sm.spec as { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; endpoints: Array<{ port: string; path: string; relabelings: Array<{ targetLabel: string; replacement: string }> }> };
-    const services = app.filter((o) => o.kind === 'Service' && smSpec.namespaceSelector.matchNames.includes(o.metadata.namespace ?? '') && matches(smSpec.selector.matchLabels, o.metadata.labels));
-    assert.deepEqual(services.map((s) => s.metadata.name), ['gpu-media'], 'the ServiceMonitor must select exactly the gpu-media Service');
-    const svcSpec = services[0]!.spec as { selector: Record<string, string>; ports: Array<{ name: string; targetPort: string | number }> };
-    assert.ok(matches(svcSpec.selector, tmpl.metadata.labels));
-    const svcPort = svcSpec.ports.find((p) => p.name === smSpec.endpoints[0]!.port);
-    assert.ok(svcPort && (svcPort.targetPort === 'http' || svcPort.targetPort === 8080), 'Service port http must reach container port 8080');
-    assert.equal(smSpec.endpoints[0]!.path, '/metrics');
-    assert.ok(smSpec.endpoints[0]!.relabelings.some((r) => r.targetLabel === 'job' && r.replacement === 'rtc-scale'));
+    const pmo = find(render('monitoring/k8s/prometheus-operator'), 'PodMonitor', 'rtc-scale');
+    const pmoSpec = pmo.spec as { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; podMetricsEndpoints: Array<{ port: string; path: string; relabelings: Array<{ targetLabel: string; replacement: string }> }> };
+    const workloads = (sel: Record<string, string>, ns: string[]): string[] => app.filter((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'DaemonSet')
+      && ns.includes(o.metadata.namespace ?? '')
+      && matches(sel, (o.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels)).map((o) => o.metadata.name);
+    assert.deepEqual(workloads(pmoSpec.selector.matchLabels, pmoSpec.namespaceSelector.matchNames), ['gpu-media'], 'the PodMonitor must select exactly the gpu-media pods');
+    assert.deepEqual(pmoSpec.podMetricsEndpoints.map((e) => [e.port, e.path]), [['metrics', '/metrics']]);
+    assert.ok(pmoSpec.podMetricsEndpoints[0]!.relabelings.some((r) => r.targetLabel === 'job' && r.replacement === 'rtc-scale'));
+    assert.equal(pmo.metadata.labels?.release, 'kube-prometheus-stack', "matches kube-prometheus-stack's podMonitorSelector");
 
     const pm = find(render('monitoring/k8s/gke-managed'), 'PodMonitoring', 'rtc-scale');
-    const pmSelector = (pm.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
-    const selectedWorkloads = app.filter((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'DaemonSet')
-      && o.metadata.namespace === pm.metadata.namespace
-      && matches(pmSelector, (o.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels));
-    assert.deepEqual(selectedWorkloads.map((o) => o.metadata.name), ['gpu-media'], 'the PodMonitoring must select exactly the gpu-media pods');
+    const pmSpec = pm.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string }> };
+    assert.deepEqual(workloads(pmSpec.selector.matchLabels, [pm.metadata.namespace ?? '']), ['gpu-media'], 'the PodMonitoring must select exactly the gpu-media pods');
+    assert.equal(pmSpec.endpoints[0]!.port, 'metrics');
+    // And the Service of the media pods does not carry the metrics port.
+    const svc = find(app, 'Service', 'gpu-media');
+    const svcPorts = (svc.spec as { ports: Array<{ targetPort: string | number }> }).ports;
+    assert.ok(!svcPorts.some((p) => p.targetPort === 'metrics' || p.targetPort === metricsPort));
   });
 });

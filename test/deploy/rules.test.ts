@@ -54,6 +54,8 @@ describe('Prometheus rules (monitoring/prometheus/rules.yml)', () => {
       const original = readFileSync(RULES, 'utf8');
       for (const [from, to] of [
         ['pod:rtc_frame_processing_seconds:p95 > 0.2', 'pod:rtc_frame_processing_seconds:p95 > 0.5'],
+        ['or on (namespace, pod)\n          pod:rtc_sessions_utilization:ratio', 'or on (namespace, pod)\n          pod:rtc_sessions_active:sum'],
+        ['unless on (namespace, pod) pod:rtc_gpu_utilization:percent', 'unless on (namespace, pod) rtc_sessions_active'],
         ['histogram_quantile(0.95, deployment:', 'histogram_quantile(0.9, deployment:'],
         ['"namespace", "$1", "exported_namespace"', '"namespace_", "$1", "exported_namespace"'],
       ] as const) {
@@ -81,10 +83,14 @@ describe('Prometheus rules (monitoring/prometheus/rules.yml)', () => {
       'pod:rtc_gpu_utilization:percent',
       'pod:rtc_frames_received:rate1m', 'pod:rtc_frames_sent:rate1m', 'pod:rtc_frames_dropped:ratio_rate1m',
       'pod:rtc_sessions_active:sum', 'pod:rtc_gpu_busy_ratio:avg1m', 'pod:rtc_frame_server_latency_seconds:p95',
+      'pod:rtc_capacity_utilization:ratio',
     ]) assert.ok(recorded.has(name), `recording rule ${name} missing`);
     assert.deepEqual(new Set(alertNames(groups)), new Set([
-      'RtcFrameLatencyP95High', 'RtcFrameDropRatioHigh', 'RtcGpuSaturated', 'RtcGpuFallbackToCpu', 'RtcNoTargetsUp',
+      'RtcFrameLatencyP95High', 'RtcFrameDropRatioHigh', 'RtcGpuSaturated', 'RtcGpuFallbackToCpu', 'RtcHpaGpuMetricMissing', 'RtcNoTargetsUp',
     ]));
+    // The capacity metric: the engine's own figure, else sessions over the limit (until the server exports it).
+    const capacity = groups.flatMap((g) => g.rules).find((r) => r.record === 'pod:rtc_capacity_utilization:ratio')!;
+    assert.match(capacity.expr, /max by \(namespace, pod\) \(rtc_capacity_utilization_ratio\)\s+or on \(namespace, pod\)\s+pod:rtc_sessions_utilization:ratio/);
     const p95 = groups.flatMap((g) => g.rules).find((r) => r.record === 'pod:rtc_frame_processing_seconds:p95')!;
     assert.match(p95.expr, /histogram_quantile\(0\.95, pod:rtc_frame_processing_seconds_bucket:rate1m\)/);
     const bucketRate = groups.flatMap((g) => g.rules).find((r) => r.record === 'pod:rtc_frame_processing_seconds_bucket:rate1m')!;

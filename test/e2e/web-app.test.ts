@@ -189,6 +189,19 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     await page.close();
   });
 
+  test('where /backends is not published (the GKE overlays route only public paths), the page falls back to /healthz', async () => {
+    const page = await browser.context.newPage();
+    await page.route('**/backends', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"NOT_FOUND","message":"no route"}}' }));
+    await page.goto(`${srv.url}/app`);
+    await page.evaluate('window.rtcApp.ready');
+    const health = (await (await fetch(`${srv.url}/healthz`)).json()) as { backend: string; device: string };
+    assert.equal(await page.locator('#server-status').getAttribute('data-state'), 'ok');
+    assert.match((await page.locator('#server-status').textContent()) ?? '', new RegExp(health.device.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    const other = health.backend === 'gpu' ? 'cpu' : 'gpu';
+    assert.match(await page.locator('#compare-panel, body').first().textContent() ?? '', /does not publish \/backends/, `the ${other} backend says why it is not listed`);
+    await page.close();
+  });
+
   test('comparison: chart, tables and speed-up show exactly what /process returned', async () => {
     const page = await browser.context.newPage();
     const errors = consoleErrors(page);

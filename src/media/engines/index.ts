@@ -10,13 +10,15 @@ export interface EngineOptions {
 }
 
 /** Create the engine called `name`. */
-export async function createMediaEngine(name: MediaEngineName, _options: EngineOptions): Promise<MediaEngine> {
+export async function createMediaEngine(name: MediaEngineName, options: EngineOptions): Promise<MediaEngine> {
   switch (name) {
     case 'libwebrtc': {
       const { createLibwebrtcEngine } = await import('./libwebrtc/libwebrtc-engine.js');
       return createLibwebrtcEngine();
     }
-    case 'native':
-      throw new Error('the native media engine is not built into this version');
+    case 'native': {
+      const { createProbedNativeEngine } = await import('./native/index.js');
+      return createProbedNativeEngine({ log: options.log });
+    }
   }
 }

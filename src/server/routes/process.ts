@@ -2,8 +2,7 @@
  * /process: the benchmark workload (GET, synthetic image) and processing of an uploaded image
  * (POST, PNG or raw RGBA). Both report where the time went.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PNG } from 'pngjs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import { sha256Hex, syntheticRgba } from '../../processing/synthetic.js';
@@ -12,7 +11,9 @@ import type { ServerContext } from '../context.js';
 import { ConcurrencyLimiter, LimiterFullError } from '../concurrency-limiter.js';
 import { ApiError } from '../errors.js';
 import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
+import { decodePng, encodePng, PngDecodeError, type DecodedPng } from '../png-codec.js';
 import { checkPngHeader, PngGuardError, type PngHeader } from '../png-guard.js';
+import { UploadBudget } from '../upload-budget.js';
 
 /** Synthetic inputs by size; a few entries, since generating 4K takes longer than blurring it. */
 class SyntheticCache {
@@ -46,6 +47,11 @@ function resolveProcessor(ctx: ServerContext, backend: ReturnType<typeof backend
 /** Seconds a client refused for load should wait. */
 const BUSY_RETRY_AFTER_S = 1;
 
+/** The media type of a request, lower case, without parameters ("IMAGE/PNG; x=y" is "image/png"). */
+function mediaType(req: FastifyRequest): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 /** The input of one /process call and the buffer its output goes to. */
 interface Job {
   image: RgbaImage;
@@ -54,12 +60,14 @@ interface Job {
 
 /**
  * Check the work cap, then — holding a place in the limiter, so refused and queued requests cost
- * nothing — build the input with `prepare` and process it.
+ * nothing — build the input with `prepare`, process it, and turn the output into the answer with
+ * `finish`.
  */
-async function run(
+async function run<R = Uint8Array>(
   ctx: ServerContext, limiter: ConcurrencyLimiter, p: FrameProcessor,
-  size: { width: number; height: number }, filter: FilterSpec, prepare: () => Job,
-): Promise<{ timings: ProcessTimings; out: Uint8Array }> {
+  size: { width: number; height: number }, filter: FilterSpec, prepare: () => Job | Promise<Job>,
+  finish?: (out: Uint8Array) => Promise<R>,
+): Promise<{ timings: ProcessTimings; out: R }> {
   const work = size.width * size.height * (filter.name === 'blur' || filter.name === 'sharpen' ? filter.iterations : 1);
   if (work > ctx.config.processMaxWork) {
     throw new ApiError('INVALID_PARAMETER',
@@ -67,11 +75,13 @@ async function run(
   }
   try {
     return await limiter.run(async () => {
-      const job = prepare();
+      const job = await prepare();
       const t0 = performance.now();
       const timings = await p.processRgba(job.image, filter, job.out);
       ctx.metrics.processRequestSeconds.observe({ backend: p.name, filter: filter.name }, (performance.now() - t0) / 1000);
-      return { timings, out: job.out };
+      // Encoding the answer is work too (a 4K PNG: hundreds of ms): it keeps the place.
+      const out = finish ? await finish(job.out) : (job.out as R);
+      return { timings, out };
     });
   } catch (err) {
     if (err instanceof ApiError) throw err;
@@ -121,12 +131,46 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
     };
   });
 
+  // POST /process lives in its own scope with only the parsers it takes: the JSON parser the
+  // rest of the API uses must not see its 40 MiB limit (a 38 MiB nested-array body blocked the
+  // event loop for 10 s and reached 2 GB before the 415).
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    registerProcessUpload(scope, ctx, limiter, limits);
+  });
+}
+
+/** POST /process: admit the upload (places, bytes), then buffer, decode, process and encode it. */
+function registerProcessUpload(
+  app: FastifyInstance, ctx: ServerContext, limiter: ConcurrencyLimiter, limits: { maxDimension: number; maxPixels: number },
+): void {
   const bodyLimit = ctx.config.bodyLimitBytes;
+  const budget = new UploadBudget(ctx.config.processMaxBufferedBytes);
   app.addContentTypeParser(['image/png', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
     done(null, body);
   });
 
-  app.post('/process', { bodyLimit }, async (req, reply) => {
+  app.post('/process', {
+    bodyLimit,
+    // Runs after auth and the rate limit, before a byte of the body is read: a request that
+    // would be refused for load is refused now, and every buffered body has its bytes reserved.
+    preParsing: async (req, reply, payload) => {
+      // A refused body is never buffered: Node reads and drops it after the answer (closing the
+      // connection instead made clients still sending it see EPIPE rather than the 503).
+      const refuse = (message: string): ApiError => new ApiError('SERVER_BUSY', message, { retryAfterS: BUSY_RETRY_AFTER_S });
+      if (limiter.full) throw refuse('too much /process work in flight');
+      const declared = Number(req.headers['content-length']);
+      // Over the body limit: fastify answers 413 without reading it, nothing to reserve.
+      if (Number.isFinite(declared) && declared > bodyLimit) return payload;
+      const bytes = Number.isFinite(declared) && declared >= 0 ? declared : bodyLimit;
+      if (!budget.tryReserve(bytes)) {
+        throw refuse(`uploads in flight hold ${budget.reserved} bytes; ${bytes} more would pass RTC_PROCESS_MAX_BUFFERED_BYTES`);
+      }
+      // 'close' comes once the response is sent or the client went away, whichever is first.
+      reply.raw.once('close', () => budget.release(bytes));
+      return payload;
+    },
+  }, async (req, reply) => {
     const q = asParams(req.query, 'query');
     const filter = filterParam(q, 'blur', 1);
     const processor = resolveProcessor(ctx, backendParam(q));
@@ -134,8 +178,7 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
     if (!Buffer.isBuffer(body)) {
       throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send image/png, or application/octet-stream (raw RGBA) with width and height');
     }
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-    if (type === 'image/png') {
+    if (mediaType(req) === 'image/png') {
       let header: PngHeader;
       try {
         header = checkPngHeader(body, limits);
@@ -144,24 +187,22 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ServerContext):
         throw err;
       }
       // Decoding a large PNG is real work too: it happens inside the limiter.
-      const { timings: t, out } = await run(ctx, limiter, processor, header, filter, () => {
-        let png: PNG;
+      const { timings: t, out: encoded } = await run(ctx, limiter, processor, header, filter, async () => {
+        let png: DecodedPng;
         try {
-          png = PNG.sync.read(body);
+          png = await decodePng(body, limits.maxPixels);
         } catch (err) {
-          throw new ApiError('INVALID_IMAGE', `not a readable PNG: ${err instanceof Error ? err.message : String(err)}`);
+          if (err instanceof PngDecodeError) throw new ApiError('INVALID_IMAGE', err.message);
+          throw err;
         }
         if (png.width !== header.width || png.height !== header.height) {
           throw new ApiError('INVALID_IMAGE', `PNG header says ${header.width}x${header.height}, its data ${png.width}x${png.height}`);
         }
-        const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
-        return { image: { width: png.width, height: png.height, data }, out: new Uint8Array(data.length) };
-      });
-      const result = new PNG({ width: header.width, height: header.height });
-      result.data = Buffer.from(out.buffer, out.byteOffset, out.length);
+        return { image: png, out: new Uint8Array(png.data.length) };
+      }, (pixels) => encodePng(pixels, header.width, header.height));
       serverTiming(reply, round(t));
       reply.header('X-Rtc-Backend', processor.name);
-      return reply.type('image/png').send(PNG.sync.write(result));
+      return reply.type('image/png').send(encoded);
     }
     const { width, height } = sizeParams(q, { width: 0, height: 0 }, limits);
     if (width === 0 || height === 0) throw new ApiError('INVALID_PARAMETER', 'raw RGBA needs width and height parameters');

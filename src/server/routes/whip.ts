@@ -8,14 +8,15 @@ import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import { SDP_MEDIA_TYPE, SDPFRAG_MEDIA_TYPE } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { identityOf, type SessionOwners } from '../ownership.js';
 import { backendParam, filterParam, type Params } from '../params.js';
 import { handleTrickle, IceSessions, offerError, registerMethodNotAllowed, sendCreated, textBody } from '../whip-http.js';
 
 /** The path of a WHIP session resource. */
 export const whipResourcePath = (id: string): string => `/whip/sessions/${id}`;
 
-/** Register the WHIP endpoint and session resources. */
-export function registerWhipRoutes(app: FastifyInstance, ctx: ServerContext): void {
+/** Register the WHIP endpoint and session resources; a session belongs to the identity that POSTed it (`owners`). */
+export function registerWhipRoutes(app: FastifyInstance, ctx: ServerContext, owners: SessionOwners): void {
   const ice = new IceSessions(Math.max(16, ctx.config.maxSessions * 2), (id) => ctx.sessions.get(id) !== undefined);
 
   /** Filter and backend from the query (and path); a backend that does not run here answers 503 before any media work. */
@@ -44,6 +45,7 @@ export function registerWhipRoutes(app: FastifyInstance, ctx: ServerContext): vo
     } catch (err) {
       throw offerError(err);
     }
+    owners.record(answer.sessionId, identityOf(req));
     const etag = ice.add(answer.sessionId, sdp);
     return sendCreated(reply, { sdp: answer.sdp, location: whipResourcePath(answer.sessionId), etag, iceServers: ctx.iceServersFor(answer.sessionId) });
   };
@@ -55,20 +57,21 @@ export function registerWhipRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.options('/whip', endpointOptions);
   app.options('/whip/:filter', endpointOptions);
 
-  const find = (id: string) => {
+  // Another identity's session is answered as absent, as on /sessions/:id.
+  const find = (id: string, req: FastifyRequest) => {
     const session = ctx.sessions.get(id);
     const peer = session?.mediaPeer;
     const state = ice.get(id);
-    if (!session || !peer || !state) throw new ApiError('SESSION_NOT_FOUND', `no live WHIP session ${JSON.stringify(id)}`);
+    if (!session || !peer || !state || !owners.mayAccess(id, identityOf(req))) throw new ApiError('SESSION_NOT_FOUND', `no live WHIP session ${JSON.stringify(id)}`);
     return { session, peer, state };
   };
 
   app.patch<{ Params: { id: string } }>('/whip/sessions/:id', async (req, reply) => {
-    const { peer, state } = find(req.params.id);
+    const { peer, state } = find(req.params.id, req);
     return handleTrickle(req, reply, peer, state);
   });
   app.delete<{ Params: { id: string } }>('/whip/sessions/:id', async (req, reply) => {
-    find(req.params.id);
+    find(req.params.id, req);
     ctx.sessions.close(req.params.id, 'deleted');
     ice.delete(req.params.id);
     return reply.code(200).send();

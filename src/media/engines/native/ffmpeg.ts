@@ -1,0 +1,324 @@
+/**
+ * The one typed door to FFmpeg (node-av): real-time VP8/H264 encoders and decoders for the native
+ * engine. Nothing else in the project imports node-av. Every encode/decode call goes through
+ * node-av's async API, which runs the codec on libuv's thread pool, so the event loop never
+ * waits for a frame. Hardware codecs (NVENC encode, NVDEC/cuvid decode) are used only when a
+ * CUDA device is present and the codec opens on it; otherwise software (libvpx, libx264, FFmpeg's
+ * native vp8/h264 decoders).
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import {
+  AVCOL_PRI_SMPTE170M, AVCOL_RANGE_MPEG, AVCOL_SPC_SMPTE170M, AVCOL_TRC_SMPTE170M, AV_CODEC_FLAG_LOW_DELAY, AV_LOG_QUIET, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P,
+  Codec, CodecContext, Dictionary, FF_DECODER_H264, FF_DECODER_H264_CUVID, FF_DECODER_VP8, FF_DECODER_VP8_CUVID,
+  FF_ENCODER_H264_NVENC, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBX264, Frame, Log, Packet, Rational,
+  type FFDecoderCodec, type FFEncoderCodec,
+} from 'node-av';
+import type { I420Frame } from '../../engine.js';
+import type { NativeCodecName } from './offer-codecs.js';
+
+// FFmpeg logs to stderr from native threads; the engine reports through its own counters.
+Log.setLevel(AV_LOG_QUIET);
+
+/** RTP video clock. */
+export const VIDEO_CLOCK_HZ = 90000;
+
+/** One encoded frame as the packetizer takes it (VP8 frame, or H264 Annex B access unit). */
+export interface EncodedFrame {
+  data: Buffer;
+  keyframe: boolean;
+}
+
+export interface EncoderSettings {
+  codec: NativeCodecName;
+  width: number;
+  height: number;
+  bitrateKbps: number;
+  /** Frames between forced key frames. */
+  keyframeInterval: number;
+  /** libvpx cpu-used (speed, 4..16 for realtime). */
+  vp8CpuUsed: number;
+  /** H264 level_idc from the offer's profile-level-id (e.g. 31 for 3.1); null: the encoder's choice. */
+  h264Level: number | null;
+  /** Allow NVENC when a CUDA device is present. */
+  hardware: boolean;
+}
+
+/** Whether this process sees a CUDA device (NVIDIA driver nodes); probed once, never throws. */
+let cudaPresent: boolean | null = null;
+export function cudaDevicePresent(): boolean {
+  if (cudaPresent === null) {
+    try {
+      cudaPresent = existsSync('/dev/nvidiactl') && existsSync('/proc/driver/nvidia/version');
+    } catch {
+      cudaPresent = false;
+    }
+  }
+  return cudaPresent;
+}
+
+/** Encoders known not to open here (e.g. NVENC on an H200); remembered so each session does not retry. */
+const failedCodecs = new Set<string>();
+
+/** Encoder threads: one per 640x480 worth of pixels, at most the cores (sessions run in parallel). */
+export function encoderThreads(width: number, height: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, 4, Math.ceil((width * height) / (640 * 480))));
+}
+
+function encoderCandidates(s: EncoderSettings): Array<{ name: FFEncoderCodec; options: Record<string, string> }> {
+  const threads = encoderThreads(s.width, s.height);
+  if (s.codec === 'VP8') {
+    return [{
+      name: FF_ENCODER_LIBVPX_VP8,
+      options: {
+        deadline: 'realtime', 'cpu-used': String(s.vp8CpuUsed), 'lag-in-frames': '0', 'error-resilient': '1',
+        'auto-alt-ref': '0', 'static-thresh': '0', 'max-intra-rate': '300', 'noise-sensitivity': '0',
+        threads: String(threads),
+      },
+    }];
+  }
+  const list: Array<{ name: FFEncoderCodec; options: Record<string, string> }> = [];
+  if (s.hardware && cudaDevicePresent()) {
+    list.push({
+      name: FF_ENCODER_H264_NVENC,
+      options: { preset: 'p1', tune: 'ull', zerolatency: '1', rc: 'cbr', delay: '0', profile: 'baseline', 'forced-idr': '1' },
+    });
+  }
+  list.push({
+    name: FF_ENCODER_LIBX264,
+    // x264's baseline is constrained baseline (no FMO/ASO), which is what browsers offer
+    options: { preset: 'ultrafast', tune: 'zerolatency', profile: 'baseline', threads: String(threads) },
+  });
+  return list;
+}
+
+/** A real-time video encoder for I420 frames. One `encode` at a time (the caller keeps that rule). */
+export class VideoEncoder {
+  private readonly frame = new Frame();
+  private readonly packet = new Packet();
+  private closed = false;
+
+  private constructor(private readonly ctx: CodecContext, readonly name: string, readonly width: number, readonly height: number) {
+    this.frame.alloc();
+    this.frame.width = width;
+    this.frame.height = height;
+    this.frame.format = AV_PIX_FMT_YUV420P;
+    this.frame.getBuffer(0);
+    this.packet.alloc();
+  }
+
+  /** Open the first encoder that works for these settings (hardware first when allowed). */
+  static async open(s: EncoderSettings): Promise<VideoEncoder> {
+    let lastError = 'no encoder';
+    for (const c of encoderCandidates(s)) {
+      if (failedCodecs.has(c.name)) continue;
+      const codec = Codec.findEncoderByName(c.name);
+      if (!codec) {
+        failedCodecs.add(c.name);
+        continue;
+      }
+      const ctx = new CodecContext();
+      ctx.allocContext3(codec);
+      ctx.width = s.width;
+      ctx.height = s.height;
+      ctx.pixelFormat = AV_PIX_FMT_YUV420P;
+      ctx.timeBase = new Rational(1, VIDEO_CLOCK_HZ);
+      ctx.framerate = new Rational(30, 1);
+      ctx.gopSize = s.keyframeInterval;
+      ctx.maxBFrames = 0;
+      const bps = BigInt(Math.round(s.bitrateKbps * 1000));
+      ctx.bitRate = bps;
+      // VBV lets libx264 change its bitrate live; for libvpx it bounds the frame size burst
+      ctx.rcMaxRate = bps;
+      ctx.rcBufferSize = Math.round(s.bitrateKbps * 1000 * 0.5);
+      ctx.qMin = 4;
+      ctx.qMax = 56;
+      if (s.codec === 'H264' && s.h264Level !== null) ctx.level = s.h264Level;
+      // Say BT.601 limited range in the H264 VUI: it is what the I420 frames are (camera capture
+      // and VP8 use it), and Chromium reads an H264 stream without colour info as BT.709
+      // (measured: green 148 came back as 99)
+      ctx.colorPrimaries = AVCOL_PRI_SMPTE170M;
+      ctx.colorTrc = AVCOL_TRC_SMPTE170M;
+      ctx.colorSpace = AVCOL_SPC_SMPTE170M;
+      ctx.colorRange = AVCOL_RANGE_MPEG;
+      const ret = await ctx.open2(codec, Dictionary.fromObject(c.options));
+      if (ret < 0) {
+        ctx.freeContext();
+        if (c.name !== FF_ENCODER_LIBVPX_VP8 && c.name !== FF_ENCODER_LIBX264) failedCodecs.add(c.name);
+        lastError = `${c.name} failed to open (${ret})`;
+        continue;
+      }
+      return new VideoEncoder(ctx, c.name, s.width, s.height);
+    }
+    throw new Error(`cannot open a ${s.codec} encoder: ${lastError}`);
+  }
+
+  /** Whether `setBitrate` takes effect without reopening (libx264 and NVENC reconfigure live; libvpx does not). */
+  get liveBitrate(): boolean {
+    return this.name !== FF_ENCODER_LIBVPX_VP8;
+  }
+
+  /** Change the target bitrate (effective on the next frame where `liveBitrate`). */
+  setBitrate(kbps: number): void {
+    const bps = BigInt(Math.round(kbps * 1000));
+    this.ctx.bitRate = bps;
+    this.ctx.rcMaxRate = bps;
+  }
+
+  /** Encode one I420 frame of this encoder's size; returns the packets it produced (none while it buffers). */
+  async encode(data: Uint8Array, pts: number, keyframe: boolean): Promise<EncodedFrame[]> {
+    if (this.closed) return [];
+    this.frame.makeWritable();
+    this.frame.fromBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.frame.pts = BigInt(pts);
+    this.frame.pictType = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    const sent = await this.ctx.sendFrame(this.frame);
+    if (sent < 0) throw new Error(`${this.name}: sendFrame failed (${sent})`);
+    const out: EncodedFrame[] = [];
+    while (!this.closed && (await this.ctx.receivePacket(this.packet)) >= 0) {
+      const d = this.packet.data;
+      if (d) out.push({ data: Buffer.from(d), keyframe: this.packet.isKeyframe });
+      this.packet.unref();
+    }
+    return out;
+  }
+
+  /** Free the codec. Call only when no encode is in flight. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.freeContext();
+    this.frame.free();
+    this.packet.free();
+  }
+}
+
+function decoderCandidates(codec: NativeCodecName, hardware: boolean): FFDecoderCodec[] {
+  const hw = hardware && cudaDevicePresent();
+  if (codec === 'VP8') return hw ? [FF_DECODER_VP8_CUVID, FF_DECODER_VP8] : [FF_DECODER_VP8];
+  return hw ? [FF_DECODER_H264_CUVID, FF_DECODER_H264] : [FF_DECODER_H264];
+}
+
+/** A video decoder that hands out contiguous I420 frames. One `decode` at a time. */
+export class VideoDecoder {
+  private readonly frame = new Frame();
+  private readonly packet = new Packet();
+  private closed = false;
+
+  private constructor(private readonly ctx: CodecContext, readonly name: string) {
+    this.frame.alloc();
+    this.packet.alloc();
+  }
+
+  /** Open a decoder (cuvid first where allowed and present). */
+  static async open(codec: NativeCodecName, hardware: boolean): Promise<VideoDecoder> {
+    for (const name of decoderCandidates(codec, hardware)) {
+      if (failedCodecs.has(name)) continue;
+      const c = Codec.findDecoderByName(name);
+      if (!c) {
+        failedCodecs.add(name);
+        continue;
+      }
+      const ctx = new CodecContext();
+      ctx.allocContext3(c);
+      // frame threading adds a frame of delay per thread; slice threads do not
+      ctx.threadCount = 1;
+      // cuvid holds up to 4 frames for display order unless told low delay (our streams have no
+      // B-frames); the software decoders already hand each frame out at once (measured)
+      if (name === FF_DECODER_VP8_CUVID || name === FF_DECODER_H264_CUVID) ctx.setFlags(AV_CODEC_FLAG_LOW_DELAY);
+      const ret = await ctx.open2(c, null);
+      if (ret < 0) {
+        ctx.freeContext();
+        if (name !== FF_DECODER_VP8 && name !== FF_DECODER_H264) failedCodecs.add(name);
+        continue;
+      }
+      return new VideoDecoder(ctx, name);
+    }
+    throw new Error(`cannot open a ${codec} decoder`);
+  }
+
+  /** Decode one frame's bitstream; returns the frames it produced (I420). Throws on a corrupt frame. */
+  async decode(data: Buffer): Promise<I420Frame[]> {
+    if (this.closed) return [];
+    this.packet.data = data;
+    const sent = await this.ctx.sendPacket(this.packet);
+    this.packet.unref();
+    if (sent < 0) throw new Error(`${this.name}: corrupt frame (${sent})`);
+    const out: I420Frame[] = [];
+    while (!this.closed && (await this.ctx.receiveFrame(this.frame)) >= 0) {
+      const f = toI420(this.frame);
+      this.frame.unref();
+      if (f) out.push(f);
+    }
+    return out;
+  }
+
+  /** Free the codec. Call only when no decode is in flight. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.freeContext();
+    this.frame.free();
+    this.packet.free();
+  }
+}
+
+/** Contiguous I420 from a decoded frame (yuv420p as is; NV12 from cuvid deinterleaved); null for other formats. */
+function toI420(frame: Frame): I420Frame | null {
+  const { width, height } = frame;
+  if (frame.format === AV_PIX_FMT_YUV420P || frame.format === AV_PIX_FMT_YUVJ420P) {
+    const b = frame.toBuffer(); // a fresh copy of the planes: view it, do not copy it again
+    return { width, height, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  }
+  if (frame.format === AV_PIX_FMT_NV12) {
+    const planes = frame.data;
+    const stride = frame.linesize;
+    if (!planes || planes.length < 2) return null;
+    const cw = (width + 1) >> 1;
+    const ch = (height + 1) >> 1;
+    const out = new Uint8Array(width * height + 2 * cw * ch);
+    const y = planes[0]!;
+    const uv = planes[1]!;
+    for (let r = 0; r < height; r++) out.set(y.subarray(r * stride[0]!, r * stride[0]! + width), r * width);
+    let u = width * height;
+    let v = u + cw * ch;
+    for (let r = 0; r < ch; r++) {
+      const row = r * stride[1]!;
+      for (let c = 0; c < cw; c++) {
+        out[u++] = uv[row + 2 * c]!;
+        out[v++] = uv[row + 2 * c + 1]!;
+      }
+    }
+    return { width, height, data: out };
+  }
+  return null;
+}
+
+/** Encoder and decoder names that actually open for a codec here. */
+export interface CodecProbe {
+  codec: NativeCodecName;
+  encoder: string;
+  decoder: string;
+}
+
+/** Open a small encoder and decoder of each codec once (hardware first when allowed), to report what runs. */
+export async function probeCodecs(hardware: boolean): Promise<CodecProbe[]> {
+  const out: CodecProbe[] = [];
+  for (const codec of ['VP8', 'H264'] as const) {
+    try {
+      const enc = await VideoEncoder.open({ codec, width: 320, height: 240, bitrateKbps: 300, keyframeInterval: 30, vp8CpuUsed: 12, hardware, h264Level: null });
+      const dec = await VideoDecoder.open(codec, hardware);
+      out.push({ codec, encoder: enc.name, decoder: dec.name });
+      enc.close();
+      dec.close();
+    } catch {
+      // a codec that does not open is not offered
+    }
+  }
+  return out;
+}
+
+/** The names software would use, without opening anything. */
+export function softwareCodecNames(): CodecProbe[] {
+  return [{ codec: 'VP8', encoder: FF_ENCODER_LIBVPX_VP8, decoder: FF_DECODER_VP8 }, { codec: 'H264', encoder: FF_ENCODER_LIBX264, decoder: FF_DECODER_H264 }];
+}

@@ -1,0 +1,106 @@
+/**
+ * The native media engine: werift transport, FFmpeg codecs (node-av), and the project's own RTP
+ * processing (packetizers, receive buffer with NACK/PLI, playout-delay 0). See docs/media-engines.md.
+ */
+import { NegotiationError, type AnsweredPeer, type EngineCodec, type MediaEngine, type PeerEvents, type PeerOptions } from '../../engine.js';
+import { DEFAULT_BITRATE, validateBitrate, type BitrateBounds } from './bitrate-controller.js';
+import { validateImpairment, type ImpairmentOptions } from './impairment.js';
+import { probeCodecs, softwareCodecNames, type CodecProbe } from './ffmpeg.js';
+import { NativePeer, type PeerSettings } from './native-peer.js';
+import { selectVideoCodec } from './offer-codecs.js';
+import { defaultHostAddresses, WeriftTransport } from './werift.js';
+
+export type { ImpairmentOptions } from './impairment.js';
+export type { BitrateBounds } from './bitrate-controller.js';
+export { NativePeer } from './native-peer.js';
+
+/** Options of the native engine (the server fills them from src/server/config.ts). */
+export interface NativeEngineOptions {
+  /** Outgoing video bitrate bounds, kbit/s. */
+  bitrate?: BitrateBounds;
+  /** Longest time between key frames, ms (default 2500). */
+  keyframeIntervalMs?: number;
+  /** libvpx cpu-used for VP8 (default 12: measured fastest without a visible loss at 360p). */
+  vp8CpuUsed?: number;
+  /** Use NVENC/NVDEC when a CUDA device is present (default true). */
+  hardware?: boolean;
+  /** Give up an incomplete incoming frame after this long and ask for a key frame, ms (default 150). */
+  frameTimeoutMs?: number;
+  /** Extra host addresses for ICE; default: loopback only when the machine has no other interface. */
+  additionalHostAddresses?: string[];
+  /** Negotiate transport-cc, so the client's send-side estimator runs on werift's feedback (default true). */
+  transportCc?: boolean;
+  /** Where a closing peer writes its counters (one line per session, for diagnosis). */
+  log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+  /** Test only: seeded drop/reorder/duplicate of incoming RTP. Never set in production. */
+  impairment?: ImpairmentOptions | null;
+  /** Test only: the same on outgoing RTP (after werift's send history, so NACKs are answerable). */
+  sendImpairment?: ImpairmentOptions | null;
+}
+
+const HARDWARE_CODECS = new Set(['h264_nvenc', 'h264_cuvid', 'vp8_cuvid']);
+
+function engineCodecs(probes: CodecProbe[]): EngineCodec[] {
+  return probes.map((p) => ({
+    mimeType: `video/${p.codec}`, encoder: p.encoder, decoder: p.decoder,
+    hardware: HARDWARE_CODECS.has(p.encoder) || HARDWARE_CODECS.has(p.decoder),
+  }));
+}
+
+/** Create the native engine after opening each codec once, so `codecs` names what really runs (NVENC/NVDEC or software). */
+export async function createProbedNativeEngine(options: NativeEngineOptions = {}): Promise<MediaEngine> {
+  return createNativeEngine(options, await probeCodecs(options.hardware ?? true));
+}
+
+/** Create the native engine; throws RangeError on invalid options. `codecs` defaults to the software names. */
+export function createNativeEngine(options: NativeEngineOptions = {}, probed: CodecProbe[] = softwareCodecNames()): MediaEngine {
+  const settings: PeerSettings = {
+    bitrate: validateBitrate(options.bitrate ?? DEFAULT_BITRATE),
+    keyframeIntervalMs: options.keyframeIntervalMs ?? 2500,
+    vp8CpuUsed: options.vp8CpuUsed ?? 12,
+    hardware: options.hardware ?? true,
+    frameTimeoutMs: options.frameTimeoutMs ?? 150,
+    impairment: options.impairment ? validateImpairment(options.impairment) : null,
+  };
+  if (!(settings.keyframeIntervalMs >= 100 && settings.keyframeIntervalMs <= 60000)) throw new RangeError('keyframeIntervalMs must be within 100..60000');
+  if (!(Number.isInteger(settings.vp8CpuUsed) && settings.vp8CpuUsed >= -16 && settings.vp8CpuUsed <= 16)) throw new RangeError('vp8CpuUsed must be an integer within -16..16');
+  if (!(settings.frameTimeoutMs >= 20 && settings.frameTimeoutMs <= 5000)) throw new RangeError('frameTimeoutMs must be within 20..5000');
+  const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
+  const transportCc = options.transportCc ?? true;
+  const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
+
+  const codecs = engineCodecs(probed);
+  return {
+    name: 'native',
+    codecs,
+    async answer(offerSdp: string, peerOptions: PeerOptions, events: PeerEvents): Promise<AnsweredPeer> {
+      const codec = selectVideoCodec(offerSdp);
+      if (!codec) throw new NegotiationError('the offer has no video codec the native engine supports (VP8, or H264 with packetization-mode=1 and a baseline profile)');
+      let peer: NativePeer | null = null;
+      let answered;
+      try {
+        answered = await WeriftTransport.answer(offerSdp, {
+          iceServers: peerOptions.iceServers,
+          ...(peerOptions.portRange ? { portRange: peerOptions.portRange } : {}),
+          iceGatheringTimeoutMs: peerOptions.iceGatheringTimeoutMs,
+          codec,
+          additionalHostAddresses: hostAddresses,
+          transportCc,
+          sendImpairment,
+        }, {
+          onRtp: (p) => peer?.onRtp(p),
+          onKeyframeRequest: () => peer?.onKeyframeRequest(),
+          onRemb: (bps) => peer?.onRemb(bps),
+          onReceiverReport: (f) => peer?.onReceiverReport(f),
+          onTransportFeedback: (r) => peer?.onTransportFeedback(r),
+          onChannel: (ch) => events.onChannel(ch),
+          onConnectionState: (s) => peer?.onConnectionState(s),
+        });
+      } catch (err) {
+        throw new NegotiationError(`native engine cannot answer: ${(err as Error).message}`);
+      }
+      peer = new NativePeer(answered.transport, codec, events, settings, options.log ?? null);
+      return { sdp: answered.sdp, peer };
+    },
+  };
+}

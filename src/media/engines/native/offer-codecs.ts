@@ -1,0 +1,96 @@
+/**
+ * Picks the video codec to answer with from the client's offer: the first offered codec this
+ * engine can encode and decode (the client's order wins), VP8 always, H264 only with
+ * packetization-mode=1 and a (constrained) baseline profile-level-id, which libx264 and every
+ * browser decoder handle.
+ */
+
+export type NativeCodecName = 'VP8' | 'H264';
+
+/** The codec chosen from an offer, with the client's payload types. */
+export interface SelectedCodec {
+  name: NativeCodecName;
+  payloadType: number;
+  rtxPayloadType: number | null;
+  /** fmtp parameters to answer with (H264: the client's, VP8: none). */
+  fmtp: string | null;
+  /** H264 profile-level-id as offered (6 hex digits). */
+  profileLevelId: string | null;
+}
+
+interface RtpMap {
+  pt: number;
+  name: string;
+  clockRate: number;
+  fmtp: Map<string, string>;
+}
+
+/** The first video m-section's payload types in offer order, with rtpmap and fmtp. */
+function videoPayloads(sdp: string): RtpMap[] {
+  const lines = sdp.split(/\r?\n/);
+  let inVideo = false;
+  let seenVideo = false;
+  let order: number[] = [];
+  const maps = new Map<number, RtpMap>();
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      if (seenVideo) break;
+      inVideo = line.startsWith('m=video ');
+      if (inVideo) {
+        seenVideo = true;
+        order = line.split(' ').slice(3).map(Number).filter((n) => Number.isInteger(n) && n >= 0 && n < 128);
+      }
+      continue;
+    }
+    if (!inVideo) continue;
+    let m = /^a=rtpmap:(\d+) ([^/\s]+)\/(\d+)/.exec(line);
+    if (m) {
+      const pt = Number(m[1]);
+      maps.set(pt, { pt, name: m[2]!.toUpperCase(), clockRate: Number(m[3]), fmtp: maps.get(pt)?.fmtp ?? new Map() });
+      continue;
+    }
+    m = /^a=fmtp:(\d+) (.*)$/.exec(line);
+    if (m) {
+      const pt = Number(m[1]);
+      const params = new Map<string, string>();
+      for (const kv of m[2]!.split(';')) {
+        const [k, v] = kv.trim().split('=');
+        if (k) params.set(k.toLowerCase(), (v ?? '').trim());
+      }
+      const existing = maps.get(pt);
+      if (existing) existing.fmtp = params;
+      else maps.set(pt, { pt, name: '', clockRate: 0, fmtp: params });
+    }
+  }
+  return order.map((pt) => maps.get(pt)).filter((x): x is RtpMap => x !== undefined && x.name !== '');
+}
+
+/** Baseline (0x42) or any profile flagged constrained-baseline compatible (constraint_set1). */
+function isBaselineCompatible(profileLevelId: string): boolean {
+  if (!/^[0-9a-f]{6}$/i.test(profileLevelId)) return false;
+  const idc = parseInt(profileLevelId.slice(0, 2), 16);
+  const iop = parseInt(profileLevelId.slice(2, 4), 16);
+  return idc === 0x42 || (iop & 0x40) !== 0;
+}
+
+/** The codec to answer with, or null when the offer has no video this engine supports. */
+export function selectVideoCodec(offerSdp: string): SelectedCodec | null {
+  const payloads = videoPayloads(offerSdp);
+  for (const p of payloads) {
+    if (p.clockRate !== 90000) continue;
+    let selected: SelectedCodec | null = null;
+    if (p.name === 'VP8') {
+      selected = { name: 'VP8', payloadType: p.pt, rtxPayloadType: null, fmtp: null, profileLevelId: null };
+    } else if (p.name === 'H264' && p.fmtp.get('packetization-mode') === '1') {
+      const pli = p.fmtp.get('profile-level-id') ?? '42e01f';
+      if (!isBaselineCompatible(pli)) continue;
+      const fmtp = [...p.fmtp].map(([k, v]) => `${k}=${v}`).join(';');
+      selected = { name: 'H264', payloadType: p.pt, rtxPayloadType: null, fmtp, profileLevelId: pli.toLowerCase() };
+    }
+    if (!selected) continue;
+    const rtx = payloads.find((r) => r.name === 'RTX' && r.fmtp.get('apt') === String(p.pt));
+    selected.rtxPayloadType = rtx ? rtx.pt : null;
+    return selected;
+  }
+  return null;
+}

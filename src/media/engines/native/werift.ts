@@ -1,0 +1,309 @@
+/**
+ * The one typed door to werift (ICE, DTLS-SRTP, SCTP data channel, TURN, bundle, rtcp-mux in
+ * TypeScript). It answers one offer with the single video codec the engine chose, gathers all
+ * candidates before answering (no trickle), and hands RTP and RTCP to the engine, which does the
+ * codec-level work itself (packetization, frame assembly, NACK/PLI policy).
+ *
+ * What werift keeps doing: SRTP, RTCP SR (sender) and RR (receiver), transport-cc feedback for the
+ * client's packets, and NACK answers from its 128-packet send history (RTX when negotiated).
+ * What it stops doing: its own NACK generator (a 5 ms timer per loss, and a sort that breaks at
+ * sequence number wrap); the engine's receive buffer sends NACKs instead.
+ */
+import { networkInterfaces } from 'node:os';
+import {
+  GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RTCPeerConnection,
+  RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RtcpPayloadSpecificFeedback, RtcpRrPacket,
+  RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, TransportWideCC, useAbsSendTime, useFIR, useNACK, usePLI,
+  useREMB, useSdesMid, useTransportWideCC, useTWCC,
+  type RTCDataChannel, type RTCRtpTransceiver, type RtcpPacket,
+} from 'werift';
+import type { ControlChannel, IceServer, PeerConnectionState } from '../../engine.js';
+import type { FeedbackResult } from './delay-estimator.js';
+import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './impairment.js';
+import type { IncomingRtp } from './receive-buffer.js';
+import type { SelectedCodec } from './offer-codecs.js';
+
+/** The playout-delay header extension (libwebrtc): min/max delay the receiver should render with. */
+export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+/** min = max = 0 (12 bits each, 10 ms units): render on arrival. */
+const PLAYOUT_DELAY_ZERO = Buffer.from([0, 0, 0]);
+/** The transport-wide sequence number header extension (transport-cc). */
+const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+/** RTCP payload-specific feedback format of FIR (RFC 5104); werift parses it but does not export the class. */
+const FIR_FMT = 4;
+
+export interface TransportConfig {
+  iceServers: IceServer[];
+  portRange?: { min: number; max: number };
+  iceGatheringTimeoutMs: number;
+  codec: SelectedCodec;
+  /** Host addresses to offer besides the interfaces werift finds (it skips loopback). */
+  additionalHostAddresses: string[];
+  /** Negotiate transport-cc (the client's send-side estimator then runs on werift's feedback). */
+  transportCc: boolean;
+  /** Test only: impair our outgoing RTP after werift's send history, so the client's NACKs/PLIs are exercised. */
+  sendImpairment: ImpairmentOptions | null;
+}
+
+/** Feedback the client sends about the video we send it. */
+export interface TransportEvents {
+  onRtp(packet: IncomingRtp): void;
+  onKeyframeRequest(kind: 'pli' | 'fir'): void;
+  onRemb(bitsPerSecond: number): void;
+  /** A receiver report on our stream: fraction of our packets the client lost (0..1). */
+  onReceiverReport(fractionLost: number): void;
+  /** A transport-cc feedback message on the packets we sent. */
+  onTransportFeedback(results: FeedbackResult[]): void;
+  onChannel(channel: ControlChannel): void;
+  onConnectionState(state: PeerConnectionState): void;
+}
+
+/** Loopback only when the machine has no other interface (a test's network namespace), as libwebrtc does. */
+export function defaultHostAddresses(): string[] {
+  const all = Object.values(networkInterfaces()).flat().filter((i) => i !== undefined);
+  return all.some((i) => !i.internal) ? [] : ['127.0.0.1'];
+}
+
+/** The werift NACK generator's shape, to switch it off (a private field of RTCRtpReceiver). */
+interface WeriftNackHandler {
+  close(): void;
+}
+
+/** The data channel as the session sees it. */
+class WeriftControlChannel implements ControlChannel {
+  onmessage: ((data: string | ArrayBuffer) => void) | null = null;
+  onclose: (() => void) | null = null;
+
+  constructor(private readonly ch: RTCDataChannel) {
+    ch.onMessage.subscribe((data) => {
+      if (typeof data === 'string') this.onmessage?.(data);
+      else this.onmessage?.(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    });
+    ch.stateChanged.subscribe((state) => {
+      if (state === 'closed') this.onclose?.();
+    });
+  }
+
+  get readyState(): ControlChannel['readyState'] {
+    return this.ch.readyState;
+  }
+
+  get bufferedAmount(): number {
+    return this.ch.bufferedAmount;
+  }
+
+  send(text: string): void {
+    this.ch.send(text);
+  }
+
+  close(): void {
+    this.ch.close();
+  }
+}
+
+/** One answered peer connection with one video transceiver (sendrecv) and the client's data channel. */
+export class WeriftTransport {
+  private closed = false;
+  private remoteSsrc: number | null = null;
+
+  private constructor(
+    private readonly pc: RTCPeerConnection,
+    private readonly transceiver: RTCRtpTransceiver,
+    /** Negotiated id of the playout-delay extension; null when the offer lacked it. */
+    readonly playoutDelayId: number | null,
+    /** Whether transport-wide sequence numbers go on our packets (transport-cc negotiated). */
+    readonly transportCc: boolean,
+  ) {}
+
+  /** Answer `offerSdp`; resolves once ICE gathering completed (or timed out) with the full answer. */
+  static async answer(offerSdp: string, config: TransportConfig, events: TransportEvents): Promise<{ sdp: string; transport: WeriftTransport }> {
+    const c = config.codec;
+    const feedback = [useNACK(), usePLI(), useFIR(), useREMB(), ...(config.transportCc ? [useTWCC()] : [])];
+    const codecs = [new RTCRtpCodecParameters({
+      mimeType: `video/${c.name}`, clockRate: 90000, payloadType: c.payloadType, rtcpFeedback: feedback,
+      ...(c.fmtp ? { parameters: c.fmtp } : {}),
+    })];
+    if (c.rtxPayloadType !== null) {
+      codecs.push(new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: c.rtxPayloadType, parameters: `apt=${c.payloadType}` }));
+    }
+    const pc = new RTCPeerConnection({
+      codecs: { video: codecs, audio: [] },
+      headerExtensions: {
+        video: [useSdesMid(), useAbsSendTime(), ...(config.transportCc ? [useTransportWideCC()] : []), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })],
+        audio: [],
+      },
+      iceServers: config.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) })),
+      ...(config.portRange ? { icePortRange: [config.portRange.min, config.portRange.max] as [number, number] } : {}),
+      iceAdditionalHostAddresses: config.additionalHostAddresses,
+      iceUseIpv4: true,
+      iceUseIpv6: false,
+      bundlePolicy: 'max-bundle',
+    });
+    let self: WeriftTransport | null = null;
+    try {
+      pc.onDataChannel.subscribe((ch) => events.onChannel(new WeriftControlChannel(ch)));
+      // werift announces the remote track during setRemoteDescription: subscribe before it
+      pc.onTrack.subscribe((track) => {
+        if (track.kind !== 'video') return;
+        track.onReceiveRtp.subscribe((rtp) => self?.onIncomingRtp(rtp, events));
+      });
+      pc.connectionStateChange.subscribe((state) => events.onConnectionState(state));
+      await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      const transceiver = pc.getTransceivers().find((t) => t.kind === 'video');
+      if (!transceiver) throw new Error('offer has no video');
+      transceiver.setDirection('sendrecv');
+      // a stream id gives the answer an a=msid line; without it libwebrtc reads the two ssrc lines
+      // (media + RTX) as two tracks and rejects the answer
+      transceiver.sender.streamIds = ['rtc-scale'];
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      await waitForGathering(pc, config.iceGatheringTimeoutMs);
+      const sdp = pc.localDescription?.sdp;
+      if (!sdp) throw new Error('no local description');
+      const id = extensionId(sdp, PLAYOUT_DELAY_URI);
+      self = new WeriftTransport(pc, transceiver, id, config.transportCc && extensionId(sdp, TRANSPORT_CC_URI) !== null);
+      self.wire(events);
+      if (config.sendImpairment) self.impairSending(config.sendImpairment);
+      return { sdp, transport: self };
+    } catch (err) {
+      void pc.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private wire(events: TransportEvents): void {
+    const { receiver, sender } = this.transceiver;
+    // werift's own NACK generator is replaced by the engine's receive buffer
+    (receiver as unknown as { nack: WeriftNackHandler }).nack.close();
+    sender.onRtcp.subscribe((packet: RtcpPacket) => this.onSenderRtcp(packet, events));
+    // werift routes PLI/FIR by the RTCP sender SSRC first, and libwebrtc sends them from its own
+    // media SSRC, which werift maps to our receiver: take key frame requests from there too
+    receiver.onRtcp.subscribe((packet: RtcpPacket) => {
+      if (packet instanceof RtcpPayloadSpecificFeedback) this.onSenderRtcp(packet, events);
+      else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof TransportWideCC) this.onSenderRtcp(packet, events);
+    });
+  }
+
+  /** Counters of the test-only send impairment (null when off). */
+  sendImpairmentCounters: ImpairmentCounters | null = null;
+
+  /**
+   * Wrap werift's SRTP send for RTP (media and RTX retransmissions alike): packets are already
+   * in werift's send history, so the client's NACKs can be answered from it.
+   */
+  private impairSending(options: ImpairmentOptions): void {
+    const dtls = this.transceiver.sender.dtlsTransport;
+    const send = dtls.sendRtp.bind(dtls);
+    const impairment = new Impairment<[Buffer, RtpHeader]>(options);
+    this.sendImpairmentCounters = impairment.counters;
+    dtls.sendRtp = async (payload: Buffer, header: RtpHeader): Promise<number> => {
+      for (const [p, h] of impairment.apply([payload, header])) await send(p, h);
+      return payload.length;
+    };
+  }
+
+  /** RTP packets werift resent in answer to the client's NACKs. */
+  async retransmittedPackets(): Promise<number> {
+    const report = await this.transceiver.sender.getStats();
+    for (const s of report.values()) {
+      const r = s as { type?: string; retransmittedPacketsSent?: number };
+      if (r.type === 'outbound-rtp' && typeof r.retransmittedPacketsSent === 'number') return r.retransmittedPacketsSent;
+    }
+    return 0;
+  }
+
+  private onIncomingRtp(rtp: RtpPacket, events: TransportEvents): void {
+    if (this.closed) return;
+    this.remoteSsrc = rtp.header.ssrc;
+    events.onRtp({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker, payload: rtp.payload });
+  }
+
+  private onSenderRtcp(packet: RtcpPacket, events: TransportEvents): void {
+    if (packet instanceof RtcpPayloadSpecificFeedback) {
+      const fb = packet.feedback;
+      if (fb instanceof PictureLossIndication) events.onKeyframeRequest('pli');
+      else if (fb.count === FIR_FMT) events.onKeyframeRequest('fir');
+      else if (fb instanceof ReceiverEstimatedMaxBitrate) events.onRemb(Number(fb.bitrate));
+    } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof TransportWideCC) {
+      events.onTransportFeedback(packet.feedback.packetResults.map((r) => ({ sequenceNumber: r.sequenceNumber, received: r.received, receivedAtMs: r.receivedAtMs })));
+    } else if (packet instanceof RtcpRrPacket || packet instanceof RtcpSrPacket) {
+      const mine = packet.reports.find((r) => r.ssrc === this.transceiver.sender.ssrc);
+      if (mine) events.onReceiverReport(mine.fractionLost / 256);
+    }
+  }
+
+  /** werift's view of the connection. */
+  get connectionState(): PeerConnectionState {
+    return this.pc.connectionState;
+  }
+
+  /**
+   * Send one RTP packet of our video stream (werift sets SSRC, payload type, mid/abs-send-time/
+   * transport-cc). Returns the packet's transport-wide sequence number, or null without transport-cc.
+   */
+  sendRtp(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean): number | null {
+    if (this.closed) return null;
+    const header = new RtpHeader({ sequenceNumber, timestamp, marker, payloadType: this.transceiver.sender.codec?.payloadType ?? 0 });
+    if (this.playoutDelayId !== null) header.extensions = [{ id: this.playoutDelayId, payload: PLAYOUT_DELAY_ZERO }];
+    const sender = this.transceiver.sender;
+    if (sender.dtlsTransport?.state !== 'connected') return null;
+    // werift numbers the packet synchronously, before its first await: read the number now (it
+    // reads it after the send itself, when later packets of the burst have moved it on)
+    void sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
+    return this.transportCc ? sender.dtlsTransport.transportSequenceNumber : null;
+  }
+
+  /** Ask the client to resend these sequence numbers. */
+  sendNack(lost: number[]): void {
+    if (this.closed || this.remoteSsrc === null || lost.length === 0) return;
+    const nack = new GenericNack({ senderSsrc: this.transceiver.receiver.rtcpSsrc, mediaSourceSsrc: this.remoteSsrc, lost });
+    void this.transceiver.receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]).catch(() => undefined);
+  }
+
+  /** Ask the client for a key frame. */
+  sendPli(): void {
+    if (this.closed || this.remoteSsrc === null) return;
+    void this.transceiver.receiver.sendRtcpPLI(this.remoteSsrc).catch(() => undefined);
+  }
+
+  /** Round-trip time from the client's receiver reports on our stream, ms (null: none yet). */
+  async rttMs(): Promise<number | null> {
+    const report = await this.transceiver.sender.getStats();
+    for (const s of report.values()) {
+      const rtt = (s as { type?: string; roundTripTime?: number }).roundTripTime;
+      if ((s as { type?: string }).type === 'remote-inbound-rtp' && typeof rtt === 'number') return rtt * 1000;
+    }
+    return null;
+  }
+
+  /** Close the connection. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.pc.close().catch(() => undefined);
+  }
+}
+
+/** The id the SDP gives a header extension URI, or null. */
+function extensionId(sdp: string, uri: string): number | null {
+  for (const line of sdp.split(/\r?\n/)) {
+    const m = /^a=extmap:(\d+)(?:\/\w+)? (\S+)/.exec(line);
+    if (m && m[2] === uri) return Number(m[1]);
+  }
+  return null;
+}
+
+function waitForGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const sub = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') done();
+    });
+    function done(): void {
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    }
+  });
+}
