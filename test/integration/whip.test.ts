@@ -267,9 +267,10 @@ describe('WHIP ingest', () => {
 
 describe('WHIP with bearer tokens and CORS', () => {
   const TOKEN = 'whip-token-0123456789abcdef';
+  const OTHER = 'other-token-0123456789abcdef';
   let srv: TestServer;
   before(async () => {
-    srv = await startTestServer({ env: { RTC_AUTH_TOKENS: TOKEN, RTC_MAX_PIXELS: String(W * H), RTC_CORS_ORIGINS: 'https://app.example' } });
+    srv = await startTestServer({ env: { RTC_AUTH_TOKENS: `${TOKEN},${OTHER}`, RTC_MAX_PIXELS: String(W * H), RTC_CORS_ORIGINS: 'https://app.example' } });
   });
   after(async () => {
     await srv.stop();
@@ -293,6 +294,29 @@ describe('WHIP with bearer tokens and CORS', () => {
       res = await fetch(p.location, { method: 'DELETE' });
       assert.equal(res.status, 401);
       await res.arrayBuffer();
+      assert.equal(await p.delete(), 200);
+    } finally {
+      p.close();
+    }
+  });
+
+  it('a WHIP session and its WHEP viewer belong to their token: another token gets 404 and an empty list', async () => {
+    const p = await WhipPublisher.publish(srv.url, '/whip/invert', { width: W, height: H, token: TOKEN, direction: 'sendonly' });
+    try {
+      const as = (token: string) => ({ authorization: `Bearer ${token}` });
+      let res = await fetch(p.location, { method: 'DELETE', headers: as(OTHER) });
+      assert.equal(res.status, 404, 'another token cannot end it');
+      await res.arrayBuffer();
+      res = await fetch(p.location, { method: 'PATCH', headers: { ...as(OTHER), 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': p.etag }, body: 'a=end-of-candidates\r\n' });
+      assert.equal(res.status, 404);
+      await res.arrayBuffer();
+      res = await post(`${srv.url}/whep/${p.resourceId}`, await makeOffer(['recvonly']), 'application/sdp', as(OTHER));
+      assert.equal(res.status, 404, 'another token cannot watch it');
+      assert.equal(await errorCode(res), 'SESSION_NOT_FOUND');
+      const mine = (await (await fetch(`${srv.url}/sessions`, { headers: as(TOKEN) })).json()) as { sessions: Array<{ id: string }> };
+      assert.deepEqual(mine.sessions.map((s) => s.id), [p.resourceId]);
+      const theirs = (await (await fetch(`${srv.url}/sessions`, { headers: as(OTHER) })).json()) as { sessions: unknown[]; viewers: unknown[] };
+      assert.deepEqual([theirs.sessions.length, theirs.viewers.length], [0, 0]);
       assert.equal(await p.delete(), 200);
     } finally {
       p.close();
