@@ -50,6 +50,13 @@ function h264Only(sdp: string): string {
   return sdp.replace(/^a=rtpmap:(\d+) (VP8|VP9|AV1|H264)\/90000/gm, 'a=rtpmap:$1 H264/90000');
 }
 
+/** h264Only with the fmtp OBS sends (packetization-mode 1, constrained baseline), which the native engine requires. */
+function obsLikeOffer(sdp: string): string {
+  return h264Only(sdp)
+    .replace(/^a=fmtp:\d+ profile-id=.*\r\n/gm, '')
+    .replace(/^a=rtpmap:(\d+) H264\/90000\r\n/gm, 'a=rtpmap:$1 H264/90000\r\na=fmtp:$1 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n');
+}
+
 async function errorCode(res: Response): Promise<string> {
   const body = (await res.json()) as { error?: { code?: string; message?: string } };
   assert.equal(typeof body.error?.message, 'string', 'the error body has a message');
@@ -343,5 +350,45 @@ describe('WHIP with bearer tokens and CORS', () => {
       assert.equal(plain.headers.get(header), value);
       await plain.arrayBuffer();
     }
+  });
+});
+
+describe('WHIP on the native engine (no trickle, no viewers yet)', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ env: { RTC_MEDIA_ENGINE: 'native', RTC_MAX_PIXELS: String(W * H) } });
+  });
+  after(async () => {
+    await srv.stop();
+  });
+
+  it('publishes (inverted stamped frames back), answers trickle PATCH with 405 and WHEP with 501', async () => {
+    const p = await WhipPublisher.publish(srv.url, '/whip/invert', { width: W, height: H });
+    try {
+      await p.waitForStamped(5, 30000);
+      assert.ok(Math.abs(invertSum(p).sum - 255) < 12, 'inverted frames with their stamps');
+      let res = await fetch(p.location, {
+        method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': p.etag }, body: 'a=end-of-candidates\r\n',
+      });
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.get('allow'), 'DELETE, OPTIONS');
+      assert.equal(await errorCode(res), 'METHOD_NOT_ALLOWED');
+      res = await post(`${srv.url}/whep/${p.resourceId}`, await makeOffer(['recvonly']));
+      assert.equal(res.status, 501);
+      assert.equal(await errorCode(res), 'NOT_IMPLEMENTED');
+      assert.equal(await p.delete(), 200);
+      assert.equal(await sessionCount(srv.url), 0);
+    } finally {
+      p.close();
+    }
+  });
+
+  it('answers an H264-only offer (what OBS sends) with 201 and H264, where libwebrtc answers 422', async () => {
+    const res = await post(`${srv.url}/whip/invert`, obsLikeOffer(await makeOffer(['sendonly'])));
+    const answer = await res.text();
+    assert.equal(res.status, 201, answer);
+    assert.match(answer, /^a=rtpmap:\d+ H264\/90000/m);
+    const del = await fetch(new URL(res.headers.get('location') ?? '', srv.url), { method: 'DELETE' });
+    assert.equal(del.status, 200);
   });
 });
