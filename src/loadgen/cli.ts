@@ -13,7 +13,7 @@ import { HELP, parseOptions, UsageError, type LoadgenOptions } from './options.j
 import { runProcessLoad, type ProcessSample } from './process-mode.js';
 import { profileDuration } from './profile.js';
 import {
-  capacityUnderSlo, evaluateObjectives, objectiveLines, processSummaryTable, webrtcSummaryTable, type LoadReport, type RunSettings,
+  capacityUnderSlo, evaluateObjectives, objectiveLines, processSummaryTable, viewerSummaryLine, webrtcSummaryTable, type LoadReport, type RunSettings,
 } from './report.js';
 
 /** Exit statuses. */
@@ -59,7 +59,7 @@ function processProgress(s: ProcessSample, total: number): string {
 
 function settingsOf(o: LoadgenOptions): RunSettings {
   return {
-    url: o.url, mode: o.mode, protocol: o.protocol, ...(o.mode === 'webrtc' ? { engine: o.engine } : {}), width: o.width, height: o.height, fps: o.fps, filter: o.filter,
+    url: o.url, mode: o.mode, protocol: o.protocol, ...(o.mode === 'webrtc' ? { engine: o.engine } : {}), viewers: o.viewers, width: o.width, height: o.height, fps: o.fps, filter: o.filter,
     iterations: o.iterations, backend: o.backend ?? null, workers: o.workers, spawnRate: o.spawnRate, settleS: o.settleS,
     connectTimeoutS: o.connectTimeoutS, rate: o.rate ?? null, phases: o.phases,
   };
@@ -116,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
             filter: opts.filter, iterations: opts.iterations,
             ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.token ? { token: opts.token } : {}),
           },
-          width: opts.width, height: opts.height, fps: opts.fps, connectTimeoutMs: opts.connectTimeoutS * 1000,
+          width: opts.width, height: opts.height, fps: opts.fps, connectTimeoutMs: opts.connectTimeoutS * 1000, viewers: opts.viewers,
         },
         phases: opts.phases, workers: opts.workers, spawnRate: opts.spawnRate, settleS: opts.settleS, abort: abort.signal,
         onSample: (s) => progress.line(webrtcProgress(s, total)),
@@ -149,6 +149,8 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 1)}\n`);
   writeFileSync(htmlPath, renderHtmlReport(report));
   process.stdout.write(`\n${table}\n\n`);
+  const viewersLine = report.webrtc ? viewerSummaryLine(report.webrtc.sessions) : null;
+  if (viewersLine) process.stdout.write(`${viewersLine}\n`);
   for (const line of objectiveLines(report.objectives)) process.stdout.write(`${line}\n`);
   if (report.capacity && report.webrtc && report.webrtc.phases.length > 1) {
     const c = report.capacity;

@@ -50,12 +50,18 @@ export interface ClientMedia {
   close(): void;
 }
 
+/** How a session wants its stack set up. */
+export interface ClientMediaOptions {
+  /** Open the "control" data channel (WHIP clients such as OBS open none; libwebrtc kind only: the native client always opens it). */
+  dataChannel: boolean;
+}
+
 /** Create the media side of one session with the given stack. */
-export async function createClientMedia(engine: ClientEngine, events: ClientMediaEvents): Promise<ClientMedia> {
+export async function createClientMedia(engine: ClientEngine, options: ClientMediaOptions, events: ClientMediaEvents): Promise<ClientMedia> {
   if (engine === 'native') {
     const { NativeClientMedia } = await import('./native-client-media.js');
     return NativeClientMedia.create(events);
   }
   const { LibwebrtcClientMedia } = await import('./libwebrtc-client-media.js');
-  return new LibwebrtcClientMedia(events);
+  return new LibwebrtcClientMedia(events, options);
 }

@@ -10,9 +10,10 @@ import { decodeServerMessage, type SessionInfo } from '../protocol/index.js';
 import { createClientMedia, type ClientEngine, type ClientMedia, type ClientSideStats } from './client-media.js';
 import { emptyCounters, type FrameCounters } from './frame-counters.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
-import { deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
+import { deleteResource, deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
 import { readStamp, writeStamp } from './stamp.js';
 import { SyntheticVideo } from './synthetic-video.js';
+import { WhepViewerPeer } from './whep-viewer.js';
 
 /** What every session of a run shares. */
 export interface SessionConfig {
@@ -26,6 +27,22 @@ export interface SessionConfig {
   connectTimeoutMs: number;
   /** The client's WebRTC stack (absent: libwebrtc, as before --engine existed). */
   engine?: ClientEngine;
+  /** WHEP viewers per session (rtc-scale and whip servers), started once the session is answered. */
+  viewers?: number;
+}
+
+/** What a session's WHEP viewers saw. */
+export interface ViewerTotals {
+  viewers: number;
+  /** Viewers that got at least one stamped frame. */
+  connected: number;
+  /** The first viewer error, if any (a 503 when viewers do not fit, say). */
+  error?: string;
+  framesDecoded: number;
+  /** The session's offer to the first stamped frame at any of its viewers, ms. */
+  firstFrameMs: number | null;
+  /** Glass to glass at the viewers: stamp written by this session to decoded at a viewer. */
+  latencyMs: LatencySummary;
 }
 
 /**
@@ -69,6 +86,8 @@ export interface SessionResult extends FrameTotals {
   server?: ServerSessionStats;
   /** The client stack's own figures (--engine native), as the session ended. */
   client?: ClientSideStats;
+  /** With --viewers: what the session's WHEP viewers saw. */
+  viewers?: ViewerTotals;
 }
 
 /** The parts of the server's SessionInfo the report keeps. */
@@ -103,6 +122,13 @@ export class ClientSession {
   private frameNumber = 0;
   private receivedSize: string | null = null;
   private serverSessionId: string | undefined;
+  /** whip: the session resource, DELETEd at the end (a WHIP session has no data channel to close). */
+  private resourceUrl: string | undefined;
+  private readonly viewerPeers: WhepViewerPeer[] = [];
+  private readonly viewerHistogram = new LatencyHistogram();
+  private readonly viewerFirstAt = new Set<WhepViewerPeer>();
+  private viewerFramesDecoded = 0;
+  private viewerFirstFrameAt: number | null = null;
   private serverStats: ServerSessionStats | null = null;
   private totals = { sent: 0, received: 0, decoded: 0, undecoded: 0, lost: 0, freezes: 0, freezeMs: 0 };
   private counters = emptyCounters();
@@ -135,7 +161,8 @@ export class ClientSession {
       if (this.firstFrameAt === null) this.finish('error', `no stamped frame back within ${this.config.connectTimeoutMs} ms`);
     }, this.config.connectTimeoutMs);
     try {
-      const media = await createClientMedia(this.config.engine ?? 'libwebrtc', {
+      // WHIP clients (OBS, GStreamer) open no data channel; the session ends with DELETE instead.
+      const media = await createClientMedia(this.config.engine ?? 'libwebrtc', { dataChannel: this.config.protocol !== 'whip' }, {
         onFrame: (data, width, height) => this.onFrame(data, width, height),
         onControlMessage: (data) => {
           const stats = parseServerStats(data);
@@ -156,15 +183,61 @@ export class ClientSession {
       if (this.state !== 'signaling') {
         // Stopped while the server was answering: the server session exists but no channel will close it.
         if (answer.sessionId && this.config.protocol === 'rtc-scale') void deleteSession(this.config.url, answer.sessionId, this.config.params.token);
+        if (answer.resourceUrl) void deleteResource(answer.resourceUrl, this.config.params.token);
         return;
       }
       this.serverSessionId = answer.sessionId;
+      this.resourceUrl = answer.resourceUrl;
       await media.acceptAnswer(answer.sdp);
-      if (this.state === 'signaling') this.state = 'connected';
+      if (this.state === 'signaling') {
+        this.state = 'connected';
+        this.startViewers();
+      }
     } catch (err) {
       if (err instanceof RejectedError) this.finish('rejected', err.message, err);
       else this.finish('error', err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** Start the session's WHEP viewers (none for aiortc, which has no WHEP). */
+  private startViewers(): void {
+    const n = this.config.viewers ?? 0;
+    const sessionId = this.serverSessionId;
+    if (n <= 0 || !sessionId || this.config.protocol === 'aiortc') return;
+    for (let i = 0; i < n; i++) {
+      const v: WhepViewerPeer = new WhepViewerPeer({
+        url: this.config.url, sessionId, token: this.config.params.token, timeoutMs: this.config.connectTimeoutMs,
+        onFrame: (data, width, height) => this.onViewerFrame(v, data, width, height),
+      });
+      this.viewerPeers.push(v);
+      void v.start();
+    }
+  }
+
+  private onViewerFrame(v: WhepViewerPeer, data: Uint8Array, width: number, height: number): void {
+    if (this.state === 'ended') return;
+    const stamp = readStamp(data, width, height);
+    if (!stamp) return;
+    const now = performance.now();
+    const latency = now - stamp.sendTimeMs;
+    if (latency < 0 || stamp.frameNumber >= this.frameNumber) return;
+    this.viewerFramesDecoded++;
+    this.viewerHistogram.record(latency);
+    this.viewerFirstAt.add(v);
+    this.viewerFirstFrameAt ??= now;
+  }
+
+  private viewerTotals(): ViewerTotals | undefined {
+    if (this.viewerPeers.length === 0) return undefined;
+    const error = this.viewerPeers.find((v) => v.error !== null)?.error;
+    return {
+      viewers: this.viewerPeers.length,
+      connected: this.viewerFirstAt.size,
+      ...(error ? { error } : {}),
+      framesDecoded: this.viewerFramesDecoded,
+      firstFrameMs: this.viewerFirstFrameAt === null ? null : this.viewerFirstFrameAt - this.startedAt,
+      latencyMs: this.viewerHistogram.summary(),
+    };
   }
 
   /** Render, stamp and send the next frame (no-op unless connected). */
@@ -245,6 +318,8 @@ export class ClientSession {
     if (this.serverSessionId && this.config.protocol === 'rtc-scale' && this.media?.controlChannelOpen !== true) {
       void deleteSession(this.config.url, this.serverSessionId, this.config.params.token);
     }
+    for (const v of this.viewerPeers) v.stop();
+    if (this.resourceUrl) void deleteResource(this.resourceUrl, this.config.params.token);
     const clientStats = this.media?.sideStats?.() ?? null;
     this.media?.close();
     const end = performance.now();
@@ -270,6 +345,8 @@ export class ClientSession {
       ...(this.serverStats ? { server: this.serverStats } : {}),
       ...(clientStats ? { client: clientStats } : {}),
     };
+    const viewers = this.viewerTotals();
+    if (viewers) result.viewers = viewers;
     this.resolveEnded(result);
   }
 }

@@ -7,7 +7,7 @@ import {
   RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering,
   type MediaStreamTrack, type RTCDataChannel, type RTCVideoSink as VideoSink, type RTCVideoSource as VideoSource,
 } from '../media/wrtc.js';
-import type { ClientMedia, ClientMediaEvents } from './client-media.js';
+import type { ClientMedia, ClientMediaEvents, ClientMediaOptions } from './client-media.js';
 
 /** How long ICE gathering may take before the offer goes out with what it has. */
 const GATHERING_TIMEOUT_MS = 5000;
@@ -17,18 +17,18 @@ export class LibwebrtcClientMedia implements ClientMedia {
   private readonly pc: RTCPeerConnection;
   private readonly source: VideoSource;
   private readonly track: MediaStreamTrack;
-  private readonly channel: RTCDataChannel;
+  private readonly channel: RTCDataChannel | null;
   private sink: VideoSink | null = null;
   private closed = false;
 
-  constructor(events: ClientMediaEvents) {
+  constructor(events: ClientMediaEvents, options: ClientMediaOptions) {
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
     this.source = new RTCVideoSource();
     this.track = this.source.createTrack();
     pc.addTransceiver(this.track, { direction: 'sendrecv' });
-    this.channel = pc.createDataChannel('control');
-    this.channel.onmessage = (ev) => events.onControlMessage(ev.data);
+    this.channel = options.dataChannel ? pc.createDataChannel('control') : null;
+    if (this.channel) this.channel.onmessage = (ev) => events.onControlMessage(ev.data);
     pc.ontrack = (ev) => {
       if (ev.track.kind !== 'video' || this.sink || this.closed) return;
       this.sink = new RTCVideoSink(ev.track);
@@ -59,7 +59,7 @@ export class LibwebrtcClientMedia implements ClientMedia {
   }
 
   get controlChannelOpen(): boolean {
-    return this.channel.readyState === 'open';
+    return this.channel?.readyState === 'open';
   }
 
   /** Teardown order matters with @roamhq/wrtc: sink and track first, then the data channel (which ends the server session), then the connection. */
@@ -68,7 +68,7 @@ export class LibwebrtcClientMedia implements ClientMedia {
     this.closed = true;
     try { this.sink?.stop(); } catch { /* already stopped */ }
     try { this.track.stop(); } catch { /* already stopped */ }
-    try { this.channel.close(); } catch { /* already closed */ }
+    try { this.channel?.close(); } catch { /* already closed */ }
     try { this.pc.close(); } catch { /* already closed */ }
   }
 }

@@ -15,6 +15,8 @@ export interface LoadgenOptions {
   protocol: Protocol;
   /** The clients' WebRTC stack (webrtc mode). */
   engine: ClientEngine;
+  /** WHEP viewers per session (0: none). */
+  viewers: number;
   phases: Phase[];
   width: number;
   height: number;
@@ -50,9 +52,12 @@ Target
   --url URL              server base URL (required); only this server is contacted
   --mode webrtc|process  webrtc: simulated users over WebRTC (default);
                          process: concurrent GET /process requests (autocannon)
-  --protocol rtc-scale|aiortc
+  --protocol rtc-scale|aiortc|whip
                          offer JSON: rtc-scale {sdp,type,filter,backend} (default) or
-                         aiortc's example server {sdp,type,video_transform}
+                         aiortc's example server {sdp,type,video_transform}; whip: RFC 9725,
+                         POST /whip/FILTER?iterations=&backend= with application/sdp, DELETE at the end
+  --viewers N            WHEP viewers per session (rtc-scale, whip; default 0), each measuring
+                         the session's processed video glass to glass; they count against capacity
   --engine libwebrtc|native
                          the simulated clients' WebRTC stack (webrtc mode):
                          libwebrtc (default): @roamhq/wrtc, jitter buffer and pacing as in a browser;
@@ -127,7 +132,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
       strict: true,
       allowPositionals: false,
       options: {
-        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' },
+        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' }, viewers: { type: 'string' },
         sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
         'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
         iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
@@ -159,6 +164,9 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
   const engine = (str('engine') ?? 'libwebrtc') as ClientEngine;
   if (!CLIENT_ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${CLIENT_ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
   if (str('engine') !== undefined && mode === 'process') throw new UsageError('--engine applies to webrtc mode only');
+  const viewers = str('viewers') === '0' ? 0 : positive('viewers', str('viewers'), true) ?? 0;
+  if (viewers > 16) throw new UsageError('--viewers must be at most 16');
+  if (viewers > 0 && protocol === 'aiortc') throw new UsageError('--viewers needs --protocol rtc-scale or whip (aiortc has no WHEP)');
 
   const sources = ['phases', 'profile'].filter((k) => str(k) !== undefined);
   if (sources.length > 1) throw new UsageError('give either --phases or --profile, not both');
@@ -192,6 +200,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     mode,
     protocol,
     engine,
+    viewers,
     phases,
     width: res.width,
     height: res.height,

@@ -2,6 +2,7 @@
  * The run report: the JSON document written to --out, the objectives (SLO) verdict, and the
  * summary table printed at the end.
  */
+import type { SessionResult } from './client-session.js';
 import type { PhaseResult, WebrtcRunResult } from './run-result.js';
 import type { Phase } from './profile.js';
 import type { ProcessPhaseResult, ProcessRunResult } from './process-mode.js';
@@ -13,6 +14,8 @@ export interface RunSettings {
   protocol: string;
   /** The clients' WebRTC stack (--engine); absent in reports written before it existed. */
   engine?: string;
+  /** WHEP viewers per session (absent in reports from before WHEP). */
+  viewers?: number;
   width: number;
   height: number;
   fps: number;
@@ -124,4 +127,28 @@ export function processSummaryTable(run: ProcessRunResult): string {
 /** Lines saying how each objective fared. */
 export function objectiveLines(results: ObjectiveResult[]): string[] {
   return results.map((o) => `objective ${o.name}: ${o.name.startsWith('received') ? '>=' : '<='} ${o.limit}, observed ${num(o.observed, 1)} → ${o.met ? 'MET' : 'MISSED'}`);
+}
+
+/**
+ * One line on the WHEP viewers of a run (--viewers): how many got video, the session's offer to
+ * the first frame at a viewer (median), and the viewers' glass to glass (median of the per-session
+ * p50s, worst per-session p95). Null when the run had no viewers.
+ */
+export function viewerSummaryLine(sessions: readonly SessionResult[]): string | null {
+  const withViewers = sessions.filter((s) => s.viewers !== undefined);
+  if (withViewers.length === 0) return null;
+  const viewers = withViewers.reduce((n, s) => n + (s.viewers?.viewers ?? 0), 0);
+  const connected = withViewers.reduce((n, s) => n + (s.viewers?.connected ?? 0), 0);
+  const median = (v: number[]): number | null => {
+    const sorted = [...v].sort((a, b) => a - b);
+    return sorted.length === 0 ? null : sorted[Math.floor((sorted.length - 1) / 2)] ?? null;
+  };
+  const first = median(withViewers.map((s) => s.viewers?.firstFrameMs).filter((v): v is number => typeof v === 'number'));
+  const p50 = median(withViewers.map((s) => s.viewers?.latencyMs.p50).filter((v): v is number => typeof v === 'number'));
+  const p95s = withViewers.map((s) => s.viewers?.latencyMs.p95).filter((v): v is number => typeof v === 'number');
+  const worst = p95s.length ? Math.max(...p95s) : null;
+  const error = withViewers.find((s) => s.viewers?.error)?.viewers?.error;
+  const f = (v: number | null): string => (v === null ? '-' : v.toFixed(0));
+  return `viewers: ${connected} of ${viewers} got video; offer to first viewer frame p50 ${f(first)} ms; `
+    + `viewer glass-to-glass p50 ${f(p50)} ms, worst session p95 ${f(worst)} ms${error ? `; first viewer error: ${error}` : ''}`;
 }

@@ -1,14 +1,17 @@
 /**
- * Offer/answer exchange over HTTP for the two protocols the load generator speaks:
+ * Offer/answer exchange over HTTP for the protocols the load generator speaks:
  * - rtc-scale: POST {url}/offer `{ sdp, type, filter, iterations, backend }` → `{ sdp, type, sessionId }`;
- * - aiortc: the aiortc example server's POST /offer `{ sdp, type, video_transform }` → `{ sdp, type }`.
+ * - aiortc: the aiortc example server's POST /offer `{ sdp, type, video_transform }` → `{ sdp, type }`;
+ * - whip: RFC 9725, POST {url}/whip/{filter}?iterations=&backend= with `application/sdp` → 201,
+ *   the answer as the body and the session resource in Location (DELETEd at the end).
+ * WHEP viewers (watchSession) POST to {url}/whep/{sessionId} the same way.
  * A 503 is a rejection (the server is full or draining), reported with its Retry-After.
  */
-import { parseErrorBody, parseRetryAfter } from '../protocol/index.js';
+import { parseErrorBody, parseRetryAfter, SDP_MEDIA_TYPE } from '../protocol/index.js';
 
 /** Which server protocol to speak. */
-export type Protocol = 'rtc-scale' | 'aiortc';
-export const PROTOCOLS: readonly Protocol[] = ['rtc-scale', 'aiortc'];
+export type Protocol = 'rtc-scale' | 'aiortc' | 'whip';
+export const PROTOCOLS: readonly Protocol[] = ['rtc-scale', 'aiortc', 'whip'];
 
 /** What the client asks the server to do with its video. */
 export interface OfferParams {
@@ -23,8 +26,10 @@ export interface OfferParams {
 export interface Answer {
   sdp: string;
   type: 'answer';
-  /** rtc-scale only. */
+  /** rtc-scale and whip. */
   sessionId?: string;
+  /** whip (and WHEP viewers): the resource to DELETE at the end, absolute. */
+  resourceUrl?: string;
 }
 
 /** The server refused the session with 503 (at capacity or draining) or 429 (rate limit). */
@@ -49,12 +54,74 @@ export function offerUrl(base: string): string {
   return trimmed.endsWith('/offer') ? trimmed : `${trimmed}/offer`;
 }
 
+/** The server's base URL (a URL ending in /offer or /whip... is cut back to its base). */
+function baseUrl(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/(offer|whip(\/.*)?)$/, '');
+}
+
+/** The WHIP endpoint for a base URL and the session's settings. */
+export function whipUrl(base: string, params: OfferParams): string {
+  const q = new URLSearchParams({ iterations: String(params.iterations) });
+  if (params.backend) q.set('backend', params.backend);
+  return `${baseUrl(base)}/whip/${encodeURIComponent(params.filter)}?${q.toString()}`;
+}
+
+/** Best-effort DELETE of a WHIP/WHEP resource: the end of a WHIP session or viewer. */
+export async function deleteResource(resourceUrl: string, token: string | undefined, timeoutMs = 3000): Promise<void> {
+  try {
+    const res = await fetch(resourceUrl, { method: 'DELETE', headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+  } catch {
+    // The server ends sessions whose client is gone by itself.
+  }
+}
+
+/** POST an SDP offer as WHIP/WHEP do; throws RejectedError on 503/429, SignalingError otherwise. */
+async function postSdp(url: string, sdp: string, token: string | undefined, timeoutMs: number): Promise<Answer> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': SDP_MEDIA_TYPE, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: sdp,
+      signal: AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
+    });
+  } catch (err) {
+    throw new SignalingError(`POST ${url} failed: ${(err as Error).message}`, null);
+  }
+  const text = await res.text().catch(() => '');
+  if (res.status === 503 || res.status === 429) {
+    const code = parseErrorBody(safeJson(text))?.code ?? (res.status === 503 ? 'UNAVAILABLE' : 'TOO_MANY_REQUESTS');
+    throw new RejectedError(code, parseRetryAfter(res.headers.get('retry-after')));
+  }
+  const location = res.headers.get('location');
+  if (res.status !== 201 || location === null || !text.startsWith('v=')) {
+    const code = parseErrorBody(safeJson(text))?.code;
+    throw new SignalingError(`POST ${new URL(url).pathname} answered ${res.status}${code ? ` ${code}` : ''}: ${text.slice(0, 200)}`, res.status);
+  }
+  const resourceUrl = new URL(location, url).toString();
+  return { sdp: text, type: 'answer', resourceUrl, sessionId: resourceUrl.split('/').pop() ?? '' };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** A WHEP viewer's offer for session `sessionId`: the answer and the viewer resource. */
+export function watchSession(url: string, sessionId: string, sdp: string, token: string | undefined, timeoutMs: number): Promise<Answer> {
+  return postSdp(`${baseUrl(url)}/whep/${encodeURIComponent(sessionId)}`, sdp, token, timeoutMs);
+}
+
 /**
  * Best-effort DELETE {url}/sessions/:id (rtc-scale): ends a server session whose client gave up
  * before its connection came up, so it does not linger until the server's idle timeout.
  */
 export async function deleteSession(url: string, sessionId: string, token: string | undefined, timeoutMs = 3000): Promise<void> {
-  const base = url.replace(/\/+$/, '').replace(/\/offer$/, '');
+  const base = baseUrl(url);
   try {
     await fetch(`${base}/sessions/${encodeURIComponent(sessionId)}`, {
       method: 'DELETE',
@@ -78,6 +145,7 @@ export function offerBody(protocol: Protocol, sdp: string, params: OfferParams):
 export async function exchangeOffer(
   url: string, protocol: Protocol, sdp: string, params: OfferParams, timeoutMs: number,
 ): Promise<Answer> {
+  if (protocol === 'whip') return postSdp(whipUrl(url, params), sdp, params.token, timeoutMs);
   let res: Response;
   try {
     res = await fetch(offerUrl(url), {

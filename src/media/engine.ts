@@ -53,8 +53,20 @@ export interface MediaPeer {
   /** Encode and send a processed frame. The engine copies what it keeps; `frame.data` may be reused. */
   sendFrame(frame: I420Frame): void;
   stats(): Promise<PeerStats>;
+  /**
+   * Add a remote ICE candidate that arrived after the offer (WHIP/WHEP trickle PATCH): `candidate`
+   * is the `candidate:...` attribute value, `mid` the media section it belongs to (null: the first).
+   * Resolves also when the candidate is unusable (RFC 9725 §4.3.2: discard it silently). Absent:
+   * the engine takes candidates only in the offer, and trickle PATCH answers 405.
+   */
+  addRemoteCandidate?(candidate: string, mid: string | null): Promise<void>;
   /** Release everything (transport, codecs, buffers). Idempotent. */
   close(): void;
+}
+
+/** Callbacks from a viewer's peer (WHEP): it sends the publisher's output and receives nothing. */
+export interface ViewerEvents {
+  onConnectionState(state: PeerConnectionState): void;
 }
 
 /** What `answer` returns. */
@@ -73,11 +85,22 @@ export interface MediaEngine {
   readonly codecs: readonly EngineCodec[];
   /** Answer an offer; rejects with NegotiationError when the offer cannot be answered. */
   answer(offerSdp: string, options: PeerOptions, events: PeerEvents): Promise<AnsweredPeer>;
+  /**
+   * Answer a viewer's recvonly offer (WHEP) with a peer that sends `publisher`'s processed output.
+   * The returned peer's sendFrame is not used: its frames are the publisher's. It must stop sending
+   * when the publisher closes (the session layer closes viewers first). The native engine should
+   * send the publisher's one encoded stream to every viewer; libwebrtc encodes once per viewer.
+   * Absent: the engine has no viewers and POST /whep answers 501.
+   */
+  answerViewer?(offerSdp: string, options: PeerOptions, publisher: MediaPeer, events: ViewerEvents): Promise<AnsweredPeer>;
 }
 
-/** The engine refused the offer (it passed our own SDP checks). */
+/**
+ * The engine refused the offer (it passed our own SDP checks). `malformed`: the engine could not
+ * read it (400); `unanswerable`: it read it but cannot answer it, e.g. no codec it runs (422).
+ */
 export class NegotiationError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly kind: 'malformed' | 'unanswerable' = 'malformed') {
     super(message);
     this.name = 'NegotiationError';
   }

@@ -51,3 +51,68 @@ export function checkOfferSdp(sdp: unknown): string {
   if (/^a=setup:holdconn/m.test(sdp)) throw new InvalidSdpError('a=setup:holdconn: a WebRTC offer must use actpass, active or passive');
   return sdp;
 }
+
+/** One m= section of an offer, as far as the WHIP/WHEP checks read it. */
+interface MediaSection {
+  kind: string;
+  rejected: boolean;
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  /** Codec names of its rtpmap lines, upper case (VP8, H264, RTX, ...). */
+  codecs: string[];
+}
+
+function mediaSections(sdp: string): MediaSection[] {
+  const sections: MediaSection[] = [];
+  let current: MediaSection | null = null;
+  for (const line of sdp.split(/\r?\n/)) {
+    const m = /^m=(\S+) (\d+)/.exec(line);
+    if (m) {
+      current = { kind: m[1] ?? '', rejected: m[2] === '0', direction: 'sendrecv', codecs: [] };
+      sections.push(current);
+      continue;
+    }
+    if (!current) continue;
+    // Port 0 with bundle-only is a live section riding the bundle (RFC 9143), not a rejected one.
+    if (line.startsWith('a=bundle-only')) current.rejected = false;
+    const dir = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/.exec(line);
+    if (dir) current.direction = dir[1] as MediaSection['direction'];
+    const map = /^a=rtpmap:\d+ ([^/\s]+)\//.exec(line);
+    if (map?.[1]) current.codecs.push(map[1].toUpperCase());
+  }
+  return sections;
+}
+
+/** A well-formed offer this server cannot answer (WHIP/WHEP answer 422). */
+export class UnprocessableOfferError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnprocessableOfferError';
+  }
+}
+
+/** Codecs that are not video codecs but ride in a video section's rtpmap. */
+const NOT_A_CODEC = new Set(['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03']);
+
+/**
+ * The WHIP/WHEP checks past checkOfferSdp (RFC 9725 §4.4: one MediaStream, at most one track per
+ * kind; refuse rather than answer part of it): one video section, which sends (`publish`) or
+ * receives (`view`), with a codec the engine runs. Throws UnprocessableOfferError.
+ */
+export function checkStandardOffer(sdp: string, role: 'publish' | 'view', engineMimeTypes: readonly string[]): void {
+  const sections = mediaSections(sdp);
+  const videos = sections.filter((s) => s.kind === 'video' && !s.rejected);
+  const audios = sections.filter((s) => s.kind === 'audio' && !s.rejected);
+  if (videos.length !== 1) throw new UnprocessableOfferError(`the offer has ${videos.length} video tracks; this server takes exactly one`);
+  if (audios.length > 1) throw new UnprocessableOfferError(`the offer has ${audios.length} audio tracks; WHIP allows at most one`);
+  const video = videos[0]!;
+  const wanted = role === 'publish' ? ['sendonly', 'sendrecv'] : ['recvonly', 'sendrecv'];
+  if (!wanted.includes(video.direction)) {
+    throw new UnprocessableOfferError(`the video section is ${video.direction}; ${role === 'publish' ? 'a WHIP publisher must send' : 'a WHEP viewer must receive'}`);
+  }
+  const runs = new Set(engineMimeTypes.map((t) => t.replace(/^video\//i, '').toUpperCase()));
+  const offered = video.codecs.filter((c) => !NOT_A_CODEC.has(c));
+  if (!offered.some((c) => runs.has(c))) {
+    throw new UnprocessableOfferError(
+      `the offer's video codecs (${[...new Set(offered)].join(', ') || 'none'}) are not among this media engine's (${[...runs].join(', ')})`);
+  }
+}

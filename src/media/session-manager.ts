@@ -8,10 +8,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { BackendChoice, CapacityInfo } from '../protocol/index.js';
 import type { FilterSpec } from '../processing/types.js';
 import type { CapacityEstimator } from './capacity-estimator.js';
-import type { MediaEngine } from './engine.js';
+import type { MediaEngine, PeerOptions } from './engine.js';
 import type { MediaMetrics } from './media-metrics.js';
-import { checkOfferSdp } from './sdp.js';
+import { checkOfferSdp, checkStandardOffer } from './sdp.js';
 import { Session, type CloseReason, type SessionInfo, type SessionProcessors } from './session.js';
+import { Viewer, type ViewerCloseReason, type ViewerInfo } from './viewer.js';
 
 import { NegotiationError } from './engine.js';
 
@@ -44,6 +45,29 @@ export interface SessionManagerOptions {
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
+/** The engine lacks a feature a route asked for (e.g. viewers): the route answers 501. */
+export class EngineFeatureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineFeatureError';
+  }
+}
+
+/** A viewer asked for a session that is not live. */
+export class UnknownSessionError extends Error {
+  constructor(id: string) {
+    super(`no live session ${JSON.stringify(id)}`);
+    this.name = 'UnknownSessionError';
+  }
+}
+
+/** What an accepted viewer offer returns. */
+export interface ViewerAnswer {
+  sdp: string;
+  viewerId: string;
+  sessionId: string;
+}
+
 /** What an accepted offer returns. */
 export interface Answer {
   sdp: string;
@@ -74,9 +98,13 @@ function openFileCount(): number | null {
   }
 }
 
-/** All sessions of one server. */
+/**
+ * All sessions of one server, and their WHEP viewers. A viewer counts against capacity like a
+ * session (on libwebrtc it costs an encode), so both maps together stay under RTC_MAX_SESSIONS.
+ */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
+  private readonly viewers = new Map<string, Viewer>();
   private negotiating = 0;
   private draining = false;
   private readonly emptyWaiters: Array<() => void> = [];
@@ -89,9 +117,9 @@ export class SessionManager {
     this.sampler.unref();
   }
 
-  /** Live sessions plus those still negotiating. */
+  /** Live sessions and viewers plus those still negotiating. */
   get count(): number {
-    return this.sessions.size + this.negotiating;
+    return this.sessions.size + this.viewers.size + this.negotiating;
   }
 
   get isDraining(): boolean {
@@ -110,9 +138,14 @@ export class SessionManager {
     return { ...snap, utilization: Math.max(snap.utilization, bySessions), sessions: this.count, maxSessions: this.opts.maxSessions };
   }
 
-  /** Accept an offer: create the session, answer after ICE gathering. */
-  async accept(offer: { sdp: unknown; filter: FilterSpec; backend: BackendChoice }): Promise<Answer> {
+  /**
+   * Accept an offer: create the session, answer after ICE gathering. `standard` (WHIP) adds the
+   * checks of checkStandardOffer, so an offer this engine cannot serve is refused (422) instead of
+   * answered with its video rejected.
+   */
+  async accept(offer: { sdp: unknown; filter: FilterSpec; backend: BackendChoice; standard?: boolean }): Promise<Answer> {
     const sdp = checkOfferSdp(offer.sdp);
+    if (offer.standard) checkStandardOffer(sdp, 'publish', this.opts.engine.codecs.map((c) => c.mimeType));
     this.admit();
     this.negotiating++;
     const session = new Session({
@@ -130,12 +163,7 @@ export class SessionManager {
       log: this.opts.log,
     });
     try {
-      const { sdp: answerSdp, peer } = await this.opts.engine.answer(sdp, {
-        // Host candidates only: clients reach the server directly or through their own TURN relay.
-        iceServers: [],
-        ...(this.opts.portRange ? { portRange: this.opts.portRange } : {}),
-        iceGatheringTimeoutMs: this.opts.iceGatheringTimeoutMs ?? 5000,
-      }, session.peerEvents);
+      const { sdp: answerSdp, peer } = await this.opts.engine.answer(sdp, this.peerOptions(), session.peerEvents);
       session.attachPeer(peer);
       if (session.isClosed) throw new NegotiationError('the connection closed during negotiation');
       this.sessions.set(session.id, session);
@@ -150,9 +178,52 @@ export class SessionManager {
     }
   }
 
+  /**
+   * Accept a viewer's offer (WHEP) for the live session `sessionId`: admitted like a session,
+   * answered by the engine with the session's processed output. Throws UnknownSessionError,
+   * EngineFeatureError, InvalidSdpError, UnprocessableOfferError, AdmissionError, NegotiationError.
+   */
+  async acceptViewer(sessionId: string, offerSdp: unknown): Promise<ViewerAnswer> {
+    const sdp = checkOfferSdp(offerSdp);
+    const session = this.sessions.get(sessionId);
+    const publisher = session?.mediaPeer;
+    if (!session || !publisher) throw new UnknownSessionError(sessionId);
+    const engine = this.opts.engine;
+    if (!engine.answerViewer) throw new EngineFeatureError(`the ${engine.name} media engine does not serve WHEP viewers`);
+    checkStandardOffer(sdp, 'view', engine.codecs.map((c) => c.mimeType));
+    this.admit();
+    this.negotiating++;
+    const viewer = new Viewer({
+      sessionId,
+      connectTimeoutMs: this.opts.connectTimeoutMs,
+      disconnectGraceMs: this.opts.disconnectGraceMs ?? 3000,
+      onClose: (v, reason) => this.onViewerClosed(v, reason),
+    });
+    try {
+      const { sdp: answerSdp, peer } = await engine.answerViewer(sdp, this.peerOptions(), publisher, viewer.events);
+      viewer.attachPeer(peer);
+      if (viewer.isClosed) throw new NegotiationError('the connection closed during negotiation');
+      // The session may have ended while the answer was built: its viewers end with it.
+      if (session.isClosed) throw new UnknownSessionError(sessionId);
+      this.viewers.set(viewer.id, viewer);
+      return { sdp: answerSdp, viewerId: viewer.id, sessionId };
+    } catch (err) {
+      viewer.close('error');
+      throw err;
+    } finally {
+      this.negotiating--;
+      this.countChanged();
+    }
+  }
+
   /** The session with this id, if live. */
   get(id: string): Session | undefined {
     return this.sessions.get(id);
+  }
+
+  /** The viewer with this id, if live. */
+  getViewer(id: string): Viewer | undefined {
+    return this.viewers.get(id);
   }
 
   /** Every live session's info. */
@@ -160,9 +231,22 @@ export class SessionManager {
     return [...this.sessions.values()].map((s) => s.info());
   }
 
-  /** Refresh the engine-level figures of every session (before a listing). */
+  /** Every live viewer's info. */
+  listViewers(): ViewerInfo[] {
+    return [...this.viewers.values()].map((v) => v.info());
+  }
+
+  /** Refresh the engine-level figures of every session and viewer (before a listing). */
   async refreshStats(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((s) => s.refreshStats()));
+    await Promise.all([...this.sessions.values(), ...this.viewers.values()].map((s) => s.refreshStats()));
+  }
+
+  /** End a viewer; false when there is none with this id. */
+  closeViewer(id: string, reason: ViewerCloseReason): boolean {
+    const v = this.viewers.get(id);
+    if (!v) return false;
+    v.close(reason);
+    return true;
   }
 
   /** End a session; false when there is none with this id. */
@@ -195,10 +279,20 @@ export class SessionManager {
     });
   }
 
-  /** End every session and stop sampling. */
+  /** End every session (and so every viewer) and stop sampling. */
   closeAll(reason: CloseReason): void {
     clearInterval(this.sampler);
     for (const s of [...this.sessions.values()]) s.close(reason);
+    for (const v of [...this.viewers.values()]) v.close('shutdown');
+  }
+
+  private peerOptions(): PeerOptions {
+    return {
+      // Host candidates only: clients reach the server directly or through their own TURN relay.
+      iceServers: [],
+      ...(this.opts.portRange ? { portRange: this.opts.portRange } : {}),
+      iceGatheringTimeoutMs: this.opts.iceGatheringTimeoutMs ?? 5000,
+    };
   }
 
   /** Throw AdmissionError unless one more session may start now. */
@@ -225,16 +319,18 @@ export class SessionManager {
     }
   }
 
-  /** Sessions whose cost the estimator has not seen yet: negotiating, or still warming up. */
+  /** Sessions and viewers whose cost the estimator has not seen yet: negotiating, or still warming up. */
   private unmeasured(): number {
     const now = Date.now();
     let young = 0;
     for (const s of this.sessions.values()) if (now - s.createdAt.getTime() < WARMUP_MS) young++;
+    for (const v of this.viewers.values()) if (now - v.createdAt.getTime() < WARMUP_MS) young++;
     return this.negotiating + young;
   }
 
   private sampleCapacity(): void {
-    const mature = this.sessions.size - (this.unmeasured() - this.negotiating);
+    // A viewer is one more unit of the measured load: on libwebrtc it costs one encode.
+    const mature = this.sessions.size + this.viewers.size - (this.unmeasured() - this.negotiating);
     this.opts.capacity.sample(mature);
     const m = this.opts.metrics;
     m.capacityUtilization.set(this.capacity().utilization);
@@ -253,15 +349,24 @@ export class SessionManager {
   }
 
   private onSessionClosed(s: Session, reason: CloseReason): void {
+    // Its viewers watch nothing any more (also those of a session that never got admitted).
+    for (const v of [...this.viewers.values()]) if (v.sessionId === s.id) v.close('session-ended');
     if (!this.sessions.delete(s.id)) return; // never admitted (failed negotiation)
     this.opts.metrics.sessionsClosed.inc({ reason });
     this.opts.log('info', 'session closed', { session: s.id, reason });
     this.countChanged();
   }
 
+  private onViewerClosed(v: Viewer, reason: ViewerCloseReason): void {
+    if (!this.viewers.delete(v.id)) return; // never admitted
+    this.opts.log('info', 'viewer closed', { viewer: v.id, session: v.sessionId, reason });
+    this.countChanged();
+  }
+
   private countChanged(): void {
     this.opts.metrics.sessionsActive.set(this.sessions.size);
-    this.opts.onCountChange?.(this.sessions.size);
+    // Viewers count for the pod-deletion cost too: a scale-down should not cut someone watching.
+    this.opts.onCountChange?.(this.sessions.size + this.viewers.size);
     if (this.count === 0) {
       for (const w of this.emptyWaiters.splice(0)) w();
     }

@@ -137,6 +137,11 @@ export class Session {
     return this.state === 'closed';
   }
 
+  /** The session's peer (for trickle candidates and WHEP viewers), null before the answer or after close. */
+  get mediaPeer(): MediaPeer | null {
+    return this.state === 'closed' ? null : this.peer;
+  }
+
   /** Apply new settings; throws SessionSettingsError on a bad value, changing nothing. */
   update(settings: SessionSettings): SessionInfo {
     const p = this.pipeline;

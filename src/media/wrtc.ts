@@ -77,6 +77,20 @@ export interface RTCDataChannel {
   close(): void;
 }
 
+/** A remote candidate for addIceCandidate (RFCIceCandidateInit). */
+export interface RTCIceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+/** A local candidate as onicecandidate reports it. */
+export interface RTCIceCandidate {
+  readonly candidate: string;
+  readonly sdpMid: string | null;
+  readonly sdpMLineIndex: number | null;
+}
+
 /** One entry of getStats(); the fields differ by `type`, so the rest is read defensively. */
 export interface RTCStats {
   readonly id: string;
@@ -101,6 +115,8 @@ export interface RTCPeerConnection {
   onicegatheringstatechange: (() => void) | null;
   ontrack: ((event: RTCTrackEvent) => void) | null;
   ondatachannel: ((event: { channel: RTCDataChannel }) => void) | null;
+  onicecandidate: ((event: { candidate: RTCIceCandidate | null }) => void) | null;
+  addIceCandidate(candidate: RTCIceCandidateInit): Promise<void>;
   addEventListener(type: string, listener: (event: unknown) => void): void;
   removeEventListener(type: string, listener: (event: unknown) => void): void;
   addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): RTCRtpSender;

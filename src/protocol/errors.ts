@@ -18,13 +18,23 @@ export const ERROR_CODES = {
   SESSION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
+  /** WHIP/WHEP: a PATCH whose If-Match names another ICE session than the current one. */
+  PRECONDITION_FAILED: 412,
   BODY_TOO_LARGE: 413,
   /** Data channel only: the client's frames exceed the server's pixel limit (the session ends). */
   FRAME_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** WHIP/WHEP: a well-formed offer this server cannot answer (no codec it runs, more tracks than one per kind, wrong direction). */
+  UNPROCESSABLE_OFFER: 422,
+  /** WHIP/WHEP: an ICE restart, which this server does not perform (RFC 9725 §4.3.1: 422 for the unsupported PATCH kind). */
+  ICE_RESTART_UNSUPPORTED: 422,
+  /** WHIP/WHEP: a PATCH without If-Match. */
+  PRECONDITION_REQUIRED: 428,
   TOO_MANY_REQUESTS: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
+  /** The media engine lacks the feature (e.g. WHEP viewers on an engine without answerViewer). */
+  NOT_IMPLEMENTED: 501,
   AT_CAPACITY: 503,
   DRAINING: 503,
   BACKEND_UNAVAILABLE: 503,

@@ -113,7 +113,21 @@ export interface IceServersResponse {
   iceServers: IceServer[];
 }
 
+/** One WHEP viewer in GET /sessions. */
+export interface ViewerSummary {
+  id: string;
+  /** The session whose processed output it watches. */
+  sessionId: string;
+  state: 'connecting' | 'live' | 'closed';
+  createdAt: string;
+  codec: string | null;
+  sendBitrateKbps: number | null;
+  rttMs: number | null;
+}
+
 /** GET /sessions. */
 export interface SessionsResponse {
   sessions: SessionInfo[];
+  /** WHEP viewers (absent from servers before WHEP). */
+  viewers?: ViewerSummary[];
 }

@@ -28,3 +28,4 @@ export * from './names.js';
 export * from './percentile.js';
 export * from './retry-after.js';
 export * from './session-info.js';
+export * from './sdpfrag.js';

@@ -12,19 +12,30 @@ import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Authenticator } from './auth.js';
-import { setIdentity } from './ownership.js';
+import { SessionOwners, setIdentity } from './ownership.js';
 import type { ServerContext } from './context.js';
 import { apiErrorFor } from './domain-errors.js';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
 import { registerHealthRoutes, registerMetricsRoute } from './routes/health.js';
 import { registerProcessRoutes } from './routes/process.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { registerWhepRoutes } from './routes/whep.js';
+import { registerWhipRoutes } from './routes/whip.js';
+import { registerSdpBodyParsers } from './whip-http.js';
 
 /** dist/web, built from src/web by scripts/build.mjs (this file runs from dist/src/server). */
 const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
 
 /** Routes that cost CPU/GPU time or hand out credentials: token-protected and rate-limited. */
-const PROTECTED_ROUTES = new Set(['/offer', '/process', '/sessions', '/sessions/:id', '/ice-servers']);
+const PROTECTED_ROUTES = new Set([
+  '/offer', '/process', '/sessions', '/sessions/:id', '/ice-servers',
+  // WHIP/WHEP endpoints and their resources: RFC 9725 §4.5 bearer tokens, the same tokens.
+  '/whip', '/whip/:filter', '/whip/sessions/:id', '/whep/:sessionId', '/whep/viewers/:id',
+]);
+
+/** WHIP/WHEP routes, whose OPTIONS answers (also CORS preflights) name the body they take. */
+const ACCEPT_POST_ROUTES = new Set(['/whip', '/whip/:filter', '/whep/:sessionId']);
+const ACCEPT_PATCH_ROUTES = new Set(['/whip/sessions/:id', '/whep/viewers/:id']);
 
 function isProtected(routeUrl: string | undefined): boolean {
   return routeUrl !== undefined && PROTECTED_ROUTES.has(routeUrl);
@@ -122,17 +133,28 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    // The CORS plugin answers preflights itself; RFC 9725 §4.2 wants Accept-Post on every OPTIONS 200.
+    if (req.method === 'OPTIONS') {
+      const url = req.routeOptions.url ?? '';
+      if (ACCEPT_POST_ROUTES.has(url)) reply.header('accept-post', 'application/sdp');
+      if (ACCEPT_PATCH_ROUTES.has(url)) reply.header('accept-patch', 'application/trickle-ice-sdpfrag');
+    }
   });
 
   if (ctx.config.corsOrigins.length > 0) {
     const any = ctx.config.corsOrigins.includes('*');
     await app.register(fastifyCors, {
       origin: any ? true : ctx.config.corsOrigins,
-      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: ['content-type', 'authorization'],
-      exposedHeaders: ['server-timing', 'x-rtc-backend', 'retry-after'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['content-type', 'authorization', 'if-match'],
+      // A browser WHIP/WHEP client reads the resource, its ICE session tag and the ICE servers.
+      exposedHeaders: ['server-timing', 'x-rtc-backend', 'retry-after', 'location', 'etag', 'link', 'accept-post', 'accept-patch'],
+      // RFC 9725 §4.2: OPTIONS answers 200, also a plain one (WHIP clients probe without
+      // Access-Control-Request-Method, which a strict preflight check would answer 400).
+      optionsSuccessStatus: 200,
+      strictPreflight: false,
     });
   }
 
@@ -160,7 +182,12 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
   registerHealthRoutes(app, ctx);
   if (ctx.config.metricsPort === 0) registerMetricsRoute(app, ctx);
   registerProcessRoutes(app, ctx);
-  registerSessionRoutes(app, ctx);
+  // One owner table for sessions (from /offer or WHIP) and WHEP viewers: both are live resources of one identity.
+  const owners = new SessionOwners((id) => ctx.sessions.get(id) !== undefined || ctx.sessions.getViewer(id) !== undefined);
+  registerSessionRoutes(app, ctx, owners);
+  registerSdpBodyParsers(app);
+  registerWhipRoutes(app, ctx, owners);
+  registerWhepRoutes(app, ctx, owners);
 
   app.get('/', (_req, reply) => reply.redirect('/app/'));
   app.get('/app', (_req, reply) => reply.redirect('/app/'));

@@ -5,7 +5,7 @@
  */
 import {
   parseErrorBody, parseRetryAfter, type BackendName, type BackendsResponse, type HealthResponse, type FilterName, type IceServer, type IceServersResponse,
-  type OfferAnswer, type OfferRequest, type ProcessResult,
+  type OfferAnswer, type OfferRequest, type ProcessResult, type SessionInfo,
 } from '../protocol/index.js';
 
 /** A non-2xx answer from the server, with its error code and Retry-After (seconds) if sent. */
@@ -148,4 +148,45 @@ export async function deleteSession(id: string): Promise<void> {
   } catch {
     // The session also ends when its data channel closes or it idles out.
   }
+}
+
+/** POST an SDP offer to a WHIP or WHEP endpoint: the answer and the resource URL (absolute). */
+export async function postSdp(path: string, sdp: string): Promise<{ sdp: string; location: string }> {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/sdp', ...authHeaders() }, body: sdp });
+  const text = await res.text();
+  const location = res.headers.get('location');
+  if (res.status !== 201 || location === null) {
+    if (res.status === 401 || res.status === 403) authEvents.dispatchEvent(new Event('required'));
+    let body: unknown = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+    const err = parseErrorBody(body);
+    throw new ApiRequestError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message || text.slice(0, 200) || res.statusText,
+      parseRetryAfter(res.headers.get('retry-after')));
+  }
+  return { sdp: text, location: new URL(location, window.location.href).toString() };
+}
+
+/** DELETE a WHIP/WHEP resource, best effort (keepalive, so it also goes out while the page unloads). */
+export async function deleteResource(url: string): Promise<void> {
+  try {
+    await fetch(url, { method: 'DELETE', keepalive: true, headers: authHeaders() });
+  } catch {
+    // The server ends a session whose connection is gone by itself.
+  }
+}
+
+/** GET /sessions/:id. */
+export function getSession(id: string, signal?: AbortSignal): Promise<SessionInfo> {
+  return request<SessionInfo>(`/sessions/${encodeURIComponent(id)}`, signal ? { signal } : undefined);
+}
+
+/** PATCH /sessions/:id: change filter, iterations or backend (a WHIP session has no data channel). */
+export function patchSession(id: string, settings: Record<string, unknown>): Promise<SessionInfo> {
+  return request<SessionInfo>(`/sessions/${encodeURIComponent(id)}`, {
+    method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings),
+  });
 }

@@ -83,6 +83,8 @@ export class LivePanel {
   private readonly iterInput = byId('live-iterations', HTMLInputElement);
   private readonly backendSel = byId('live-backend', HTMLSelectElement);
   private readonly sizeSel = byId('live-size', HTMLSelectElement);
+  /** JSON /offer, or WHIP to publish and WHEP to watch; applies from the next connect. */
+  private readonly signallingSel = byId('live-signalling', HTMLSelectElement);
   private readonly cameraVideo = byId('camera-video', HTMLVideoElement);
   private readonly localCanvas = byId('local-canvas', HTMLCanvasElement);
   private readonly remoteVideo = byId('remote-video', HTMLVideoElement);
@@ -174,13 +176,13 @@ export class LivePanel {
         onChannelRtt: (ms) => {
           this.channelRtt = ms;
         },
-      });
+      }, this.signallingSel.value === 'whip' ? 'whip' : 'offer');
       if (gen !== this.generation) {
         session.close();
         return;
       }
       this.session = session;
-      this.sampler = new RtcStatsSampler(session.pc);
+      this.sampler = new RtcStatsSampler(session.pc, session.viewerPc ?? session.pc);
       this.startStats();
     } catch (e) {
       if (gen !== this.generation) return;

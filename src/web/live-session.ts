@@ -1,12 +1,20 @@
 /**
- * One live processing session: a peer connection with a sendrecv video transceiver and a
- * "control" data channel, negotiated with one POST /offer after ICE gathering has finished
- * (the server does not trickle). Reports what the server says over the data channel.
+ * One live processing session, over one of two signallings:
+ * - `offer`: a peer connection with a sendrecv video transceiver and a "control" data channel,
+ *   negotiated with one POST /offer after ICE gathering has finished (the server does not
+ *   trickle). Reports what the server says over the data channel.
+ * - `whip`: the camera is published sendonly over WHIP (POST /whip/FILTER, RFC 9725) and the
+ *   processed video is watched over WHEP (POST /whep/SESSION) on a second, recvonly peer
+ *   connection, as OBS and a WHEP player would. No data channel: settings go by PATCH
+ *   /sessions/:id, server figures by polling GET /sessions/:id, and the end by DELETE.
  */
 import {
   decodeServerMessage, encodeMessage, type BackendChoice, type ClientMessage, type FilterName, type IceServer, type SessionInfo,
 } from '../protocol/index.js';
-import { getIceServers, postOffer } from './api.js';
+import { deleteResource, getIceServers, getSession, patchSession, postOffer, postSdp } from './api.js';
+
+/** How the page signals: its own JSON /offer, or WHIP to publish and WHEP to watch. */
+export type Signalling = 'offer' | 'whip';
 
 export interface LiveSettings {
   filter: FilterName;
@@ -56,6 +64,13 @@ function waitForGathering(pc: RTCPeerConnection): Promise<void> {
 export class LiveSession {
   readonly pc: RTCPeerConnection;
   sessionId: string | null = null;
+  /** whip: the WHEP viewer's peer connection, which receives the processed video. */
+  viewerPc: RTCPeerConnection | null = null;
+  /** whip: the WHIP session and WHEP viewer resources, DELETEd at the end. */
+  private readonly resources: string[] = [];
+  /** whip: cancels a GET /sessions/:id poll still in flight at close (it would answer 404). */
+  private readonly polls = new AbortController();
+  private signalling: Signalling = 'offer';
   private channel: RTCDataChannel | null = null;
   private pingTimer = 0;
   private lostTimer = 0;
@@ -70,12 +85,16 @@ export class LiveSession {
    * Negotiate a session sending `track`. Throws ApiRequestError (atCapacity for 503 AT_CAPACITY)
    * when the server refuses the offer.
    */
-  static async start(track: MediaStreamTrack, stream: MediaStream, settings: LiveSettings, events: LiveSessionEvents): Promise<LiveSession> {
+  static async start(
+    track: MediaStreamTrack, stream: MediaStream, settings: LiveSettings, events: LiveSessionEvents, signalling: Signalling = 'offer',
+  ): Promise<LiveSession> {
     const iceServers = await getIceServers().catch(() => [] as IceServer[]);
     const pc = new RTCPeerConnection({ iceServers });
     const s = new LiveSession(pc, events);
+    s.signalling = signalling;
     try {
-      await s.negotiate(track, stream, settings);
+      if (signalling === 'whip') await s.negotiateWhip(track, stream, settings, iceServers);
+      else await s.negotiate(track, stream, settings);
     } catch (e) {
       s.close();
       throw e;
@@ -108,8 +127,52 @@ export class LiveSession {
     }, CONNECT_TIMEOUT_MS);
   }
 
+  /** WHIP publish (sendonly), then a WHEP viewer of the same session for the processed video. */
+  private async negotiateWhip(track: MediaStreamTrack, stream: MediaStream, settings: LiveSettings, iceServers: IceServer[]): Promise<void> {
+    const pc = this.pc;
+    pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    pc.onconnectionstatechange = () => this.onConnectionState();
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForGathering(pc);
+    const q = new URLSearchParams({ iterations: String(settings.iterations), backend: settings.backend });
+    const whip = await postSdp(`/whip/${encodeURIComponent(settings.filter)}?${q.toString()}`, pc.localDescription?.sdp ?? '');
+    this.resources.push(whip.location);
+    this.sessionId = whip.location.split('/').pop() ?? null;
+    await pc.setRemoteDescription({ type: 'answer', sdp: whip.sdp });
+
+    const viewer = new RTCPeerConnection({ iceServers });
+    this.viewerPc = viewer;
+    viewer.addTransceiver('video', { direction: 'recvonly' });
+    viewer.ontrack = (ev) => this.events.onRemoteStream(ev.streams[0] ?? new MediaStream([ev.track]));
+    viewer.onconnectionstatechange = () => {
+      if (viewer.connectionState === 'connected') this.markConnected();
+      else if (viewer.connectionState === 'failed') this.lose('the WHEP viewer connection failed');
+    };
+    await viewer.setLocalDescription(await viewer.createOffer());
+    await waitForGathering(viewer);
+    const whep = await postSdp(`/whep/${encodeURIComponent(this.sessionId ?? '')}`, viewer.localDescription?.sdp ?? '');
+    this.resources.push(whep.location);
+    await viewer.setRemoteDescription({ type: 'answer', sdp: whep.sdp });
+    // Server figures without a data channel: the session's info once a second.
+    this.pingTimer = window.setInterval(() => {
+      if (this.sessionId === null || this.closed) return;
+      getSession(this.sessionId, this.polls.signal).then((info) => this.events.onServerInfo(info, 'stats'), () => { /* the next poll tries again */ });
+    }, 1000);
+    this.lostTimer = window.setTimeout(() => {
+      if (!this.connected) this.lose(`no media path to the server within ${CONNECT_TIMEOUT_MS / 1000} s (UDP blocked? a TURN server may be needed)`);
+    }, CONNECT_TIMEOUT_MS);
+  }
+
   /** Ask the server to switch filter, iterations or backend; the answer comes as onServerInfo(…, 'ack'). */
   set(settings: Partial<LiveSettings>): boolean {
+    if (this.signalling === 'whip') {
+      if (this.sessionId === null || this.closed) return false;
+      patchSession(this.sessionId, settings).then(
+        (info) => this.events.onServerInfo(info, 'ack'),
+        (err: unknown) => this.events.onServerError(err instanceof Error ? err.message : String(err)),
+      );
+      return true;
+    }
     return this.send({ type: 'set', ...settings });
   }
 
@@ -124,6 +187,14 @@ export class LiveSession {
     } catch {
       // already closed
     }
+    // WHIP/WHEP resources end with DELETE (there is no data channel whose closing ends them): the
+    // viewer first, since ending the session ends its viewers and the viewer's DELETE would 404.
+    this.polls.abort();
+    const resources = this.resources.splice(0).reverse();
+    void (async () => {
+      for (const r of resources) await deleteResource(r);
+    })();
+    this.viewerPc?.close();
     this.pc.close();
   }
 

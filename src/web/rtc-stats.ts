@@ -36,16 +36,20 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 export class RtcStatsSampler {
   private prev: Counters | null = null;
 
-  constructor(private readonly pc: RTCPeerConnection) {}
+  /** `receiver`: the connection the processed video arrives on, when it is another one (a WHEP viewer). */
+  constructor(private readonly pc: RTCPeerConnection, private readonly receiver: RTCPeerConnection = pc) {}
 
   /** Read the current stats and return the figures for the interval since the last call. */
   async sample(): Promise<RtcSnapshot> {
-    const report = await this.pc.getStats();
     const all: Report[] = [];
-    report.forEach((r: Report) => all.push(r));
-    const byId = new Map(all.map((r) => [r.id, r]));
+    (await this.pc.getStats()).forEach((r: Report) => all.push(r));
+    // Ids are unique within one report only, so the receiving side's are kept apart.
+    const received: Report[] = [];
+    if (this.receiver === this.pc) received.push(...all);
+    else (await this.receiver.getStats()).forEach((r: Report) => received.push(r));
+    const byId = new Map(received.map((r) => [r.id, r]));
     const out = all.find((r) => r.type === 'outbound-rtp' && r.kind === 'video');
-    const inb = all.find((r) => r.type === 'inbound-rtp' && r.kind === 'video');
+    const inb = received.find((r) => r.type === 'inbound-rtp' && r.kind === 'video');
     const pair = all.find((r) => r.type === 'candidate-pair' && (r.nominated === true || r.selected === true) && r.state === 'succeeded');
     const codecReport = inb && typeof inb.codecId === 'string' ? byId.get(inb.codecId) : undefined;
     const mime = codecReport && typeof codecReport.mimeType === 'string' ? codecReport.mimeType.replace(/^video\//, '') : null;

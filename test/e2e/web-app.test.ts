@@ -327,6 +327,55 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
     await page.close();
   });
 
+  test('WHIP/WHEP mode: Chromium publishes over WHIP, watches the processed video over WHEP, filters switch by PATCH', async (t) => {
+    // Its own server: a WHIP session and its WHEP viewer take two places.
+    const whipSrv = await startTestServer({ env: { RTC_MAX_SESSIONS: '2', RTC_BACKEND: BACKEND } });
+    const page = await browser.context.newPage();
+    const errors = consoleErrors(page);
+    try {
+      await openApp(page, whipSrv);
+      await page.selectOption('#live-size', '240p');
+      await page.selectOption('#live-filter', 'invert');
+      await page.selectOption('#live-signalling', 'whip');
+      const postedAt = Date.now();
+      await page.click('#live-start');
+      await waitState(page, 'live');
+      const list = (await (await fetch(`${whipSrv.url}/sessions`)).json()) as { sessions: Array<{ id: string; filter: string }>; viewers: Array<{ sessionId: string }> };
+      assert.equal(list.sessions.length, 1);
+      assert.equal(list.sessions[0]!.filter, 'invert');
+      assert.deepEqual(list.viewers.map((v) => v.sessionId), [list.sessions[0]!.id], 'one WHEP viewer of the WHIP session');
+      assert.equal(await page.evaluate('window.rtcApp.live.session.sessionId'), list.sessions[0]!.id);
+      const inv = await until('the WHEP video to be the inverse of the sent one', async () => {
+        const s = await sample(page);
+        return s && s.invertErr < 40 ? s : null;
+      });
+      const firstMs = Date.now() - postedAt;
+      assert.ok(inv.sameErr > 80, JSON.stringify(inv));
+      // No data channel: the change goes by PATCH /sessions/:id and the ack is its answer.
+      await switchFilter(page, 'none');
+      await until('the WHEP video to equal the sent one', async () => {
+        const s = await sample(page);
+        return s && s.sameErr < 25 ? s : null;
+      });
+      // The page's stamps, read on the WHEP viewer's video: glass to glass through WHIP and WHEP.
+      await until('frame round trips on the latency chart', async () =>
+        (await page.evaluate('window.rtcApp.live.latency.samples.filter((s) => s.frameRttMs !== null).length')) as number >= 3);
+      const rtts = ((await page.evaluate('window.rtcApp.live.latency.samples.map((s) => s.frameRttMs)')) as Array<number | null>)
+        .filter((x): x is number => x !== null);
+      t.diagnostic(`Chromium WHIP publish + WHEP watch: start click to inverted video ${firstMs} ms (camera, two negotiations, first keyframe); ` +
+        `glass-to-glass median of per-second values ${median(rtts).toFixed(1)} ms`);
+      await page.click('#live-stop');
+      await until('WHIP session and WHEP viewer DELETEd', async () => {
+        const l = (await (await fetch(`${whipSrv.url}/sessions`)).json()) as { sessions: unknown[]; viewers: unknown[] };
+        return l.sessions.length === 0 && l.viewers.length === 0;
+      });
+      assert.deepEqual(errors, [], 'no console errors (CSP violations included)');
+    } finally {
+      await page.close();
+      await whipSrv.stop();
+    }
+  });
+
   test('capacity: a second viewer sees "at capacity", counts down, and gets in when a slot frees', async () => {
     const a = await browser.context.newPage();
     await goLive(a, srv, 'invert');

@@ -7,10 +7,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deleteSession, exchangeOffer, RejectedError, SignalingError } from '../../src/loadgen/signaling.js';
+import { deleteResource, deleteSession, exchangeOffer, RejectedError, SignalingError, watchSession, whipUrl } from '../../src/loadgen/signaling.js';
+import { parseOptions, UsageError } from '../../src/loadgen/options.js';
 import { parseServerStats } from '../../src/loadgen/client-session.js';
 
-interface Seen { method?: string; path: string; body: unknown; authorization: string | undefined }
+interface Seen { method?: string; path: string; body: unknown; authorization: string | undefined; contentType?: string | undefined }
+
+/** JSON bodies parsed, SDP (WHIP/WHEP) kept as text. */
+function parseBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
 const seen: Seen[] = [];
 let reply: (res: http.ServerResponse) => void = (res) => res.end();
 let server: http.Server;
@@ -21,7 +31,8 @@ before(async () => {
     let body = '';
     req.on('data', (d: Buffer) => { body += d.toString(); });
     req.on('end', () => {
-      seen.push({ path: req.url ?? '', body: body ? JSON.parse(body) : null, authorization: req.headers.authorization });
+      seen.push({ path: req.url ?? '', body: body ? parseBody(body) : null, authorization: req.headers.authorization });
+      if (req.headers['content-type'] === 'application/sdp') seen.at(-1)!.contentType = 'application/sdp';
       if (req.method !== 'POST') seen.at(-1)!.method = req.method;
       reply(res);
     });
@@ -115,4 +126,50 @@ test('deleteSession sends DELETE /sessions/:id with the token and never throws',
   await deleteSession(`${url}/offer`, 'a b', 'secret-token-0123456789');
   assert.deepEqual(seen.at(-1), { method: 'DELETE', path: '/sessions/a%20b', body: null, authorization: 'Bearer secret-token-0123456789' });
   await deleteSession('http://127.0.0.1:9', 'x', undefined, 500);
+});
+
+function sdp(status: number, body: string, headers: Record<string, string> = {}): (res: http.ServerResponse) => void {
+  return (res) => {
+    res.writeHead(status, { 'content-type': status === 201 ? 'application/sdp' : 'application/json', ...headers });
+    res.end(body);
+  };
+}
+
+test('whip: POST /whip/FILTER?iterations&backend with application/sdp; 201 body and Location', async () => {
+  assert.equal(whipUrl('http://h:1/whip/x', { filter: 'blur', iterations: 2 }), 'http://h:1/whip/blur?iterations=2');
+  seen.length = 0;
+  reply = sdp(201, 'v=0 answer', { location: '/whip/sessions/abc' });
+  const a = await exchangeOffer(url, 'whip', 'v=0 offer', { filter: 'blur', iterations: 3, backend: 'cpu', token: 'secret-token-0123456789' }, 2000);
+  assert.deepEqual(a, { sdp: 'v=0 answer', type: 'answer', sessionId: 'abc', resourceUrl: `${url}/whip/sessions/abc` });
+  assert.deepEqual(seen[0], { path: '/whip/blur?iterations=3&backend=cpu', body: 'v=0 offer', authorization: 'Bearer secret-token-0123456789', contentType: 'application/sdp' });
+
+  reply = sdp(503, JSON.stringify({ error: { code: 'AT_CAPACITY', message: 'full' } }), { 'retry-after': '5' });
+  await assert.rejects(exchangeOffer(url, 'whip', 'v=0', { filter: 'none', iterations: 1 }, 2000), (err: unknown) =>
+    err instanceof RejectedError && err.code === 'AT_CAPACITY' && err.retryAfterS === 5);
+  reply = sdp(422, JSON.stringify({ error: { code: 'UNPROCESSABLE_OFFER', message: 'H264' } }));
+  await assert.rejects(exchangeOffer(url, 'whip', 'v=0', { filter: 'none', iterations: 1 }, 2000), (err: unknown) =>
+    err instanceof SignalingError && err.status === 422 && /UNPROCESSABLE_OFFER/.test(err.message));
+  reply = sdp(200, 'v=0 but no Location');
+  await assert.rejects(exchangeOffer(url, 'whip', 'v=0', { filter: 'none', iterations: 1 }, 2000), SignalingError);
+});
+
+test('WHEP viewers: POST /whep/SESSION; DELETE of the resource', async () => {
+  seen.length = 0;
+  reply = sdp(201, 'v=0 viewer answer', { location: `${url}/whep/viewers/v1` });
+  const a = await watchSession(`${url}/whip`, 'abc', 'v=0 recvonly', undefined, 2000);
+  assert.equal(a.resourceUrl, `${url}/whep/viewers/v1`);
+  assert.equal(seen[0]!.path, '/whep/abc');
+  reply = (res) => { res.writeHead(200); res.end(); };
+  await deleteResource(a.resourceUrl!, undefined);
+  assert.deepEqual([seen[1]!.method, seen[1]!.path], ['DELETE', '/whep/viewers/v1']);
+});
+
+test('--protocol whip and --viewers', () => {
+  const o = parseOptions(['--url', 'http://h:1', '--protocol', 'whip', '--viewers', '3']);
+  assert.equal(o?.protocol, 'whip');
+  assert.equal(o?.viewers, 3);
+  assert.equal(parseOptions(['--url', 'http://h:1'])?.viewers, 0);
+  assert.throws(() => parseOptions(['--url', 'http://h:1', '--protocol', 'aiortc', '--viewers', '1']), UsageError);
+  assert.throws(() => parseOptions(['--url', 'http://h:1', '--viewers', '-1']), UsageError);
+  assert.throws(() => parseOptions(['--url', 'http://h:1', '--viewers', '17']), UsageError);
 });

@@ -1,18 +1,16 @@
 /**
  * WebRTC signalling (POST /offer, aiortc-compatible JSON) and session management
- * (GET/PATCH/DELETE /sessions), plus the ICE servers a client should use.
+ * (GET/PATCH/DELETE /sessions, which also lists WHEP viewers), plus the ICE servers a client should use.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { identityOf, SessionOwners } from '../ownership.js';
+import { identityOf, type SessionOwners } from '../ownership.js';
 import { asParams, backendParam, filterParam } from '../params.js';
 
-/** Register /offer, /sessions, /ice-servers. */
-export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const owners = new SessionOwners((id) => ctx.sessions.get(id) !== undefined);
-
+/** Register /offer, /sessions, /ice-servers; `owners` is shared with the WHIP/WHEP routes, whose sessions and viewers it also holds. */
+export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext, owners: SessionOwners): void {
   app.post('/offer', { bodyLimit: 256 * 1024 }, async (req) => {
     const body = asParams(req.body, 'the request body');
     if (body.type !== 'offer') throw new ApiError('INVALID_SDP', `type must be "offer", got ${JSON.stringify(body.type)}`);
@@ -31,7 +29,10 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     await ctx.sessions.refreshStats();
     owners.prune();
     const who = identityOf(req);
-    return { sessions: ctx.sessions.list().filter((s) => owners.mayAccess(s.id, who)) };
+    return {
+      sessions: ctx.sessions.list().filter((s) => owners.mayAccess(s.id, who)),
+      viewers: ctx.sessions.listViewers().filter((v) => owners.mayAccess(v.id, who)),
+    };
   });
 
   // Another identity's session is answered as absent: its id is not even confirmed.
