@@ -16,7 +16,8 @@ describe('fuzz WHIP and WHEP', () => {
   let srv: TestServer;
   const created = { whip: 0, whep: 0, patched: 0 };
   before(async () => {
-    srv = await startTestServer({ env: FUZZ_SERVER_ENV });
+    // WHEP viewers run on the libwebrtc engine; the native engine answers WHEP with 501 until its one-encode fan-out lands.
+    srv = await startTestServer({ env: { ...FUZZ_SERVER_ENV, RTC_MEDIA_ENGINE: 'libwebrtc' } });
   });
   after(async () => {
     await srv?.stop();

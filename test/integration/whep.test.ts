@@ -55,8 +55,9 @@ function invertSum(v: WhepViewer, p: WhipPublisher): { sum: number; matched: num
 describe('WHEP playback', () => {
   let srv: TestServer;
   before(async () => {
+    // WHEP viewers run on the libwebrtc engine; the native engine answers WHEP with 501 until its one-encode fan-out lands.
     srv = await startTestServer({
-      env: { RTC_MAX_SESSIONS: '3', RTC_IDLE_TIMEOUT_S: '10', RTC_CONNECT_TIMEOUT_S: '6', RTC_MAX_PIXELS: String(W * H) },
+      env: { RTC_MEDIA_ENGINE: 'libwebrtc', RTC_MAX_SESSIONS: '3', RTC_IDLE_TIMEOUT_S: '10', RTC_CONNECT_TIMEOUT_S: '6', RTC_MAX_PIXELS: String(W * H) },
     });
   });
   afterEach(async () => {

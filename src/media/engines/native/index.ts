@@ -75,7 +75,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
     codecs,
     async answer(offerSdp: string, peerOptions: PeerOptions, events: PeerEvents): Promise<AnsweredPeer> {
       const codec = selectVideoCodec(offerSdp);
-      if (!codec) throw new NegotiationError('the offer has no video codec the native engine supports (VP8, or H264 with packetization-mode=1 and a baseline profile)');
+      if (!codec) throw new NegotiationError('the offer has no video codec the native engine supports (VP8, or H264 with packetization-mode=1 and a baseline profile)', 'unanswerable');
       let peer: NativePeer | null = null;
       let answered;
       try {

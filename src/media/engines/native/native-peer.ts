@@ -366,6 +366,11 @@ export class NativePeer implements MediaPeer {
     };
   }
 
+  /** A trickled remote ICE candidate (WHIP PATCH). */
+  addRemoteCandidate(candidate: string, mid: string | null): Promise<void> {
+    return this.closed ? Promise.resolve() : this.transport.addRemoteCandidate(candidate, mid);
+  }
+
   /** Release transport and codecs (codecs after their in-flight call). Idempotent. */
   close(): void {
     if (this.closed) return;

@@ -276,6 +276,16 @@ export class WeriftTransport {
     return null;
   }
 
+  /** Add a trickled remote candidate (WHIP PATCH); one werift cannot use is dropped silently, as RFC 9725 asks. */
+  async addRemoteCandidate(candidate: string, mid: string | null): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.pc.addIceCandidate(mid === null ? { candidate, sdpMLineIndex: 0 } : { candidate, sdpMid: mid });
+    } catch {
+      // Unresolvable address, unknown transport or mid: discarded.
+    }
+  }
+
   /** Close the connection. Idempotent. */
   close(): void {
     if (this.closed) return;
