@@ -105,7 +105,10 @@ export class LiveSession {
   private async negotiate(track: MediaStreamTrack, stream: MediaStream, settings: LiveSettings): Promise<void> {
     const pc = this.pc;
     pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
-    pc.ontrack = (ev) => this.events.onRemoteStream(ev.streams[0] ?? new MediaStream([ev.track]));
+    pc.ontrack = (ev) => {
+      renderOnArrival(ev.receiver);
+      this.events.onRemoteStream(ev.streams[0] ?? new MediaStream([ev.track]));
+    };
     pc.onconnectionstatechange = () => this.onConnectionState();
     const ch = pc.createDataChannel('control');
     this.channel = ch;
@@ -143,7 +146,10 @@ export class LiveSession {
     const viewer = new RTCPeerConnection({ iceServers });
     this.viewerPc = viewer;
     viewer.addTransceiver('video', { direction: 'recvonly' });
-    viewer.ontrack = (ev) => this.events.onRemoteStream(ev.streams[0] ?? new MediaStream([ev.track]));
+    viewer.ontrack = (ev) => {
+      renderOnArrival(ev.receiver);
+      this.events.onRemoteStream(ev.streams[0] ?? new MediaStream([ev.track]));
+    };
     viewer.onconnectionstatechange = () => {
       if (viewer.connectionState === 'connected') this.markConnected();
       else if (viewer.connectionState === 'failed') this.lose('the WHEP viewer connection failed');
@@ -247,5 +253,17 @@ export class LiveSession {
         this.events.onServerError(msg.error.message || msg.error.code);
         return;
     }
+  }
+}
+
+/**
+ * Ask the receiver to keep no jitter buffer beyond what the network needs (jitterBufferTarget 0,
+ * where the browser supports it): the server already sends with playout-delay 0, and this page
+ * measures the round trip, so every buffered frame would show as latency.
+ */
+function renderOnArrival(receiver: RTCRtpReceiver): void {
+  const r = receiver as RTCRtpReceiver & { jitterBufferTarget?: number | null };
+  if ('jitterBufferTarget' in r) {
+    try { r.jitterBufferTarget = 0; } catch { /* older browsers: read-only or out of range */ }
   }
 }

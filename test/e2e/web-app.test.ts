@@ -264,6 +264,9 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
       return n > 10 ? n : 0;
     })) as number;
     await until('framesDecoded to grow', async () => ((await page.evaluate(FRAMES_DECODED)) as number) > first + 10);
+    // The page asks its receiver to render on arrival (Chromium supports jitterBufferTarget).
+    const target = await page.evaluate('window.rtcApp.live.session.pc.getReceivers().find((r) => r.track.kind === "video").jitterBufferTarget');
+    assert.equal(target, 0, 'the video receiver keeps no jitter buffer target');
 
     // invert: processed ≈ 255 - original on the whole grid (the fake camera is a green picture with a moving pie).
     const inv = await until('processed picture to be the inverse of the sent one', async () => {

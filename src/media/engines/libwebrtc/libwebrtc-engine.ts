@@ -143,45 +143,8 @@ class LibwebrtcPeer implements MediaPeer {
   }
 
   async stats(): Promise<PeerStats> {
-    const s: PeerStats = {
-      codec: this.codec, encoder: 'libwebrtc', decoder: 'libwebrtc', rttMs: null, lossRatio: null,
-      sendBitrateKbps: null, encodeMs: null, decodeMs: null,
-    };
-    if (this.closed) return s;
-    try {
-      const report = await this.pc.getStats();
-      const codecs = new Map<string, string>();
-      let inboundCodecId: string | null = null;
-      report.forEach((r) => {
-        if (r.type === 'codec' && typeof r.mimeType === 'string') codecs.set(r.id, r.mimeType);
-        if (r.type === 'inbound-rtp' && r.kind === 'video') {
-          if (typeof r.codecId === 'string') inboundCodecId = r.codecId;
-          const lost = num(r.packetsLost);
-          const got = num(r.packetsReceived);
-          if (lost !== null && got !== null && lost + got > 0) s.lossRatio = Math.max(0, lost) / (lost + got);
-          const decodeS = num(r.totalDecodeTime);
-          const decoded = num(r.framesDecoded);
-          if (decodeS !== null && decoded) s.decodeMs = (decodeS * 1000) / decoded;
-        }
-        if (r.type === 'outbound-rtp' && r.kind === 'video') {
-          const encodeS = num(r.totalEncodeTime);
-          const encoded = num(r.framesEncoded);
-          if (encodeS !== null && encoded) s.encodeMs = (encodeS * 1000) / encoded;
-          const target = num(r.targetBitrate);
-          if (target !== null) s.sendBitrateKbps = target / 1000;
-        }
-        if (r.type === 'candidate-pair' && r.nominated === true) {
-          const rtt = num(r.currentRoundTripTime);
-          if (rtt !== null) s.rttMs = rtt * 1000;
-        }
-      });
-      if (inboundCodecId !== null) this.codec = codecs.get(inboundCodecId) ?? null;
-      s.codec = this.codec;
-      // The names /backends lists for this engine's codecs: libvpx inside libwebrtc for VP8 and VP9.
-      if (this.codec !== null && /VP[89]/i.test(this.codec)) s.encoder = s.decoder = 'libvpx (libwebrtc)';
-    } catch {
-      // Stats are informational; a closed connection simply has none.
-    }
+    const s = await readStats(this.closed ? null : this.pc, 'inbound', this.codec);
+    this.codec = s.codec;
     return s;
   }
 
@@ -250,36 +213,9 @@ class LibwebrtcViewerPeer implements MediaPeer {
   }
 
   async stats(): Promise<PeerStats> {
-    const s: PeerStats = {
-      codec: this.codec, encoder: 'libwebrtc', decoder: null, rttMs: null, lossRatio: null,
-      sendBitrateKbps: null, encodeMs: null, decodeMs: null,
-    };
-    if (this.closed) return s;
-    try {
-      const report = await this.pc.getStats();
-      const codecs = new Map<string, string>();
-      let codecId: string | null = null;
-      report.forEach((r) => {
-        if (r.type === 'codec' && typeof r.mimeType === 'string') codecs.set(r.id, r.mimeType);
-        if (r.type === 'outbound-rtp' && r.kind === 'video') {
-          if (typeof r.codecId === 'string') codecId = r.codecId;
-          const encodeS = num(r.totalEncodeTime);
-          const encoded = num(r.framesEncoded);
-          if (encodeS !== null && encoded) s.encodeMs = (encodeS * 1000) / encoded;
-          const target = num(r.targetBitrate);
-          if (target !== null) s.sendBitrateKbps = target / 1000;
-        }
-        if (r.type === 'candidate-pair' && r.nominated === true) {
-          const rtt = num(r.currentRoundTripTime);
-          if (rtt !== null) s.rttMs = rtt * 1000;
-        }
-      });
-      if (codecId !== null) this.codec = codecs.get(codecId) ?? null;
-      s.codec = this.codec;
-    } catch {
-      // Stats are informational; a closed connection simply has none.
-    }
-    return s;
+    const s = await readStats(this.closed ? null : this.pc, 'outbound', this.codec);
+    this.codec = s.codec;
+    return { ...s, decoder: null };
   }
 
   close(): void {
@@ -289,6 +225,55 @@ class LibwebrtcViewerPeer implements MediaPeer {
     this.pc.onconnectionstatechange = null;
     this.pc.close();
   }
+}
+
+/**
+ * A peer connection's figures from getStats(): loss and decode time of the incoming video, encode
+ * time and target bitrate of the outgoing one, RTT of the nominated pair. `codecFrom` says whose
+ * codec is reported: the client's video (a session) or ours (a viewer). `known` is kept when the
+ * report has none (or there is no connection any more).
+ */
+async function readStats(pc: RTCPeerConnection | null, codecFrom: 'inbound' | 'outbound', known: string | null): Promise<PeerStats> {
+  const s: PeerStats = {
+    codec: known, encoder: 'libwebrtc', decoder: 'libwebrtc', rttMs: null, lossRatio: null,
+    sendBitrateKbps: null, encodeMs: null, decodeMs: null,
+  };
+  if (!pc) return s;
+  try {
+    const report = await pc.getStats();
+    const codecs = new Map<string, string>();
+    let codecId: string | null = null;
+    report.forEach((r) => {
+      if (r.type === 'codec' && typeof r.mimeType === 'string') codecs.set(r.id, r.mimeType);
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        if (codecFrom === 'inbound' && typeof r.codecId === 'string') codecId = r.codecId;
+        const lost = num(r.packetsLost);
+        const got = num(r.packetsReceived);
+        if (lost !== null && got !== null && lost + got > 0) s.lossRatio = Math.max(0, lost) / (lost + got);
+        const decodeS = num(r.totalDecodeTime);
+        const decoded = num(r.framesDecoded);
+        if (decodeS !== null && decoded) s.decodeMs = (decodeS * 1000) / decoded;
+      }
+      if (r.type === 'outbound-rtp' && r.kind === 'video') {
+        if (codecFrom === 'outbound' && typeof r.codecId === 'string') codecId = r.codecId;
+        const encodeS = num(r.totalEncodeTime);
+        const encoded = num(r.framesEncoded);
+        if (encodeS !== null && encoded) s.encodeMs = (encodeS * 1000) / encoded;
+        const target = num(r.targetBitrate);
+        if (target !== null) s.sendBitrateKbps = target / 1000;
+      }
+      if (r.type === 'candidate-pair' && r.nominated === true) {
+        const rtt = num(r.currentRoundTripTime);
+        if (rtt !== null) s.rttMs = rtt * 1000;
+      }
+    });
+    if (codecId !== null) s.codec = codecs.get(codecId) ?? known;
+    // The names /backends lists for this engine's codecs: libvpx inside libwebrtc for VP8 and VP9.
+    if (s.codec !== null && /VP[89]/i.test(s.codec)) s.encoder = s.decoder = 'libvpx (libwebrtc)';
+  } catch {
+    // Stats are informational; a closed connection simply has none.
+  }
+  return s;
 }
 
 function num(v: unknown): number | null {
