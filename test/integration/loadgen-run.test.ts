@@ -5,34 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCli } from '../support/loadgen-cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import type { LoadReport } from '../../src/loadgen/report.js';
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/loadgen/cli.js');
 /** A filter that changes every pixel, so the stamp is read on processed frames. */
 const FILTER = process.env.LOADGEN_TEST_FILTER ?? 'invert';
-
-interface CliRun { code: number | null; stdout: string; stderr: string }
-
-function runCli(args: string[], timeoutMs = 60_000): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function readReport(dir: string): LoadReport {
   return JSON.parse(readFileSync(path.join(dir, 'loadgen-report.json'), 'utf8')) as LoadReport;

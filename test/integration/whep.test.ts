@@ -7,9 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { stampBandHeight } from '../../src/loadgen/stamp.js';
 import { RTCPeerConnection, RTCVideoSource, waitForIceGathering } from '../../src/media/wrtc.js';
-import { meanLuma } from '../support/rtc-client.js';
+import { matchedLumaSum } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { percentile, WhepViewer, WhipHttpError, WhipPublisher } from '../support/whip-client.js';
 
@@ -36,20 +35,6 @@ async function waitForListing(url: string, pred: (l: Listing) => boolean, timeou
 
 async function capacitySessions(url: string): Promise<number> {
   return ((await (await fetch(`${url}/healthz`)).json()) as { capacity: { sessions: number } }).capacity.sessions;
-}
-
-/** The viewer's frames matched with what the publisher sent: sent + received luma, about 255 for invert. */
-function invertSum(v: WhepViewer, p: WhipPublisher): { sum: number; matched: number } {
-  const from = stampBandHeight(W) + 4;
-  let sum = 0;
-  let matched = 0;
-  for (const f of v.frames) {
-    const orig = p.sentFrame(f.frameNumber);
-    if (!orig || f.width !== W) continue;
-    sum += meanLuma(f.data, W, H, from) + meanLuma(orig, W, H, from);
-    matched++;
-  }
-  return { sum: sum / matched, matched };
 }
 
 describe('WHEP playback', () => {
@@ -81,7 +66,7 @@ describe('WHEP playback', () => {
       await v.waitForStamped(1, 30000);
       const firstFrameMs = v.firstStampedAt! - postedAt;
       await v.waitForStamped(60, 30000);
-      const { sum, matched } = invertSum(v, p);
+      const { sum, matched } = matchedLumaSum(v.frames, (n) => p.sentFrame(n), W, H);
       assert.ok(matched >= 3, `matched ${matched} frames`);
       assert.ok(Math.abs(sum - 255) < 12, `the viewer sees inverted frames: sent + received luma ${sum.toFixed(1)}`);
       v.latencies.splice(0, 10); // the first frames carry the connection's start-up

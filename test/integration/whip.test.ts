@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { stampBandHeight } from '../../src/loadgen/stamp.js';
 import { RTCPeerConnection, RTCVideoSource, waitForIceGathering } from '../../src/media/wrtc.js';
-import { meanLuma } from '../support/rtc-client.js';
+import { matchedLumaSum } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { WhipHttpError, WhipPublisher } from '../support/whip-client.js';
 
@@ -67,20 +66,6 @@ function post(url: string, body: string, type = 'application/sdp', headers: Reco
   return fetch(url, { method: 'POST', headers: { 'content-type': type, ...headers }, body });
 }
 
-/** Sent + received luma of frames matched by stamp number; about 255 for invert. */
-function invertSum(p: WhipPublisher): { sum: number; matched: number } {
-  const from = stampBandHeight(W) + 4;
-  let sum = 0;
-  let matched = 0;
-  for (const f of p.frames) {
-    const orig = p.sentFrame(f.frameNumber);
-    if (!orig || f.width !== W) continue;
-    sum += meanLuma(f.data, W, H, from) + meanLuma(orig, W, H, from);
-    matched++;
-  }
-  return { sum: sum / matched, matched };
-}
-
 describe('WHIP ingest', () => {
   let srv: TestServer;
   before(async () => {
@@ -119,7 +104,7 @@ describe('WHIP ingest', () => {
 
       await p.waitForStamped(5, 30000);
       t.diagnostic(`WHIP POST to first processed frame back at the publisher: ${p.firstStampedAt! - postedAt} ms`);
-      const { sum, matched } = invertSum(p);
+      const { sum, matched } = matchedLumaSum(p.frames, (n) => p.sentFrame(n), W, H);
       assert.ok(matched >= 3, `matched ${matched} frames`);
       assert.ok(Math.abs(sum - 255) < 12, `sent + received luma ${sum.toFixed(1)} should be about 255`);
 
@@ -147,7 +132,7 @@ describe('WHIP ingest', () => {
     try {
       assert.equal(p.patchStatus, 204);
       await p.waitForStamped(5, 30000);
-      assert.ok(Math.abs(invertSum(p).sum - 255) < 12, 'inverted frames with their stamps');
+      assert.ok(Math.abs(matchedLumaSum(p.frames, (n) => p.sentFrame(n), W, H).sum - 255) < 12, 'inverted frames with their stamps');
       // A PATCH with a candidate the server cannot use: silently discarded (RFC 9725 §4.3.2), still 204 without an ETag.
       const res = await fetch(p.location, {
         method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': p.etag },
@@ -366,7 +351,7 @@ describe('WHIP on the native engine (no viewers yet)', () => {
     const p = await WhipPublisher.publish(srv.url, '/whip/invert', { width: W, height: H });
     try {
       await p.waitForStamped(5, 30000);
-      assert.ok(Math.abs(invertSum(p).sum - 255) < 12, 'inverted frames with their stamps');
+      assert.ok(Math.abs(matchedLumaSum(p.frames, (n) => p.sentFrame(n), W, H).sum - 255) < 12, 'inverted frames with their stamps');
       let res = await fetch(p.location, {
         method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': p.etag }, body: 'a=end-of-candidates\r\n',
       });

@@ -9,32 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { stampBandHeight } from '../../src/loadgen/stamp.js';
 import type { MediaEngineName } from '../../src/media/engine.js';
 import { RTCPeerConnection, waitForIceGathering } from '../../src/media/wrtc.js';
 import { aiortcAvailable, assertAiortcRun, invertErrors, runAiortcClient } from './aiortc-client.js';
 import { ChromiumClient } from './chromium-client.js';
-import { RtcClient, meanLuma, OfferRejectedError } from './rtc-client.js';
+import { matchedLumaSum, RtcClient, OfferRejectedError } from './rtc-client.js';
 import { startTestServer, type TestServer } from './server.js';
 
 const W = 320;
 const H = 240;
 
-/** Mean over the picture (below the stamp band) of sent + received luma for matched frames. */
-function matchedLumaSum(c: RtcClient): { sum: number; meanSent: number; matched: number } {
-  const from = stampBandHeight(W) + 4;
-  let total = 0;
-  let sent = 0;
-  let matched = 0;
-  for (const f of c.received) {
-    if (f.frameNumber === null || f.width !== W) continue;
-    const orig = c.sentFrame(f.frameNumber);
-    if (!orig) continue;
-    total += meanLuma(f.data, W, H, from) + meanLuma(orig, W, H, from);
-    sent += meanLuma(orig, W, H, from);
-    matched++;
-  }
-  return { sum: total / matched, meanSent: sent / matched, matched };
+/** Sent + received luma of `c`'s matched frames (see matchedLumaSum). */
+function matchedLuma(c: RtcClient): { sum: number; meanSent: number; matched: number } {
+  return matchedLumaSum(c.received, (n) => c.sentFrame(n), W, H);
 }
 
 async function json(res: Response): Promise<Record<string, unknown>> {
@@ -94,7 +81,7 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
         await c.waitFor(() => c.received.filter((f) => f.frameNumber !== null).length >= 5, 30000, 'stamped frames');
         const numbers = c.received.map((f) => f.frameNumber).filter((n): n is number => n !== null);
         assert.ok(numbers.every((n) => n < c.framesSent), 'decoded frame numbers are frames that were sent');
-        const { sum, matched } = matchedLumaSum(c);
+        const { sum, matched } = matchedLuma(c);
         assert.ok(matched >= 3, `matched ${matched} frames`);
         // invert: received = 255 - sent, so their sum is about 255 (codec noise aside).
         assert.ok(Math.abs(sum - 255) < 12, `sent + received luma ${sum.toFixed(1)} should be about 255`);
@@ -119,7 +106,7 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
       const c = await RtcClient.connect(srv.url, { width: W, height: H, offer: { filter: 'none' } });
       try {
         await c.waitFor(() => c.received.some((f) => f.frameNumber !== null), 30000, 'first stamped frame');
-        const none = matchedLumaSum(c);
+        const none = matchedLuma(c);
         assert.ok(Math.abs(none.sum - 2 * none.meanSent) < 12, 'filter none returns the picture unchanged');
 
         await c.send({ type: 'set', filter: 'invert' });
@@ -129,7 +116,7 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
         await c.waitForFrames(10);
         c.received.splice(0);
         await c.waitFor(() => c.received.filter((f) => f.frameNumber !== null).length >= 3, 20000, 'inverted frames');
-        assert.ok(Math.abs(matchedLumaSum(c).sum - 255) < 12, 'inverted after the data-channel change');
+        assert.ok(Math.abs(matchedLuma(c).sum - 255) < 12, 'inverted after the data-channel change');
 
         await c.send({ type: 'set', filter: 'sparkle' });
         await c.waitFor(() => c.messages.some((m) => (m as { type: string }).type === 'error'), 10000, 'error reply');
@@ -144,7 +131,7 @@ export function runEngineConformance({ engine, skip = false }: EngineConformance
         await c.waitForFrames(10);
         c.received.splice(0);
         await c.waitFor(() => c.received.filter((f) => f.frameNumber !== null).length >= 3, 20000, 'plain frames');
-        const back = matchedLumaSum(c);
+        const back = matchedLuma(c);
         assert.ok(Math.abs(back.sum - 2 * back.meanSent) < 12, 'unchanged again after PATCH');
 
         const bad = await fetch(`${srv.url}/sessions/${c.sessionId}`, {

@@ -5,7 +5,7 @@
  */
 import './wrtc-exit.js';
 import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
-import { readStamp, stampAgeMs, writeStamp } from '../../src/loadgen/stamp.js';
+import { readStamp, stampAgeMs, stampBandHeight, writeStamp } from '../../src/loadgen/stamp.js';
 import {
   RTCPeerConnection, RTCVideoSink, RTCVideoSource, waitForIceGathering,
   type RTCDataChannel, type RTCIceServer, type RTCVideoFrame,
@@ -209,4 +209,28 @@ export function meanLuma(data: Uint8Array, width: number, height: number, fromRo
     }
   }
   return sum / n;
+}
+
+/**
+ * Sent + received mean luma (below the stamp band) over received frames matched by stamp number to
+ * the frames sent: about 255 for `invert`, twice the sent mean for `none`.
+ */
+export function matchedLumaSum(
+  received: Iterable<{ width: number; data: Uint8Array; frameNumber: number | null }>,
+  sentFrame: (n: number) => Uint8Array | undefined, width: number, height: number,
+): { sum: number; meanSent: number; matched: number } {
+  const from = stampBandHeight(width) + 4;
+  let total = 0;
+  let sent = 0;
+  let matched = 0;
+  for (const f of received) {
+    if (f.frameNumber === null || f.width !== width) continue;
+    const orig = sentFrame(f.frameNumber);
+    if (!orig) continue;
+    const s = meanLuma(orig, width, height, from);
+    total += meanLuma(f.data, width, height, from) + s;
+    sent += s;
+    matched++;
+  }
+  return { sum: total / matched, meanSent: sent / matched, matched };
 }
