@@ -88,11 +88,11 @@ export interface MediaEngine {
   /**
    * Answer a viewer's recvonly offer (WHEP) with a peer that sends `publisher`'s processed output.
    * The returned peer's sendFrame is not used: its frames are the publisher's. It must stop sending
-   * when the publisher closes (the session layer closes viewers first). The native engine should
-   * send the publisher's one encoded stream to every viewer; libwebrtc encodes once per viewer.
-   * Absent: the engine has no viewers and POST /whep answers 501.
+   * when the publisher closes (the session layer closes viewers first). The native engine sends one
+   * encode per output codec to all its viewers (shared-encoder.ts); libwebrtc encodes once per
+   * viewer, because each of its peer connections owns its encoder.
    */
-  answerViewer?(offerSdp: string, options: PeerOptions, publisher: MediaPeer, events: ViewerEvents): Promise<AnsweredPeer>;
+  answerViewer(offerSdp: string, options: PeerOptions, publisher: MediaPeer, events: ViewerEvents): Promise<AnsweredPeer>;
 }
 
 /**

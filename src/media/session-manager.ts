@@ -45,14 +45,6 @@ export interface SessionManagerOptions {
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
-/** The engine lacks a feature a route asked for (e.g. viewers): the route answers 501. */
-export class EngineFeatureError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EngineFeatureError';
-  }
-}
-
 /** A viewer asked for a session that is not live. */
 export class UnknownSessionError extends Error {
   constructor(id: string) {
@@ -181,7 +173,7 @@ export class SessionManager {
   /**
    * Accept a viewer's offer (WHEP) for the live session `sessionId`: admitted like a session,
    * answered by the engine with the session's processed output. Throws UnknownSessionError,
-   * EngineFeatureError, InvalidSdpError, UnprocessableOfferError, AdmissionError, NegotiationError.
+   * InvalidSdpError, UnprocessableOfferError, AdmissionError, NegotiationError.
    */
   async acceptViewer(sessionId: string, offerSdp: unknown): Promise<ViewerAnswer> {
     const sdp = checkOfferSdp(offerSdp);
@@ -189,7 +181,6 @@ export class SessionManager {
     const publisher = session?.mediaPeer;
     if (!session || !publisher) throw new UnknownSessionError(sessionId);
     const engine = this.opts.engine;
-    if (!engine.answerViewer) throw new EngineFeatureError(`the ${engine.name} media engine does not serve WHEP viewers`);
     checkStandardOffer(sdp, 'view', engine.codecs.map((c) => c.mimeType));
     this.admit();
     this.negotiating++;
@@ -209,6 +200,8 @@ export class SessionManager {
       return { sdp: answerSdp, viewerId: viewer.id, sessionId };
     } catch (err) {
       viewer.close('error');
+      // A session that ended while its viewer was being answered is gone, whatever the engine said.
+      if (session.isClosed) throw new UnknownSessionError(sessionId);
       throw err;
     } finally {
       this.negotiating--;

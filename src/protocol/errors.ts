@@ -33,8 +33,6 @@ export const ERROR_CODES = {
   TOO_MANY_REQUESTS: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
-  /** The media engine lacks the feature (e.g. WHEP viewers on an engine without answerViewer). */
-  NOT_IMPLEMENTED: 501,
   AT_CAPACITY: 503,
   DRAINING: 503,
   BACKEND_UNAVAILABLE: 503,

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import type { IceServer, MediaPeer } from '../media/engine.js';
 import { InvalidSdpError, UnprocessableOfferError } from '../media/sdp.js';
-import { EngineFeatureError, NegotiationError, UnknownSessionError } from '../media/session-manager.js';
+import { NegotiationError, UnknownSessionError } from '../media/session-manager.js';
 import {
   iceServerLink, MAX_SDPFRAG_CHARS, parseSdpFrag, sdpIceCredentials, SDP_MEDIA_TYPE, SDPFRAG_MEDIA_TYPE, SdpFragError,
 } from '../protocol/index.js';
@@ -48,14 +48,13 @@ export function registerMethodNotAllowed(app: FastifyInstance, url: string, allo
 
 /**
  * Map what accepting a WHIP/WHEP offer throws onto the RFC's statuses: 422 for an offer that is
- * read but cannot be served, 404 for a session that is gone, 501 for an engine without viewers;
+ * read but cannot be served, 404 for a session that is gone;
  * the rest (400 INVALID_SDP, 503 + Retry-After at admission) as for /offer (domain-errors.ts).
  */
 export function offerError(err: unknown): unknown {
   if (err instanceof NegotiationError && err.kind === 'unanswerable') return new ApiError('UNPROCESSABLE_OFFER', err.message);
   if (err instanceof UnprocessableOfferError) return new ApiError('UNPROCESSABLE_OFFER', err.message);
   if (err instanceof UnknownSessionError) return new ApiError('SESSION_NOT_FOUND', err.message);
-  if (err instanceof EngineFeatureError) return new ApiError('NOT_IMPLEMENTED', err.message);
   if (err instanceof InvalidSdpError) return new ApiError('INVALID_SDP', err.message);
   return apiErrorFor(err) ?? err;
 }

@@ -332,8 +332,7 @@ describe('web page /app in Chromium', { timeout: 240_000 }, () => {
 
   test('WHIP/WHEP mode: Chromium publishes over WHIP, watches the processed video over WHEP, filters switch by PATCH', async (t) => {
     // Its own server: a WHIP session and its WHEP viewer take two places.
-    // WHEP viewers run on the libwebrtc engine; the native engine answers WHEP with 501 until its one-encode fan-out lands.
-    const whipSrv = await startTestServer({ env: { RTC_MEDIA_ENGINE: 'libwebrtc', RTC_MAX_SESSIONS: '2', RTC_BACKEND: BACKEND } });
+    const whipSrv = await startTestServer({ env: { RTC_MAX_SESSIONS: '2', RTC_BACKEND: BACKEND } });
     const page = await browser.context.newPage();
     const errors = consoleErrors(page);
     try {

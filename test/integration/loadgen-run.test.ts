@@ -109,8 +109,7 @@ test('usage errors exit 2 and --help exits 0 without touching the network', asyn
 });
 
 test('--protocol whip with --viewers: WHIP sessions, WHEP viewers measured, all DELETEd at the end', { timeout: 60_000 }, async () => {
-  // WHEP viewers run on the libwebrtc engine; the native engine answers WHEP with 501 until its one-encode fan-out lands.
-  const whipServer = await startTestServer({ env: { RTC_MEDIA_ENGINE: 'libwebrtc', RTC_MAX_SESSIONS: '4' } });
+  const whipServer = await startTestServer({ env: { RTC_MAX_SESSIONS: '4' } });
   try {
     const out = path.join(tmp, 'whip');
     const r = await runCli(['--url', whipServer.url, '--protocol', 'whip', '--viewers', '1', '--sessions', '1', '--duration', '6s',

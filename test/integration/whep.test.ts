@@ -1,5 +1,5 @@
 /**
- * WHEP playback against the real server on libwebrtc: a publisher sends over WHIP (sendonly, as
+ * WHEP playback against the real server, on both media engines: a publisher sends over WHIP (sendonly, as
  * OBS does), viewers watch its processed output over POST /whep/:sessionId with the stamps
  * readable, so the time from the WHIP POST to the first processed frame at a viewer and the
  * viewer's glass-to-glass latency are measured. Viewers count against capacity, are listed,
@@ -37,12 +37,11 @@ async function capacitySessions(url: string): Promise<number> {
   return ((await (await fetch(`${url}/healthz`)).json()) as { capacity: { sessions: number } }).capacity.sessions;
 }
 
-describe('WHEP playback', () => {
+for (const engine of ['native', 'libwebrtc'] as const) describe(`WHEP playback on the ${engine} engine`, () => {
   let srv: TestServer;
   before(async () => {
-    // WHEP viewers run on the libwebrtc engine; the native engine answers WHEP with 501 until its one-encode fan-out lands.
     srv = await startTestServer({
-      env: { RTC_MEDIA_ENGINE: 'libwebrtc', RTC_MAX_SESSIONS: '3', RTC_IDLE_TIMEOUT_S: '10', RTC_CONNECT_TIMEOUT_S: '6', RTC_MAX_PIXELS: String(W * H) },
+      env: { RTC_MEDIA_ENGINE: engine, RTC_MAX_SESSIONS: '3', RTC_IDLE_TIMEOUT_S: '10', RTC_CONNECT_TIMEOUT_S: '6', RTC_MAX_PIXELS: String(W * H) },
     });
   });
   afterEach(async () => {
@@ -72,7 +71,7 @@ describe('WHEP playback', () => {
       v.latencies.splice(0, 10); // the first frames carry the connection's start-up
       const p50 = percentile(v.latencies, 0.5);
       const p95 = percentile(v.latencies, 0.95);
-      t.diagnostic(`WHIP POST to first processed frame at a WHEP viewer: ${firstFrameMs} ms (target <= 500 ms on loopback); ` +
+      t.diagnostic(`${engine}: WHIP POST to first processed frame at a WHEP viewer: ${firstFrameMs} ms (target <= 500 ms on loopback); ` +
         `viewer glass-to-glass p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms over ${v.latencies.length} frames`);
       assert.ok(firstFrameMs < 3000, `first frame at the viewer after ${firstFrameMs} ms`);
       assert.ok(p95 < 300, `viewer glass-to-glass p95 ${p95.toFixed(1)} ms`);

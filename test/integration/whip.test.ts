@@ -338,7 +338,7 @@ describe('WHIP with bearer tokens and CORS', () => {
   });
 });
 
-describe('WHIP on the native engine (no viewers yet)', () => {
+describe('WHIP on the native engine', () => {
   let srv: TestServer;
   before(async () => {
     srv = await startTestServer({ env: { RTC_MEDIA_ENGINE: 'native', RTC_MAX_PIXELS: String(W * H) } });
@@ -347,7 +347,7 @@ describe('WHIP on the native engine (no viewers yet)', () => {
     await srv.stop();
   });
 
-  it('publishes (inverted stamped frames back), takes trickle PATCH (204) and answers WHEP with 501', async () => {
+  it('publishes (inverted stamped frames back), takes trickle PATCH (204), and a WHEP viewer of it is answered 201', async () => {
     const p = await WhipPublisher.publish(srv.url, '/whip/invert', { width: W, height: H });
     try {
       await p.waitForStamped(5, 30000);
@@ -357,8 +357,10 @@ describe('WHIP on the native engine (no viewers yet)', () => {
       });
       assert.equal(res.status, 204);
       res = await post(`${srv.url}/whep/${p.resourceId}`, await makeOffer(['recvonly']));
-      assert.equal(res.status, 501);
-      assert.equal(await errorCode(res), 'NOT_IMPLEMENTED');
+      assert.equal(res.status, 201);
+      assert.match(await res.text(), /^a=sendonly/m, 'the viewer\'s answer sends');
+      const viewer = await fetch(new URL(res.headers.get('location') ?? '', srv.url), { method: 'DELETE' });
+      assert.equal(viewer.status, 200);
       assert.equal(await p.delete(), 200);
       assert.equal(await sessionCount(srv.url), 0);
     } finally {

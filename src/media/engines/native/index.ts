@@ -2,17 +2,23 @@
  * The native media engine: werift transport, FFmpeg codecs (node-av), and the project's own RTP
  * processing (packetizers, receive buffer with NACK/PLI, playout-delay 0). See docs/media-engines.md.
  */
-import { NegotiationError, type AnsweredPeer, type EngineCodec, type MediaEngine, type PeerEvents, type PeerOptions } from '../../engine.js';
+import {
+  NegotiationError, type AnsweredPeer, type EngineCodec, type MediaEngine, type MediaPeer, type PeerEvents, type PeerOptions, type ViewerEvents,
+} from '../../engine.js';
 import { DEFAULT_BITRATE, validateBitrate, type BitrateBounds } from './bitrate-controller.js';
 import { validateImpairment, type ImpairmentOptions } from './impairment.js';
 import { probeCodecs, softwareCodecNames, type CodecProbe } from './ffmpeg.js';
-import { NativePeer, type PeerSettings } from './native-peer.js';
-import { selectVideoCodec } from './offer-codecs.js';
-import { defaultHostAddresses, WeriftTransport } from './werift.js';
+import { EncoderLimitError, NativePeer, type PeerSettings } from './native-peer.js';
+import { NativeViewerPeer } from './native-viewer-peer.js';
+import { selectVideoCodec, supportedVideoCodecs, type SelectedCodec } from './offer-codecs.js';
+import { RtpSendStream } from './rtp-send-stream.js';
+import { encoderKey } from './shared-encoder.js';
+import { defaultHostAddresses, WeriftTransport, type TransportConfig } from './werift.js';
 
 export type { ImpairmentOptions } from './impairment.js';
 export type { BitrateBounds } from './bitrate-controller.js';
 export { NativePeer } from './native-peer.js';
+export { NativeViewerPeer } from './native-viewer-peer.js';
 
 /** Options of the native engine (the server fills them from src/server/config.ts). */
 export interface NativeEngineOptions {
@@ -69,6 +75,16 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
   const transportCc = options.transportCc ?? true;
   const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
 
+  const transportConfig = (codec: SelectedCodec, peerOptions: PeerOptions): TransportConfig => ({
+    iceServers: peerOptions.iceServers,
+    ...(peerOptions.portRange ? { portRange: peerOptions.portRange } : {}),
+    iceGatheringTimeoutMs: peerOptions.iceGatheringTimeoutMs,
+    codec,
+    additionalHostAddresses: hostAddresses,
+    transportCc,
+    sendImpairment,
+  });
+
   const codecs = engineCodecs(probed);
   return {
     name: 'native',
@@ -79,15 +95,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
       let peer: NativePeer | null = null;
       let answered;
       try {
-        answered = await WeriftTransport.answer(offerSdp, {
-          iceServers: peerOptions.iceServers,
-          ...(peerOptions.portRange ? { portRange: peerOptions.portRange } : {}),
-          iceGatheringTimeoutMs: peerOptions.iceGatheringTimeoutMs,
-          codec,
-          additionalHostAddresses: hostAddresses,
-          transportCc,
-          sendImpairment,
-        }, {
+        answered = await WeriftTransport.answer(offerSdp, transportConfig(codec, peerOptions), {
           onRtp: (p) => peer?.onRtp(p),
           onKeyframeRequest: () => peer?.onKeyframeRequest(),
           onRemb: (bps) => peer?.onRemb(bps),
@@ -101,6 +109,44 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
       }
       peer = new NativePeer(answered.transport, codec, events, settings, options.log ?? null);
       return { sdp: answered.sdp, peer };
+    },
+
+    /**
+     * A WHEP viewer: its codec is one the publisher already encodes when the viewer offers it (the
+     * encode is shared), else the viewer's first codec (a new encoder, at most three a session).
+     */
+    async answerViewer(offerSdp: string, peerOptions: PeerOptions, publisher: MediaPeer, events: ViewerEvents): Promise<AnsweredPeer> {
+      if (!(publisher instanceof NativePeer)) throw new TypeError('the publisher is not a native peer');
+      const offered = supportedVideoCodecs(offerSdp);
+      const running = publisher.encoderKeys;
+      const codec = offered.find((c) => running.includes(encoderKey(c))) ?? offered[0];
+      if (!codec) throw new NegotiationError('the offer has no video codec the native engine sends (VP8, or H264 with packetization-mode=1 and a baseline profile)', 'unanswerable');
+      let stream: RtpSendStream | null = null;
+      let viewer: NativeViewerPeer | null = null;
+      let answered;
+      try {
+        answered = await WeriftTransport.answer(offerSdp, transportConfig(codec, peerOptions), {
+          onRtp: () => undefined,
+          onKeyframeRequest: () => stream?.requestKeyframe(),
+          onRemb: (bps) => stream?.onRemb(bps),
+          onReceiverReport: (f) => stream?.onReceiverReport(f),
+          onTransportFeedback: (r) => stream?.onTransportFeedback(r),
+          // a viewer has no control channel
+          onChannel: (ch) => ch.close(),
+          onConnectionState: (s) => viewer?.onConnectionState(s),
+        });
+      } catch (err) {
+        throw new NegotiationError(`native engine cannot answer: ${(err as Error).message}`);
+      }
+      stream = new RtpSendStream(answered.transport, settings.bitrate);
+      try {
+        viewer = new NativeViewerPeer(answered.transport, codec, stream, publisher, events);
+      } catch (err) {
+        answered.transport.close();
+        if (err instanceof EncoderLimitError) throw new NegotiationError(err.message, 'unanswerable');
+        throw new NegotiationError(`the session cannot take a viewer: ${(err as Error).message}`, 'unanswerable');
+      }
+      return { sdp: answered.sdp, peer: viewer };
     },
   };
 }

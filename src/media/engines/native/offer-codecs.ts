@@ -73,9 +73,10 @@ function isBaselineCompatible(profileLevelId: string): boolean {
   return idc === 0x42 || (iop & 0x40) !== 0;
 }
 
-/** The codec to answer with, or null when the offer has no video this engine supports. */
-export function selectVideoCodec(offerSdp: string): SelectedCodec | null {
+/** Every offered video codec this engine runs, in the client's order of preference. */
+export function supportedVideoCodecs(offerSdp: string): SelectedCodec[] {
   const payloads = videoPayloads(offerSdp);
+  const out: SelectedCodec[] = [];
   for (const p of payloads) {
     if (p.clockRate !== 90000) continue;
     let selected: SelectedCodec | null = null;
@@ -90,7 +91,12 @@ export function selectVideoCodec(offerSdp: string): SelectedCodec | null {
     if (!selected) continue;
     const rtx = payloads.find((r) => r.name === 'RTX' && r.fmtp.get('apt') === String(p.pt));
     selected.rtxPayloadType = rtx ? rtx.pt : null;
-    return selected;
+    out.push(selected);
   }
-  return null;
+  return out;
+}
+
+/** The codec to answer with (the client's first one this engine runs), or null when the offer has none. */
+export function selectVideoCodec(offerSdp: string): SelectedCodec | null {
+  return supportedVideoCodecs(offerSdp)[0] ?? null;
 }
