@@ -6,10 +6,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { SessionResult } from '../../src/loadgen/client-session.js';
 import type { LoadReport } from '../../src/loadgen/report.js';
 import type { BenchOptions, ServerKind } from './options.js';
 import { CLOCK_TICKS, counterAt, CpuSampler, type CpuReading } from './proc-cpu.js';
 import { REPO_ROOT, ServerRefusedError, startServer } from './servers.js';
+import { median } from './summary.js';
 
 const LOADGEN = path.join(REPO_ROOT, 'dist/src/loadgen/cli.js');
 /** The window ends this long before the phase does: sessions are being stopped at the very end. */
@@ -22,6 +24,20 @@ export interface PointSpec {
   height: number;
   sessions: number;
   round: number;
+  /** WHEP viewers per session: the point then publishes over WHIP (--protocol whip --viewers N); absent: the project's /offer. */
+  viewers?: number;
+}
+
+/** What the WHEP viewers of a point saw (from the load generator's per-session viewer totals). */
+export interface ViewerFigures {
+  viewers: number;
+  connected: number;
+  /** Median over sessions of the offer to the first stamped frame at a viewer, ms. */
+  firstFrameMs: number | null;
+  /** Median of the sessions' viewer p50, and the worst session's viewer p95, ms. */
+  p50: number | null;
+  p95: number | null;
+  error: string | null;
 }
 
 /** CPU spent in the steady window. */
@@ -62,6 +78,8 @@ export interface PointResult extends PointSpec {
   /** Sizes the client received (libwebrtc scales down under CPU or bandwidth pressure). */
   receivedSizes: string[];
   cpu: CpuFigures | null;
+  /** With viewers: what they saw. */
+  viewerFigures: ViewerFigures | null;
   loadgenExit: number | null;
   /** Where the server log and the load generator's report went. */
   dir: string;
@@ -112,7 +130,7 @@ function emptyResult(spec: PointSpec, dir: string, status: PointResult['status']
     ...spec, resolution: `${spec.width}x${spec.height}`, status, error,
     latencyMs: { p50: null, p95: null, max: null }, freezes: null, fpsPerSession: null, framesDecoded: null, framesLost: null,
     framesUndecoded: null, sessionsStarted: null, maxActiveSessions: null, rejections: null, errors: null, receivedSizes: [],
-    cpu: null, loadgenExit: null, dir: path.relative(REPO_ROOT, dir),
+    cpu: null, viewerFigures: null, loadgenExit: null, dir: path.relative(REPO_ROOT, dir),
   };
 }
 
@@ -144,7 +162,7 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
   sampler.start();
   try {
     const args = [
-      '--url', server.url, '--protocol', 'rtc-scale', '--sessions', String(spec.sessions), '--duration', String(opts.durationS),
+      '--url', server.url, ...(spec.viewers === undefined ? ['--protocol', 'rtc-scale'] : ['--protocol', 'whip', '--viewers', String(spec.viewers)]), '--sessions', String(spec.sessions), '--duration', String(opts.durationS),
       '--settle', String(opts.settleS), '--resolution', `${spec.width}x${spec.height}`, '--fps', String(opts.fps),
       '--filter', opts.filter, '--iterations', String(opts.iterations), '--spawn-rate', String(opts.spawnRate),
       '--connect-timeout', String(Math.max(10, opts.durationS)), '--quiet', '--out', dir,
@@ -180,6 +198,8 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
     if (phase.maxActiveSessions < spec.sessions) problems.push(`only ${phase.maxActiveSessions} of ${spec.sessions} sessions got video back`);
     if (phase.latencyMs.p95 === null) problems.push('no stamped frame came back');
     if (w.workerErrors.length) problems.push(`load generator: ${w.workerErrors.join('; ')}`);
+    const viewerFigures = spec.viewers === undefined ? null : viewersOf(w.sessions, spec.viewers * spec.sessions);
+    if (viewerFigures && viewerFigures.connected < viewerFigures.viewers) problems.push(`only ${viewerFigures.connected} of ${viewerFigures.viewers} viewers got video`);
     return {
       ...spec,
       resolution: `${spec.width}x${spec.height}`,
@@ -197,6 +217,7 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
       errors: phase.errors,
       receivedSizes: sizes,
       cpu,
+      viewerFigures,
       loadgenExit: run.code,
       dir: path.relative(REPO_ROOT, dir),
     };
@@ -204,4 +225,18 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
     sampler.stop();
     await server.stop();
   }
+}
+
+/** The viewers' figures over a point's sessions. */
+function viewersOf(sessions: readonly SessionResult[], expected: number): ViewerFigures {
+  const totals = sessions.map((s) => s.viewers).filter((v) => v !== undefined);
+  const p95s = totals.map((v) => v.latencyMs.p95).filter((x): x is number => typeof x === 'number');
+  return {
+    viewers: expected,
+    connected: totals.reduce((n, v) => n + v.connected, 0),
+    firstFrameMs: median(totals.map((v) => v.firstFrameMs)),
+    p50: median(totals.map((v) => v.latencyMs.p50)),
+    p95: p95s.length ? round(Math.max(...p95s)) : null,
+    error: totals.find((v) => v.error)?.error ?? null,
+  };
 }

@@ -20,7 +20,7 @@ function point(kind: PointResult['kind'], resolution: string, sessions: number, 
     framesLost: 0, framesUndecoded: 0, sessionsStarted: sessions, maxActiveSessions: sessions, rejections: 0, errors: 0,
     receivedSizes: [resolution],
     cpu: { serverMsPerSessionSecond: cpu, serverMsPerFrameReturned: cpu / 30, serverCores: null, clientMsPerSessionSecond: cpu, machineBusy: 0.5, windowS: 10, sessionSeconds: 10 * sessions },
-    loadgenExit: 0, dir: '',
+    viewerFigures: null, loadgenExit: 0, dir: '',
   };
 }
 
