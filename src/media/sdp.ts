@@ -116,3 +116,10 @@ export function checkStandardOffer(sdp: string, role: 'publish' | 'view', engine
       `the offer's video codecs (${[...new Set(offered)].join(', ') || 'none'}) are not among this media engine's (${[...runs].join(', ')})`);
   }
 }
+
+/** The DTLS roles an offer asks for (its `a=setup` values, session level and every section), lower case. */
+export function offeredDtlsSetups(sdp: string): Set<string> {
+  const roles = new Set<string>();
+  for (const m of sdp.matchAll(/^a=setup:(\S+)/gm)) roles.add(m[1]!.toLowerCase());
+  return roles;
+}
