@@ -28,6 +28,20 @@ export interface ChromiumResult {
   error: string | null;
 }
 
+/** What the page's WHEP viewer saw. */
+export interface ChromiumWhepResult {
+  /** Status of the POST /whep (201 when answered). */
+  status: number | null;
+  codec: string | null;
+  framesReceived: number;
+  /** Mean R, G, B of the viewed picture over the sampling time. */
+  receivedMean: [number, number, number];
+  /** From the page's offer to the first rendered frame, ms. */
+  firstFrameMs: number | null;
+  deleteStatus: number | null;
+  error: string | null;
+}
+
 /** Options of one Chromium session. */
 export interface ChromiumSessionOptions {
   filter: string;
@@ -67,6 +81,14 @@ export class ChromiumClient {
       (o) => (globalThis as unknown as { runSession: (opts: unknown) => Promise<unknown> }).runSession(o),
       { filter: options.filter, preferCodec: options.preferCodec ?? null, sampleMs: options.sampleMs ?? 2000 },
     )) as ChromiumResult;
+  }
+
+  /** Watch session `sessionId` over WHEP from the page for `sampleMs`, then DELETE the viewer. */
+  async watchWhep(sessionId: string, sampleMs = 2000): Promise<ChromiumWhepResult> {
+    return (await this.page.evaluate(
+      (o) => (globalThis as unknown as { watchWhep: (opts: unknown) => Promise<unknown> }).watchWhep(o),
+      { sessionId, sampleMs },
+    )) as ChromiumWhepResult;
   }
 
   /** Close Chromium and its profile. */

@@ -4,7 +4,6 @@
  * and backend come from the path or the query, as a WHIP client (OBS) can only be given a URL.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { offeredDtlsSetups } from '../../media/sdp.js';
 import { BackendUnavailableError } from '../../processing/backend-registry.js';
 import { SDP_MEDIA_TYPE, SDPFRAG_MEDIA_TYPE } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
@@ -37,12 +36,6 @@ export function registerWhipRoutes(app: FastifyInstance, ctx: ServerContext, own
 
   const endpoint = async (req: FastifyRequest, reply: FastifyReply, pathFilter: string | undefined) => {
     const sdp = textBody(req, SDP_MEDIA_TYPE);
-    // werift answers every offer as DTLS client, so an offer that is itself the client (FFmpeg's
-    // whip_flags=dtls_active) would get a 201 whose DTLS can never complete: RFC 9725 §4.4.4 asks
-    // an endpoint that cannot take that role to refuse the offer instead.
-    if (ctx.engine.name === 'native' && offeredDtlsSetups(sdp).has('active')) {
-      throw new ApiError('UNPROCESSABLE_OFFER', 'the native media engine cannot take the DTLS server role yet: offer a=setup:actpass or passive, not active');
-    }
     const query: Params = { ...(req.query as Params) };
     if (pathFilter !== undefined) query.filter = pathFilter;
     const { filter, backend } = settings(query);

@@ -95,3 +95,69 @@ window.runSession = async ({ filter, preferCodec, sampleMs }) => {
   }
   return result;
 };
+
+// One WHEP viewer of session `sessionId` (draft-ietf-wish-whep): a recvonly offer POSTed as
+// application/sdp, the processed video sampled on a canvas for `sampleMs`, then DELETE.
+window.watchWhep = async ({ sessionId, sampleMs }) => {
+  const result = { status: null, codec: null, framesReceived: 0, receivedMean: [0, 0, 0], firstFrameMs: null, deleteStatus: null, error: null };
+  const pc = new RTCPeerConnection();
+  const t0 = performance.now();
+  let location = null;
+  try {
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    const remote = new Promise((resolve) => { pc.ontrack = (ev) => resolve(ev.track); });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+      setTimeout(resolve, 3000);
+    });
+    const res = await fetch(`/whep/${sessionId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
+    result.status = res.status;
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`WHEP answered ${res.status}: ${text.slice(0, 200)}`);
+    location = res.headers.get('location');
+    await pc.setRemoteDescription({ type: 'answer', sdp: text });
+    const v = document.createElement('video');
+    v.muted = true;
+    v.srcObject = new MediaStream([await remote]);
+    void v.play();
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no frame within 20 s')), 20000);
+      const check = () => {
+        if (v.videoWidth > 0 && v.readyState >= 2) { clearTimeout(t); resolve(); } else setTimeout(check, 20);
+      };
+      check();
+    });
+    result.firstFrameMs = Math.round(performance.now() - t0);
+    let frames = 0;
+    const count = () => { frames++; v.requestVideoFrameCallback(count); };
+    v.requestVideoFrameCallback(count);
+    const canvas = document.createElement('canvas');
+    canvas.width = 160;
+    canvas.height = 120;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const samples = Math.max(1, Math.round(sampleMs / 100));
+    for (let i = 0; i < samples; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ctx.drawImage(v, 0, 0, canvas.width, canvas.height);
+      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let p = 0; p < d.length; p += 4) for (let c = 0; c < 3; c++) result.receivedMean[c] += d[p + c] / (d.length / 4) / samples;
+    }
+    result.framesReceived = frames;
+    const stats = await pc.getStats();
+    const codecs = new Map();
+    let inboundCodec = null;
+    stats.forEach((s) => {
+      if (s.type === 'codec' && s.mimeType) codecs.set(s.id, s.mimeType);
+      if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId) inboundCodec = s.codecId;
+    });
+    result.codec = inboundCodec === null ? null : (codecs.get(inboundCodec) || null);
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    if (location) result.deleteStatus = (await fetch(location, { method: 'DELETE' })).status;
+    pc.close();
+  }
+  return result;
+};

@@ -18,6 +18,7 @@ import {
   type RTCDataChannel, type RTCRtpTransceiver, type RtcpPacket,
 } from 'werift';
 import type { ControlChannel, IceServer, PeerConnectionState } from '../../engine.js';
+import { offeredDtlsSetups } from '../../sdp.js';
 import type { FeedbackResult } from './delay-estimator.js';
 import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './impairment.js';
 import type { IncomingRtp } from './receive-buffer.js';
@@ -151,11 +152,15 @@ export class WeriftTransport {
       await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
       const transceiver = pc.getTransceivers().find((t) => t.kind === 'video');
       if (!transceiver) throw new Error('offer has no video');
-      // Answer a=setup:passive where the offer lets us choose (actpass): the client then sends its
-      // ClientHello as soon as its ICE is writable. As the DTLS client, werift's ClientHello goes
-      // out before libwebrtc's ICE is writable, and libwebrtc answers it only ~100 ms later
-      // (measured on loopback: connected 134-137 ms after the answer as active, 65-71 ms as passive).
-      if (/^a=setup:actpass\s*$/m.test(offerSdp)) {
+      // werift takes its DTLS role from an answer only, so as the answerer it would always be the
+      // client. Be the server (a=setup:passive) where the offer is the client (active: FFmpeg's
+      // whip_flags=dtls_active, which RFC 9725 §4.4.4 allows) or lets us choose (actpass): the
+      // client then sends its ClientHello as soon as its ICE is writable. As the DTLS client,
+      // werift's ClientHello goes out before libwebrtc's ICE is writable, and libwebrtc answers it
+      // only ~100 ms later (loopback: connected 134-137 ms after the answer as active, 65-71 ms as
+      // passive). A passive offer (FFmpeg's default) keeps werift the client.
+      const setups = offeredDtlsSetups(offerSdp);
+      if (setups.has('actpass') || setups.has('active')) {
         for (const t of pc.dtlsTransports) t.role = 'server';
       }
       transceiver.setDirection('sendrecv');
