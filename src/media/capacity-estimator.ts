@@ -113,9 +113,9 @@ export class CapacityEstimator {
     return Math.max(own, host) / target;
   }
 
-  /** Whether one more session fits, counting `pending` ones not measured yet. */
-  admits(pending: number): boolean {
-    return this.utilization(pending + 1) <= 1;
+  /** Whether `units` more sessions (a viewer may be a fraction of one) fit, counting `pending` not measured yet. */
+  admits(pending: number, units = 1): boolean {
+    return this.utilization(pending + units) <= 1;
   }
 
   /** The estimate as it stands. */

@@ -83,6 +83,12 @@ export interface MediaEngine {
   readonly name: MediaEngineName;
   /** The codecs it negotiates, in its order of preference. */
   readonly codecs: readonly EngineCodec[];
+  /**
+   * What a WHEP viewer costs relative to a session, for measured-load admission: 1 where each
+   * viewer runs its own encoder (libwebrtc), a small fraction where viewers share the session's
+   * encode and cost only their packets (native; measured with `npm run bench:whep`).
+   */
+  readonly viewerCost: number;
   /** Answer an offer; rejects with NegotiationError when the offer cannot be answered. */
   answer(offerSdp: string, options: PeerOptions, events: PeerEvents): Promise<AnsweredPeer>;
   /**

@@ -98,6 +98,8 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly viewers = new Map<string, Viewer>();
   private negotiating = 0;
+  /** Of `negotiating`, the viewers (they weigh the engine's viewerCost, not a whole session). */
+  private negotiatingViewers = 0;
   private draining = false;
   private readonly emptyWaiters: Array<() => void> = [];
   private readonly fdLimit = openFileLimit();
@@ -182,8 +184,9 @@ export class SessionManager {
     if (!session || !publisher) throw new UnknownSessionError(sessionId);
     const engine = this.opts.engine;
     checkStandardOffer(sdp, 'view', engine.codecs.map((c) => c.mimeType));
-    this.admit();
+    this.admit(engine.viewerCost);
     this.negotiating++;
+    this.negotiatingViewers++;
     const viewer = new Viewer({
       sessionId,
       connectTimeoutMs: this.opts.connectTimeoutMs,
@@ -205,6 +208,7 @@ export class SessionManager {
       throw err;
     } finally {
       this.negotiating--;
+      this.negotiatingViewers--;
       this.countChanged();
     }
   }
@@ -288,8 +292,8 @@ export class SessionManager {
     };
   }
 
-  /** Throw AdmissionError unless one more session may start now. */
-  private admit(): void {
+  /** Throw AdmissionError unless one more session (`units` of one: a viewer weighs less on native) may start now. */
+  private admit(units = 1): void {
     const m = this.opts.metrics;
     if (this.draining) {
       m.sessionsRejected.inc({ reason: 'draining' });
@@ -299,7 +303,7 @@ export class SessionManager {
       m.sessionsRejected.inc({ reason: 'capacity' });
       throw new AdmissionError('capacity', `the server is at capacity (${this.opts.maxSessions} sessions, RTC_MAX_SESSIONS)`);
     }
-    if (!this.opts.capacity.admits(this.unmeasured())) {
+    if (!this.opts.capacity.admits(this.unmeasured(), units)) {
       m.sessionsRejected.inc({ reason: 'load' });
       const s = this.opts.capacity.snapshot(this.unmeasured());
       throw new AdmissionError('capacity',
@@ -312,19 +316,27 @@ export class SessionManager {
     }
   }
 
-  /** Sessions and viewers whose cost the estimator has not seen yet: negotiating, or still warming up. */
-  private unmeasured(): number {
+  /** Sessions and viewers (weighted by the engine's viewerCost) that are still warming up, and how many are past it. */
+  private warmth(): { young: number; mature: number } {
     const now = Date.now();
+    const w = this.opts.engine.viewerCost;
     let young = 0;
-    for (const s of this.sessions.values()) if (now - s.createdAt.getTime() < WARMUP_MS) young++;
-    for (const v of this.viewers.values()) if (now - v.createdAt.getTime() < WARMUP_MS) young++;
-    return this.negotiating + young;
+    let mature = 0;
+    for (const s of this.sessions.values()) if (now - s.createdAt.getTime() < WARMUP_MS) young++; else mature++;
+    for (const v of this.viewers.values()) if (now - v.createdAt.getTime() < WARMUP_MS) young += w; else mature += w;
+    return { young, mature };
+  }
+
+  /** Session units whose cost the estimator has not seen yet: negotiating, or still warming up. */
+  private unmeasured(): number {
+    const negotiating = this.negotiating - this.negotiatingViewers + this.negotiatingViewers * this.opts.engine.viewerCost;
+    return negotiating + this.warmth().young;
   }
 
   private sampleCapacity(): void {
-    // A viewer is one more unit of the measured load: on libwebrtc it costs one encode.
-    const mature = this.sessions.size + this.viewers.size - (this.unmeasured() - this.negotiating);
-    this.opts.capacity.sample(mature);
+    // The measured load is divided among session units: a viewer is the engine's viewerCost of
+    // one (1 on libwebrtc, which encodes per viewer; a fraction on native, which shares the encode).
+    this.opts.capacity.sample(this.warmth().mature);
     const m = this.opts.metrics;
     m.capacityUtilization.set(this.capacity().utilization);
     const byCodec = new Map<string, { codec: string; encoder: string; n: number }>();

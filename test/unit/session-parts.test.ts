@@ -240,6 +240,8 @@ describe('CapacityEstimator', () => {
     assert.ok(Math.abs(s.sessionCores - 0.457) < 0.02, `per session ${s.sessionCores}`);
     assert.ok(s.utilization > 0.8 && s.utilization < 0.9, `utilisation ${s.utilization}`);
     assert.equal(e.admits(0), false, '3 sessions of 0.45 cores + one more = 1.8 cores > 1.6');
+    assert.equal(e.admits(0, 0.15), true, 'a native WHEP viewer weighs 0.15 of a session: 1.37 + 0.07 cores fit');
+    assert.equal(e.admits(0, 1), false);
     const cheap = estimator(0.1);
     cheap.run(20, 3);
     assert.equal(cheap.e.admits(0), true);

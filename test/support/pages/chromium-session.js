@@ -1,6 +1,64 @@
 // Runs in Chromium (loaded by test/support/chromium-client.ts): one session against the
 // page's own origin. Camera in (Chromium's fake device), processed video out, both pictures
 // sampled on a canvas; returns what it measured. Plain JavaScript: the root tsconfig has no DOM.
+
+/** The MIME type of the video codec `pc` receives (from getStats), or null. */
+async function inboundVideoCodec(pc) {
+  const stats = await pc.getStats();
+  const codecs = new Map();
+  let inbound = null;
+  stats.forEach((s) => {
+    if (s.type === 'codec' && s.mimeType) codecs.set(s.id, s.mimeType);
+    if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId) inbound = s.codecId;
+  });
+  return inbound === null ? null : (codecs.get(inbound) || null);
+}
+
+/** Set the local offer and wait for ICE gathering (at most 3 s): the server takes no trickle from /offer. */
+async function offerGathered(pc) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+    setTimeout(resolve, 3000);
+  });
+}
+
+/** Resolves once video `v` shows a picture (checked every `everyMs`); rejects after 20 s. */
+function firstPicture(v, what, everyMs) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${what} within 20 s`)), 20000);
+    const check = () => {
+      if (v.videoWidth > 0 && v.readyState >= 2) { clearTimeout(t); resolve(); } else setTimeout(check, everyMs);
+    };
+    check();
+  });
+}
+
+/** Counts the frames video `v` renders from now on (read `.frames`). */
+function countFrames(v) {
+  const counter = { frames: 0 };
+  const tick = () => { counter.frames++; v.requestVideoFrameCallback(tick); };
+  v.requestVideoFrameCallback(tick);
+  return counter;
+}
+
+/** A function that returns the mean R, G, B of a video's current picture, drawn at 160x120. */
+function pictureMean() {
+  const canvas = document.createElement('canvas');
+  canvas.width = 160;
+  canvas.height = 120;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  return (v) => {
+    ctx.drawImage(v, 0, 0, canvas.width, canvas.height);
+    const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const m = [0, 0, 0];
+    for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i + 1]; m[2] += d[i + 2]; }
+    const n = d.length / 4;
+    return [m[0] / n, m[1] / n, m[2] / n];
+  };
+}
+
 window.runSession = async ({ filter, preferCodec, sampleMs }) => {
   const result = {
     sendCodecs: (RTCRtpSender.getCapabilities('video')?.codecs ?? []).map((c) => c.mimeType),
@@ -19,12 +77,7 @@ window.runSession = async ({ filter, preferCodec, sampleMs }) => {
     }
     pc.createDataChannel('control');
     const remote = new Promise((resolve) => { pc.ontrack = (ev) => resolve(ev.track); });
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise((resolve) => {
-      if (pc.iceGatheringState === 'complete') return resolve();
-      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
-      setTimeout(resolve, 3000);
-    });
+    await offerGathered(pc);
     const res = await fetch('/offer', {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ sdp: pc.localDescription.sdp, type: 'offer', filter }),
@@ -48,29 +101,10 @@ window.runSession = async ({ filter, preferCodec, sampleMs }) => {
     };
     const sent = video(stream);
     const got = video(new MediaStream([track]));
-    await new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no processed frame within 20 s')), 20000);
-      const check = () => {
-        if (got.videoWidth > 0 && got.readyState >= 2) { clearTimeout(t); resolve(); } else setTimeout(check, 50);
-      };
-      check();
-    });
-    let frames = 0;
-    const count = () => { frames++; got.requestVideoFrameCallback(count); };
-    got.requestVideoFrameCallback(count);
+    await firstPicture(got, 'processed frame', 50);
+    const counter = countFrames(got);
 
-    const canvas = document.createElement('canvas');
-    canvas.width = 160;
-    canvas.height = 120;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    const mean = (v) => {
-      ctx.drawImage(v, 0, 0, canvas.width, canvas.height);
-      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      const m = [0, 0, 0];
-      for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i + 1]; m[2] += d[i + 2]; }
-      const n = d.length / 4;
-      return [m[0] / n, m[1] / n, m[2] / n];
-    };
+    const mean = pictureMean();
     const samples = Math.max(1, Math.round(sampleMs / 100));
     for (let i = 0; i < samples; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -78,15 +112,8 @@ window.runSession = async ({ filter, preferCodec, sampleMs }) => {
       const b = mean(got);
       for (let c = 0; c < 3; c++) { result.sentMean[c] += a[c] / samples; result.receivedMean[c] += b[c] / samples; }
     }
-    result.framesReceived = frames;
-    const stats = await pc.getStats();
-    const codecs = new Map();
-    let inboundCodec = null;
-    stats.forEach((s) => {
-      if (s.type === 'codec' && s.mimeType) codecs.set(s.id, s.mimeType);
-      if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId) inboundCodec = s.codecId;
-    });
-    result.codec = inboundCodec === null ? null : (codecs.get(inboundCodec) || null);
+    result.framesReceived = counter.frames;
+    result.codec = await inboundVideoCodec(pc);
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
@@ -106,12 +133,7 @@ window.watchWhep = async ({ sessionId, sampleMs }) => {
   try {
     pc.addTransceiver('video', { direction: 'recvonly' });
     const remote = new Promise((resolve) => { pc.ontrack = (ev) => resolve(ev.track); });
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise((resolve) => {
-      if (pc.iceGatheringState === 'complete') return resolve();
-      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
-      setTimeout(resolve, 3000);
-    });
+    await offerGathered(pc);
     const res = await fetch(`/whep/${sessionId}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
     result.status = res.status;
     const text = await res.text();
@@ -122,37 +144,18 @@ window.watchWhep = async ({ sessionId, sampleMs }) => {
     v.muted = true;
     v.srcObject = new MediaStream([await remote]);
     void v.play();
-    await new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no frame within 20 s')), 20000);
-      const check = () => {
-        if (v.videoWidth > 0 && v.readyState >= 2) { clearTimeout(t); resolve(); } else setTimeout(check, 20);
-      };
-      check();
-    });
+    await firstPicture(v, 'frame', 20);
     result.firstFrameMs = Math.round(performance.now() - t0);
-    let frames = 0;
-    const count = () => { frames++; v.requestVideoFrameCallback(count); };
-    v.requestVideoFrameCallback(count);
-    const canvas = document.createElement('canvas');
-    canvas.width = 160;
-    canvas.height = 120;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const counter = countFrames(v);
+    const mean = pictureMean();
     const samples = Math.max(1, Math.round(sampleMs / 100));
     for (let i = 0; i < samples; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      ctx.drawImage(v, 0, 0, canvas.width, canvas.height);
-      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-      for (let p = 0; p < d.length; p += 4) for (let c = 0; c < 3; c++) result.receivedMean[c] += d[p + c] / (d.length / 4) / samples;
+      const m = mean(v);
+      for (let c = 0; c < 3; c++) result.receivedMean[c] += m[c] / samples;
     }
-    result.framesReceived = frames;
-    const stats = await pc.getStats();
-    const codecs = new Map();
-    let inboundCodec = null;
-    stats.forEach((s) => {
-      if (s.type === 'codec' && s.mimeType) codecs.set(s.id, s.mimeType);
-      if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId) inboundCodec = s.codecId;
-    });
-    result.codec = inboundCodec === null ? null : (codecs.get(inboundCodec) || null);
+    result.framesReceived = counter.frames;
+    result.codec = await inboundVideoCodec(pc);
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {

@@ -21,6 +21,8 @@ import {
 export function createLibwebrtcEngine(): MediaEngine {
   return {
     name: 'libwebrtc',
+    // each viewer's peer connection encodes on its own: a viewer costs about what a session's encode does
+    viewerCost: 1,
     // libwebrtc's own software codecs; this prebuilt build has no H264 and no hardware codecs.
     codecs: [
       { mimeType: 'video/VP8', encoder: 'libvpx (libwebrtc)', decoder: 'libvpx (libwebrtc)', hardware: false },

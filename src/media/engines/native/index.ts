@@ -44,6 +44,14 @@ export interface NativeEngineOptions {
   sendImpairment?: ImpairmentOptions | null;
 }
 
+/**
+ * A viewer's share of a session's cost: while it takes a codec the session already encodes, it adds
+ * sending (SRTP, RTCP, its own bandwidth estimate) and no codec work. Measured with
+ * `npm run bench:whep` (docs/measurements/2026-12-01-whep-viewers.md); rounded up, since a viewer
+ * in a new codec costs an encode.
+ */
+const NATIVE_VIEWER_COST = 0.15;
+
 const HARDWARE_CODECS = new Set(['h264_nvenc', 'h264_cuvid', 'vp8_cuvid']);
 
 function engineCodecs(probes: CodecProbe[]): EngineCodec[] {
@@ -88,6 +96,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
   const codecs = engineCodecs(probed);
   return {
     name: 'native',
+    viewerCost: NATIVE_VIEWER_COST,
     codecs,
     async answer(offerSdp: string, peerOptions: PeerOptions, events: PeerEvents): Promise<AnsweredPeer> {
       const codec = selectVideoCodec(offerSdp);
