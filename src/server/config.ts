@@ -63,6 +63,8 @@ export interface Config {
   videoBitrateMinKbps: number;
   videoBitrateMaxKbps: number;
   videoBitrateStartKbps: number;
+  /** Native engine: the most a client is asked to send (REMB), in bits per pixel at 30 fps, within the bitrate bounds. */
+  videoInputBitsPerPixel: number;
   /** Native engine: longest time between key frames, ms. */
   keyframeIntervalMs: number;
   /** Native engine: libvpx cpu-used for VP8 (higher is faster; 15-16 lose quality). */
@@ -211,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
     videoBitrateMinKbps: int(env, 'RTC_VIDEO_BITRATE_MIN_KBPS', 150, 30, 50_000),
     videoBitrateMaxKbps: int(env, 'RTC_VIDEO_BITRATE_MAX_KBPS', 2000, 30, 50_000),
     videoBitrateStartKbps: int(env, 'RTC_VIDEO_BITRATE_START_KBPS', 800, 30, 50_000),
+    videoInputBitsPerPixel: decimal(env, 'RTC_VIDEO_INPUT_BPP', 0.05, 0.005, 1),
     keyframeIntervalMs: int(env, 'RTC_KEYFRAME_INTERVAL_MS', 2500, 100, 60_000),
     vp8CpuUsed: int(env, 'RTC_VP8_CPU_USED', 12, -16, 16),
     hardwareCodecs: bool(env, 'RTC_HARDWARE_CODECS', true),

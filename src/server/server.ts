@@ -72,6 +72,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const engine = await createMediaEngine(config.mediaEngine, {
     log: engineLog,
     bitrate: { minKbps: config.videoBitrateMinKbps, maxKbps: config.videoBitrateMaxKbps, startKbps: config.videoBitrateStartKbps },
+    inputBitsPerPixel: config.videoInputBitsPerPixel,
     keyframeIntervalMs: config.keyframeIntervalMs,
     vp8CpuUsed: config.vp8CpuUsed,
     hardwareCodecs: config.hardwareCodecs,

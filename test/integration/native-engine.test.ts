@@ -99,6 +99,35 @@ describe('native engine with the libwebrtc client', () => {
     console.log(`native echo 640x360@30: frames ${r.client.framesReceived}, latency p50 ${percentile(r.latencies, 50)} ms p95 ${percentile(r.latencies, 95)} ms, encode ${stats.encodeMs} ms, decode ${stats.decodeMs} ms`);
   });
 
+  it('the client climbs on the engine\'s transport-cc feedback, up to the REMB cap of RTC_VIDEO_INPUT_BPP', async (t) => {
+    const rates: number[] = [];
+    for (const inputBitsPerPixel of [0.04, 0.12]) {
+      const r = await run({ inputBitsPerPixel }, 7000);
+      cleanups.push(() => r.client.close(), () => r.harness.stop());
+      const peer = r.harness.peers[0]! as NativePeer;
+      const outbound = async (): Promise<{ bytes: number; at: number }> => {
+        let bytes = 0;
+        (await r.client.pc.getStats()).forEach((s: { type?: string; kind?: string; bytesSent?: number }) => {
+          if (s.type === 'outbound-rtp' && s.kind === 'video') bytes = s.bytesSent ?? 0;
+        });
+        return { bytes, at: Date.now() };
+      };
+      const a = await outbound();
+      await new Promise((res) => setTimeout(res, 2000));
+      const b = await outbound();
+      const kbps = ((b.bytes - a.bytes) * 8) / (b.at - a.at);
+      rates.push(kbps);
+      const cap = peer.inputCapKbps;
+      t.diagnostic(`inputBitsPerPixel ${inputBitsPerPixel}: REMB cap ${cap} kbit/s, the client sends ${kbps.toFixed(0)} kbit/s; ${peer.transportForTests.transportFeedbackPackets} packets reported in transport-cc feedback`);
+      assert.equal(cap, Math.round((W * H * 30 * inputBitsPerPixel) / 1000));
+      assert.ok(kbps <= cap * 1.25, `the client keeps under the cap: ${kbps.toFixed(0)} > ${cap}`);
+      assert.ok(peer.transportForTests.transportFeedbackPackets > 150, 'every packet went into the feedback');
+      r.client.close();
+      await r.harness.stop();
+    }
+    assert.ok(rates[1]! > rates[0]! * 1.5, `a higher cap lets the client climb: ${rates.map((x) => x.toFixed(0)).join(' -> ')} kbit/s`);
+  });
+
   it('answers the client\'s NACKs from its send history (RTX) with 3 % loss on the way out', async () => {
     const r = await run({ sendImpairment: { seed: 5, dropRatio: 0.03 } }, 6000);
     cleanups.push(() => r.client.close(), () => r.harness.stop());

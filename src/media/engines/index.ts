@@ -9,6 +9,8 @@ export interface EngineOptions {
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   /** Outgoing video bitrate bounds, kbit/s. */
   bitrate: { minKbps: number; maxKbps: number; startKbps: number };
+  /** The most a client is asked to send (REMB), bits per pixel at 30 fps. */
+  inputBitsPerPixel: number;
   keyframeIntervalMs: number;
   vp8CpuUsed: number;
   /** Use NVENC/NVDEC where a CUDA device has them. */
@@ -29,6 +31,7 @@ export async function createMediaEngine(name: MediaEngineName, options: EngineOp
       return createProbedNativeEngine({
         log: options.log,
         bitrate: options.bitrate,
+        inputBitsPerPixel: options.inputBitsPerPixel,
         keyframeIntervalMs: options.keyframeIntervalMs,
         vp8CpuUsed: options.vp8CpuUsed,
         hardware: options.hardwareCodecs,

@@ -24,6 +24,8 @@ export { NativeViewerPeer } from './native-viewer-peer.js';
 export interface NativeEngineOptions {
   /** Outgoing video bitrate bounds, kbit/s. */
   bitrate?: BitrateBounds;
+  /** The most a client is asked to send (REMB), bits per pixel at 30 fps within `bitrate` (default 0.05: 0.35 Mbit/s at 360p, 1.4 at 720p). */
+  inputBitsPerPixel?: number;
   /** Longest time between key frames, ms (default 2500). */
   keyframeIntervalMs?: number;
   /** libvpx cpu-used for VP8 (default 12: measured fastest without a visible loss at 360p). */
@@ -70,6 +72,7 @@ export async function createProbedNativeEngine(options: NativeEngineOptions = {}
 export function createNativeEngine(options: NativeEngineOptions = {}, probed: CodecProbe[] = softwareCodecNames()): MediaEngine {
   const settings: PeerSettings = {
     bitrate: validateBitrate(options.bitrate ?? DEFAULT_BITRATE),
+    inputBitsPerPixel: options.inputBitsPerPixel ?? 0.05,
     keyframeIntervalMs: options.keyframeIntervalMs ?? 2500,
     vp8CpuUsed: options.vp8CpuUsed ?? 12,
     hardware: options.hardware ?? true,
@@ -78,6 +81,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
   };
   if (!(settings.keyframeIntervalMs >= 100 && settings.keyframeIntervalMs <= 60000)) throw new RangeError('keyframeIntervalMs must be within 100..60000');
   if (!(Number.isInteger(settings.vp8CpuUsed) && settings.vp8CpuUsed >= -16 && settings.vp8CpuUsed <= 16)) throw new RangeError('vp8CpuUsed must be an integer within -16..16');
+  if (!(settings.inputBitsPerPixel >= 0.005 && settings.inputBitsPerPixel <= 1)) throw new RangeError('inputBitsPerPixel must be within 0.005..1');
   if (!(settings.frameTimeoutMs >= 20 && settings.frameTimeoutMs <= 5000)) throw new RangeError('frameTimeoutMs must be within 20..5000');
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
   const transportCc = options.transportCc ?? true;

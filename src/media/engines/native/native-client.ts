@@ -33,7 +33,8 @@ export interface NativeClientOptions {
 
 /** Client-side peer settings: software codecs (a test box's GPU, if any, is not what is measured), the server's other defaults. */
 function clientSettings(bitrate: BitrateBounds, vp8CpuUsed: number): PeerSettings {
-  return { bitrate, keyframeIntervalMs: 2500, vp8CpuUsed, hardware: false, frameTimeoutMs: 150, impairment: null };
+  // 0.15 bit per pixel is the server's own cap on what it sends: the client's REMB does not lower it further
+  return { bitrate, inputBitsPerPixel: 0.15, keyframeIntervalMs: 2500, vp8CpuUsed, hardware: false, frameTimeoutMs: 150, impairment: null };
 }
 
 /** One client connection: `create` makes the offer, `accept` applies the answer and starts the media. */

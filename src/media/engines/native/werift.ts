@@ -11,9 +11,9 @@
  */
 import { networkInterfaces } from 'node:os';
 import {
-  GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RTCPeerConnection,
-  RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RtcpPayloadSpecificFeedback, RtcpRrPacket,
-  RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, TransportWideCC, useAbsSendTime, useFIR, useNACK, usePLI,
+  GenericNack, PacketStatus, PictureLossIndication, ReceiverEstimatedMaxBitrate, RecvDelta, RTCPeerConnection,
+  RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RtcpHeader, RtcpPayloadSpecificFeedback, RtcpRrPacket,
+  RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, RunLengthChunk, TransportWideCC, useAbsSendTime, useFIR, useNACK, usePLI,
   useREMB, useSdesMid, useTransportWideCC, useTWCC,
   type RTCDataChannel, type RTCRtpTransceiver, type RtcpPacket,
 } from 'werift';
@@ -23,6 +23,7 @@ import type { FeedbackResult } from './delay-estimator.js';
 import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './impairment.js';
 import type { IncomingRtp } from './receive-buffer.js';
 import type { SelectedCodec } from './offer-codecs.js';
+import { TransportFeedbackRecorder, type FeedbackMessage } from './transport-feedback.js';
 
 /** The playout-delay header extension (libwebrtc): min/max delay the receiver should render with. */
 export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
@@ -32,6 +33,33 @@ const PLAYOUT_DELAY_ZERO = Buffer.from([0, 0, 0]);
 const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 /** RTCP payload-specific feedback format of FIR (RFC 5104); werift parses it but does not export the class. */
 const FIR_FMT = 4;
+/** How often transport-cc feedback goes to the client (libwebrtc's receivers: 50-250 ms by bitrate). */
+const FEEDBACK_INTERVAL_MS = 50;
+
+/** werift's per-receiver transport-cc generator, as the receiver calls it (a private field of RTCRtpReceiver). */
+interface WeriftTwccReceiver {
+  twccRunning: boolean;
+  handleTWCC(transportSequenceNumber: number): void;
+}
+
+/** A feedback message as werift's RTCP packet (run-length chunks, exact deltas, padded to 32 bits). */
+export function weriftTransportFeedback(m: FeedbackMessage, senderSsrc: number, mediaSourceSsrc: number): RtcpTransportLayerFeedback {
+  // werift sets the P bit whenever `padding` is on, also when no padding byte follows: ask only when needed
+  const bytes = 16 + 2 * m.runs.length + m.deltas.reduce((n, d) => n + (d.large ? 2 : 1), 0);
+  return new RtcpTransportLayerFeedback({
+    feedback: new TransportWideCC({
+      senderSsrc, mediaSourceSsrc,
+      baseSequenceNumber: m.baseSequenceNumber, packetStatusCount: m.packetStatusCount,
+      referenceTime: m.referenceTime, fbPktCount: m.fbPktCount,
+      packetChunks: m.runs.map((r) => new RunLengthChunk({ packetStatus: r.status, runLength: r.length })),
+      // werift divides by 250 and rounds down: whole ticks pass through exactly
+      recvDeltas: m.deltas.map((d) => new RecvDelta({
+        type: d.large ? PacketStatus.TypeTCCPacketReceivedLargeDelta : PacketStatus.TypeTCCPacketReceivedSmallDelta, delta: d.ticks * 250,
+      })),
+      header: new RtcpHeader({ type: 205, count: TransportWideCC.count, version: 2, padding: bytes % 4 !== 0 }),
+    }),
+  });
+}
 
 export interface TransportConfig {
   iceServers: IceServer[];
@@ -106,6 +134,9 @@ class WeriftControlChannel implements ControlChannel {
 export class WeriftTransport {
   private closed = false;
   private remoteSsrc: number | null = null;
+  /** transport-cc feedback on the client's packets (replaces werift's generator; transport-feedback.ts says why). */
+  private readonly feedback = new TransportFeedbackRecorder();
+  private feedbackTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly pc: RTCPeerConnection,
@@ -187,6 +218,7 @@ export class WeriftTransport {
     const { receiver, sender } = this.transceiver;
     // werift's own NACK generator is replaced by the engine's receive buffer
     (receiver as unknown as { nack: WeriftNackHandler }).nack.close();
+    if (this.transportCc) this.takeOverTransportFeedback();
     sender.onRtcp.subscribe((packet: RtcpPacket) => this.onSenderRtcp(packet, events));
     // werift routes PLI/FIR by the RTCP sender SSRC first, and libwebrtc sends them from its own
     // media SSRC, which werift maps to our receiver: take key frame requests from there too
@@ -194,6 +226,35 @@ export class WeriftTransport {
       if (packet instanceof RtcpPayloadSpecificFeedback) this.onSenderRtcp(packet, events);
       else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof TransportWideCC) this.onSenderRtcp(packet, events);
     });
+  }
+
+  /**
+   * werift calls its receiver's TWCC generator with every packet's transport sequence number (RTX
+   * included); put the engine's recorder in its place and report every 50 ms.
+   */
+  private takeOverTransportFeedback(): void {
+    const r = this.transceiver.receiver as unknown as { receiverTWCC?: WeriftTwccReceiver };
+    if (r.receiverTWCC) r.receiverTWCC.twccRunning = false;
+    r.receiverTWCC = {
+      twccRunning: false,
+      handleTWCC: (seq: number) => this.feedback.onPacket(seq, performance.now() * 1000),
+    };
+    this.feedbackTimer = setInterval(() => this.sendTransportFeedback(), FEEDBACK_INTERVAL_MS);
+    this.feedbackTimer.unref();
+  }
+
+  private sendTransportFeedback(): void {
+    if (this.closed || this.remoteSsrc === null) return;
+    const messages = this.feedback.take();
+    if (messages.length === 0) return;
+    const { receiver } = this.transceiver;
+    const ssrc = this.remoteSsrc;
+    void receiver.dtlsTransport.sendRtcp(messages.map((m) => weriftTransportFeedback(m, receiver.rtcpSsrc, ssrc))).catch(() => undefined);
+  }
+
+  /** transport-cc packets recorded from the client (tests). */
+  get transportFeedbackPackets(): number {
+    return this.feedback.packets;
   }
 
   /** Counters of the test-only send impairment (null when off). */
@@ -283,6 +344,18 @@ export class WeriftTransport {
     void this.transceiver.receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]).catch(() => undefined);
   }
 
+  /** Tell the client the most it should send us (REMB, bit/s): libwebrtc caps its send-side estimate with it. */
+  sendRemb(bitsPerSecond: number): void {
+    if (this.closed || this.remoteSsrc === null || !(bitsPerSecond > 0)) return;
+    const bps = Math.round(bitsPerSecond);
+    const exp = Math.max(0, Math.ceil(Math.log2(bps + 1)) - 18);
+    const remb = new ReceiverEstimatedMaxBitrate({
+      senderSsrc: this.transceiver.receiver.rtcpSsrc, mediaSsrc: 0, uniqueID: 'REMB', ssrcNum: 1,
+      brExp: exp, brMantissa: Math.floor(bps / 2 ** exp), bitrate: BigInt(bps), ssrcFeedbacks: [this.remoteSsrc],
+    });
+    void this.transceiver.receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback: remb })]).catch(() => undefined);
+  }
+
   /** Ask the client for a key frame. */
   sendPli(): void {
     if (this.closed || this.remoteSsrc === null) return;
@@ -313,6 +386,7 @@ export class WeriftTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.feedbackTimer) clearInterval(this.feedbackTimer);
     void this.pc.close().catch(() => undefined);
   }
 
