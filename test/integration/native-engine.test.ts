@@ -101,7 +101,7 @@ describe('native engine with the libwebrtc client', () => {
 
   it('the client climbs on the engine\'s transport-cc feedback, up to the REMB cap of RTC_VIDEO_INPUT_BPP', async (t) => {
     const rates: number[] = [];
-    for (const inputBitsPerPixel of [0.04, 0.12]) {
+    for (const inputBitsPerPixel of [0.05, 0.12]) {
       const r = await run({ inputBitsPerPixel }, 7000);
       cleanups.push(() => r.client.close(), () => r.harness.stop());
       const peer = r.harness.peers[0]! as NativePeer;

@@ -63,6 +63,12 @@ const DECODE_QUEUE_MAX = 10;
 const PLI_MIN_INTERVAL_MS = 300;
 /** How often the client is told the most it should send (REMB). */
 const REMB_INTERVAL_MS = 1000;
+/**
+ * The REMB cap never goes below this: a libwebrtc client paces each frame out at 2.5x its target,
+ * so a key frame takes 100+ ms at 150 kbit/s and the frames behind it queue (measured at 320x240:
+ * a WHEP viewer's glass to glass p50 178 ms with a 150 kbit/s cap, 11 ms with 300).
+ */
+const INPUT_FLOOR_KBPS = 300;
 
 /** Output codecs one session may encode at once (its own and its viewers'): VP8 and an H264 level or two. */
 const MAX_ENCODERS = 3;
@@ -187,7 +193,8 @@ export class NativePeer implements MediaPeer {
    */
   get inputCapKbps(): number {
     const { minKbps, maxKbps } = this.settings.bitrate;
-    return Math.round(Math.min(maxKbps, Math.max(minKbps, (this.inputPixels * 30 * this.settings.inputBitsPerPixel) / 1000)));
+    const floor = Math.min(maxKbps, Math.max(minKbps, INPUT_FLOOR_KBPS));
+    return Math.round(Math.min(maxKbps, Math.max(floor, (this.inputPixels * 30 * this.settings.inputBitsPerPixel) / 1000)));
   }
 
   /** The transport (tests read werift's retransmission and send-impairment counters). */
