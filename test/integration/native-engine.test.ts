@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { readStamp } from '../../src/loadgen/stamp.js';
 import { createNativeEngine, NativePeer, type NativeEngineOptions } from '../../src/media/engines/native/index.js';
+import { warmUpWerift } from '../../src/media/engines/native/werift.js';
 import { RtcClient } from '../support/rtc-client.js';
 import { startEchoHarness, type EchoHarness } from './native-harness.js';
 
@@ -97,6 +98,17 @@ describe('native engine with the libwebrtc client', () => {
     assert.ok(counters.transportFeedback > 10, `transport-cc feedback on our packets: ${counters.transportFeedback}`);
     assert.ok(counters.receiverReports > 0, `receiver reports on our stream: ${counters.receiverReports}`);
     console.log(`native echo 640x360@30: frames ${r.client.framesReceived}, latency p50 ${percentile(r.latencies, 50)} ms p95 ${percentile(r.latencies, 95)} ms, encode ${stats.encodeMs} ms, decode ${stats.decodeMs} ms`);
+  });
+
+  it('warms werift up with a loopback connection of its own, quickly, and leaves no socket open', async () => {
+    const udp = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWRAP').length;
+    const before = udp();
+    const t0 = performance.now();
+    await warmUpWerift({ name: 'VP8', payloadType: 96, rtxPayloadType: 97, fmtp: null, profileLevelId: null });
+    const ms = performance.now() - t0;
+    assert.ok(ms < 2500, `the two transports connected (${ms.toFixed(0)} ms), not the 3 s timeout`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(udp(), before, 'its sockets are closed');
   });
 
   it('the client climbs on the engine\'s transport-cc feedback, up to the REMB cap of RTC_VIDEO_INPUT_BPP', async (t) => {

@@ -13,7 +13,7 @@ import { NativeViewerPeer } from './native-viewer-peer.js';
 import { selectVideoCodec, supportedVideoCodecs, type SelectedCodec } from './offer-codecs.js';
 import { RtpSendStream } from './rtp-send-stream.js';
 import { encoderKey } from './shared-encoder.js';
-import { defaultHostAddresses, WeriftTransport, type TransportConfig } from './werift.js';
+import { defaultHostAddresses, warmUpWerift, WeriftTransport, type TransportConfig } from './werift.js';
 
 export type { ImpairmentOptions } from './impairment.js';
 export type { BitrateBounds } from './bitrate-controller.js';
@@ -65,7 +65,11 @@ function engineCodecs(probes: CodecProbe[]): EngineCodec[] {
 
 /** Create the native engine after opening each codec once, so `codecs` names what really runs (NVENC/NVDEC or software). */
 export async function createProbedNativeEngine(options: NativeEngineOptions = {}): Promise<MediaEngine> {
-  return createNativeEngine(options, await probeCodecs(options.hardware ?? true));
+  const probed = await probeCodecs(options.hardware ?? true);
+  // The server's first session otherwise pays werift's cold paths: measured 503-530 ms from a WHIP
+  // POST to the first frame at a WHEP viewer for a server's first session, against 379-385 warm.
+  await warmUpWerift({ name: 'VP8', payloadType: 96, rtxPayloadType: 97, fmtp: null, profileLevelId: null });
+  return createNativeEngine(options, probed);
 }
 
 /** Create the native engine; throws RangeError on invalid options. `codecs` defaults to the software names. */

@@ -454,6 +454,37 @@ export class WeriftTransport {
   }
 }
 
+/**
+ * Connect two werift transports to each other on loopback once (offer, answer, ICE, DTLS both
+ * roles, SRTP, the data channel) and close them, so a server's first client does not pay for
+ * werift's cold paths. Resolves within `timeoutMs` whatever happens; never throws.
+ */
+export async function warmUpWerift(codec: SelectedCodec, timeoutMs = 3000): Promise<void> {
+  const noop = (): void => undefined;
+  const events: TransportEvents = {
+    onRtp: noop, onKeyframeRequest: noop, onRemb: noop, onReceiverReport: noop, onTransportFeedback: noop,
+    onChannel: noop, onConnectionState: noop,
+  };
+  let offered: OfferedTransport | null = null;
+  let answered: WeriftTransport | null = null;
+  let client: WeriftTransport | null = null;
+  const work = (async () => {
+    offered = await WeriftTransport.offer({ iceServers: [], iceGatheringTimeoutMs: 1000, additionalHostAddresses: ['127.0.0.1'], transportCc: true }, events);
+    let connected: () => void = noop;
+    const up = new Promise<void>((resolve) => { connected = resolve; });
+    const server = await WeriftTransport.answer(offered.sdp, {
+      iceServers: [], iceGatheringTimeoutMs: 1000, codec, additionalHostAddresses: ['127.0.0.1'], transportCc: true, sendImpairment: null,
+    }, { ...events, onConnectionState: (st) => { if (st === 'connected') connected(); } });
+    answered = server.transport;
+    client = await offered.accept(server.sdp);
+    await up;
+  })().catch(noop);
+  await Promise.race([work, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  (client as WeriftTransport | null)?.close();
+  (answered as WeriftTransport | null)?.close();
+  (offered as OfferedTransport | null)?.close();
+}
+
 /** The id the SDP gives a header extension URI, or null. */
 function extensionId(sdp: string, uri: string): number | null {
   for (const line of sdp.split(/\r?\n/)) {
