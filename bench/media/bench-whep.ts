@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { parseBenchOptions, type ServerKind } from './options.js';
 import { runPoint, type PointResult } from './point.js';
 import { REPO_ROOT } from './servers.js';
-import { median } from './summary.js';
+import { median } from './median.js';
 
 const KINDS: readonly ServerKind[] = ['native', 'libwebrtc'];
 

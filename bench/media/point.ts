@@ -11,7 +11,7 @@ import type { LoadReport } from '../../src/loadgen/report.js';
 import type { BenchOptions, ServerKind } from './options.js';
 import { CLOCK_TICKS, counterAt, CpuSampler, type CpuReading } from './proc-cpu.js';
 import { REPO_ROOT, ServerRefusedError, startServer } from './servers.js';
-import { median } from './summary.js';
+import { median } from './median.js';
 
 const LOADGEN = path.join(REPO_ROOT, 'dist/src/loadgen/cli.js');
 /** The window ends this long before the phase does: sessions are being stopped at the very end. */

@@ -4,8 +4,11 @@
  * server CPU per session-second, the ratios against the aiortc peer, and the goals checked.
  * Over repeated runs every figure is the median of the runs.
  */
-import type { PointResult } from './point.js';
+import { median } from './median.js';
 import type { ServerKind } from './options.js';
+import type { PointResult } from './point.js';
+
+export { median };
 
 /** One (kind, resolution, sessions) cell, over the runs. */
 export interface StepSummary {
@@ -54,16 +57,6 @@ export interface GoalResult {
   target: string;
   observed: number | null;
   met: boolean | null;
-}
-
-/** The median of the numbers (null when there are none). */
-export function median(values: Array<number | null | undefined>, digits = 1): number | null {
-  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const mid = v.length >> 1;
-  const m = v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-  const f = 10 ** digits;
-  return Math.round(m * f) / f;
 }
 
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {

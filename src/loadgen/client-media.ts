@@ -7,7 +7,8 @@
  * - `native`: the server's native engine as an offerer (werift + FFmpeg), decoding each frame on
  *   arrival, at a fraction of the CPU, so one box drives more sessions.
  *
- * Each kind is imported on first use, so a run loads only the stack it uses.
+ * The kinds implement this file's types; client-media-factory.ts picks one and imports it on first
+ * use, so a run loads only the stack it uses.
  */
 
 import type { MediaStats } from '../protocol/index.js';
@@ -54,14 +55,4 @@ export interface ClientMedia {
 export interface ClientMediaOptions {
   /** Open the "control" data channel (WHIP clients such as OBS open none; libwebrtc kind only: the native client always opens it). */
   dataChannel: boolean;
-}
-
-/** Create the media side of one session with the given stack. */
-export async function createClientMedia(engine: ClientEngine, options: ClientMediaOptions, events: ClientMediaEvents): Promise<ClientMedia> {
-  if (engine === 'native') {
-    const { NativeClientMedia } = await import('./native-client-media.js');
-    return NativeClientMedia.create(events);
-  }
-  const { LibwebrtcClientMedia } = await import('./libwebrtc-client-media.js');
-  return new LibwebrtcClientMedia(events, options);
 }

@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { decodeServerMessage, type SessionInfo } from '../protocol/index.js';
-import { createClientMedia, type ClientEngine, type ClientMedia, type ClientSideStats } from './client-media.js';
+import type { ClientEngine, ClientMedia, ClientSideStats } from './client-media.js';
+import { createClientMedia } from './client-media-factory.js';
 import { emptyCounters, type FrameCounters } from './frame-counters.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 import { deleteResource, deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
