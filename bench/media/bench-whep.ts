@@ -31,7 +31,7 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-function positiveInt(name: string, v: string): number {
+function nonNegativeInt(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) usage(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
   return n;
@@ -62,15 +62,15 @@ async function main(): Promise<number> {
   const m = /^(\d+)x(\d+)$/.exec(values.resolution);
   if (!m) usage('--resolution must be WxH');
   const [width, height] = [Number(m[1]), Number(m[2])];
-  const viewerCounts = values.viewers.split(',').map((v) => positiveInt('viewers', v));
+  const viewerCounts = values.viewers.split(',').map((v) => nonNegativeInt('viewers', v));
   if (viewerCounts.some((v) => v > 16)) usage('--viewers must be at most 16 each');
   const kinds = values.kinds.split(',').map((k) => {
     if (!KINDS.includes(k as ServerKind)) usage(`--kinds takes ${KINDS.join(', ')} (aiortc has no WHEP)`);
     return k as ServerKind;
   });
-  const repeat = positiveInt('repeat', values.repeat);
+  const repeat = nonNegativeInt('repeat', values.repeat);
   // The media benchmark's defaults (python, fps, filter, spawn rate) with this run's window.
-  const opts = { ...parseBenchOptions([])!, durationS: positiveInt('duration', values.duration), settleS: positiveInt('settle', values.settle) };
+  const opts = { ...parseBenchOptions([])!, durationS: nonNegativeInt('duration', values.duration), settleS: nonNegativeInt('settle', values.settle) };
   if (opts.settleS >= opts.durationS) usage('--settle must be shorter than --duration');
 
   const startedAt = new Date();

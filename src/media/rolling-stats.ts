@@ -62,8 +62,11 @@ export class SampleWindow {
     return this.count;
   }
 
-  /** The p-th percentile (0..100), the protocol's nearest rank; null without samples. */
-  percentile(p: number): number | null {
-    return percentileSorted(this.values.slice(0, this.count).sort(), p);
+  /** The p-th percentile (0..100), the protocol's nearest rank, rounded to `digits` decimals when given; null without samples. */
+  percentile(p: number, digits?: number): number | null {
+    const v = percentileSorted(this.values.slice(0, this.count).sort(), p);
+    if (v === null || digits === undefined) return v;
+    const f = 10 ** digits;
+    return Math.round(v * f) / f;
   }
 }

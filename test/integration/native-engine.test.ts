@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { readStamp } from '../../src/loadgen/stamp.js';
 import { createNativeEngine, NativePeer, type NativeEngineOptions } from '../../src/media/engines/native/index.js';
 import { warmUpWerift } from '../../src/media/engines/native/werift.js';
+import { percentile } from '../../src/protocol/index.js';
 import { RtcClient } from '../support/rtc-client.js';
 import { startEchoHarness, type EchoHarness } from './native-harness.js';
 
@@ -58,10 +59,6 @@ async function run(options: NativeEngineOptions, ms: number): Promise<RunResult>
   return { client, harness, maxGapMs, latencies, stamped };
 }
 
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 describe('native engine with the libwebrtc client', () => {
   const cleanups: Array<() => Promise<void> | void> = [];

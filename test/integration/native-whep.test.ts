@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createNativeEngine, NativePeer, NativeViewerPeer } from '../../src/media/engines/native/index.js';
-import { percentile, WhepViewer, WhipPublisher } from '../support/whip-client.js';
+import { percentile } from '../../src/protocol/index.js';
+import { WhepViewer, WhipPublisher } from '../support/whip-client.js';
 import { startEchoHarness } from './native-harness.js';
 
 const W = 320;
@@ -58,7 +59,7 @@ describe('native WHEP fan-out', () => {
         assert.ok(Math.abs(sent - encoded) <= 2, `viewer ${i} was sent ${sent} of ${encoded} encoded frames`);
       });
       viewers.forEach((v, i) => assert.ok(v.framesReceived - received0[i]! >= encoded * 0.8, `viewer ${i} decoded ${v.framesReceived - received0[i]!}`));
-      const p95s = viewers.map((v) => percentile(v.latencies.slice(10), 0.95));
+      const p95s = viewers.map((v) => percentile(v.latencies.slice(10), 95) ?? Number.NaN);
       t.diagnostic(`viewer glass-to-glass p95 ${p95s.map((p) => p.toFixed(0)).join('/')} ms`);
 
       // One viewer leaves: the others go on; the last one out closes the encoder.

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { RTCPeerConnection, RTCVideoSource, waitForIceGathering } from '../../src/media/wrtc.js';
 import { matchedLumaSum } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { percentile, WhepViewer, WhipHttpError, WhipPublisher } from '../support/whip-client.js';
+import { percentile } from '../../src/protocol/index.js';
+import { gatheredOffer, WhepViewer, WhipHttpError, WhipPublisher } from '../support/whip-client.js';
 
 const W = 320;
 const H = 240;
@@ -69,8 +69,8 @@ for (const engine of ['native', 'libwebrtc'] as const) describe(`WHEP playback o
       assert.ok(matched >= 3, `matched ${matched} frames`);
       assert.ok(Math.abs(sum - 255) < 12, `the viewer sees inverted frames: sent + received luma ${sum.toFixed(1)}`);
       v.latencies.splice(0, 10); // the first frames carry the connection's start-up
-      const p50 = percentile(v.latencies, 0.5);
-      const p95 = percentile(v.latencies, 0.95);
+      const p50 = percentile(v.latencies, 50) ?? Number.NaN;
+      const p95 = percentile(v.latencies, 95) ?? Number.NaN;
       t.diagnostic(`${engine}: WHIP POST to first processed frame at a WHEP viewer: ${firstFrameMs} ms (target <= 500 ms on loopback); ` +
         `viewer glass-to-glass p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms over ${v.latencies.length} frames`);
       assert.ok(firstFrameMs < 3000, `first frame at the viewer after ${firstFrameMs} ms`);
@@ -177,21 +177,5 @@ for (const engine of ['native', 'libwebrtc'] as const) describe(`WHEP playback o
   });
 });
 
-async function offerWith(add: (pc: InstanceType<typeof RTCPeerConnection>) => void): Promise<string> {
-  const pc = new RTCPeerConnection({});
-  add(pc);
-  await pc.setLocalDescription(await pc.createOffer());
-  await waitForIceGathering(pc, 3000);
-  const sdp = pc.localDescription!.sdp;
-  for (const t of pc.getTransceivers()) t.sender.track?.stop();
-  pc.close();
-  return sdp;
-}
-
-function recvOffer(): Promise<string> {
-  return offerWith((pc) => pc.addTransceiver('video', { direction: 'recvonly' }));
-}
-
-function sendOffer(): Promise<string> {
-  return offerWith((pc) => pc.addTransceiver(new RTCVideoSource().createTrack(), { direction: 'sendonly' }));
-}
+const recvOffer = (): Promise<string> => gatheredOffer(['recvonly']);
+const sendOffer = (): Promise<string> => gatheredOffer(['sendonly']);

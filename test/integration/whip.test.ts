@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { RTCPeerConnection, RTCVideoSource, waitForIceGathering } from '../../src/media/wrtc.js';
 import { matchedLumaSum } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { WhipHttpError, WhipPublisher } from '../support/whip-client.js';
+import { gatheredOffer as makeOffer, WhipHttpError, WhipPublisher } from '../support/whip-client.js';
 
 const W = 320;
 const H = 240;
@@ -28,21 +27,6 @@ async function waitForSessionCount(url: string, n: number, timeoutMs = 15000): P
   }
 }
 
-/** A libwebrtc offer with the given video transceivers, gathered. */
-async function makeOffer(directions: Array<'sendonly' | 'sendrecv' | 'recvonly'>): Promise<string> {
-  const pc = new RTCPeerConnection({});
-  const source = new RTCVideoSource();
-  for (const d of directions) {
-    if (d === 'recvonly') pc.addTransceiver('video', { direction: d });
-    else pc.addTransceiver(source.createTrack(), { direction: d });
-  }
-  await pc.setLocalDescription(await pc.createOffer());
-  await waitForIceGathering(pc, 3000);
-  const sdp = pc.localDescription!.sdp;
-  for (const t of pc.getTransceivers()) t.sender.track?.stop();
-  pc.close();
-  return sdp;
-}
 
 /** The offer with every video codec renamed to H264 (what OBS offers), so libwebrtc's VP8/VP9 do not match. */
 function h264Only(sdp: string): string {

@@ -1,11 +1,2 @@
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)), so random test cases can be replayed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG tests replay random cases with: the one the native engine's impairment uses. */
+export { mulberry32 } from '../../src/media/engines/native/impairment.js';

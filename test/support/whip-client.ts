@@ -224,16 +224,26 @@ export class WhepViewer extends WhipPeer {
   }
 }
 
+/** A gathered libwebrtc offer with one video transceiver per direction given (for status-path tests that need no media). */
+export async function gatheredOffer(directions: Array<'sendonly' | 'sendrecv' | 'recvonly'>): Promise<string> {
+  const pc = new RTCPeerConnection({});
+  const source = new RTCVideoSource();
+  for (const d of directions) {
+    if (d === 'recvonly') pc.addTransceiver('video', { direction: d });
+    else pc.addTransceiver(source.createTrack(), { direction: d });
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitForIceGathering(pc, 3000);
+  const sdp = pc.localDescription!.sdp;
+  for (const t of pc.getTransceivers()) t.sender.track?.stop();
+  pc.close();
+  return sdp;
+}
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
     return text;
   }
-}
-
-/** p-th percentile (0..1) of `values` by nearest rank. */
-export function percentile(values: readonly number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? Number.NaN;
 }

@@ -23,8 +23,8 @@ export interface ImpairmentCounters {
 
 const MAX_HELD = 16;
 
-/** mulberry32: a tiny seeded PRNG, good enough to pick packets. */
-function prng(seed: number): () => number {
+/** mulberry32: a small seeded PRNG (uniform in [0, 1)), so impairments and random test cases can be replayed. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -52,7 +52,7 @@ export class Impairment<T> {
 
   constructor(private readonly options: ImpairmentOptions) {
     validateImpairment(options);
-    this.random = prng(options.seed);
+    this.random = mulberry32(options.seed);
   }
 
   /** The items to deliver now, in order (possibly none, possibly earlier held ones). */

@@ -160,8 +160,8 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
         viewer = new NativeViewerPeer(answered.transport, codec, stream, publisher, events);
       } catch (err) {
         answered.transport.close();
-        if (err instanceof EncoderLimitError) throw new NegotiationError(err.message, 'unanswerable');
-        throw new NegotiationError(`the session cannot take a viewer: ${(err as Error).message}`, 'unanswerable');
+        const why = err instanceof EncoderLimitError ? err.message : `the session cannot take a viewer: ${(err as Error).message}`;
+        throw new NegotiationError(why, 'unanswerable');
       }
       return { sdp: answered.sdp, peer: viewer };
     },

@@ -340,7 +340,7 @@ export class NativePeer implements MediaPeer {
       lossRatio: this.buffer.lossRatio,
       sendBitrateKbps: enc ? enc.sendBitrateKbps : null,
       encodeMs: enc?.medianEncodeMs ?? null,
-      decodeMs: this.decodeMs.percentile(50) === null ? null : Math.round(this.decodeMs.percentile(50)! * 100) / 100,
+      decodeMs: this.decodeMs.percentile(50, 2),
     };
   }
 
@@ -363,7 +363,7 @@ export class NativePeer implements MediaPeer {
     this.encoders.clear();
     this.log?.('info', 'native peer closed', {
       codec: this.codec.name, peer: counters, stream: { ...this.ownStream.counters }, receive: { ...this.buffer.counters },
-      encoders, decodeMs: this.decodeMs.percentile(50),
+      encoders, decodeMs: this.decodeMs.percentile(50, 2),
     });
   }
 }

@@ -96,8 +96,7 @@ export class SharedEncoder {
 
   /** Median encode time over the last 64 frames, ms. */
   get medianEncodeMs(): number | null {
-    const v = this.encodeMs.percentile(50);
-    return v === null ? null : Math.round(v * 100) / 100;
+    return this.encodeMs.percentile(50, 2);
   }
 
   /** The bitrate the stream gets, kbit/s (the lowest estimate, capped by the pixel rate once the frame size is known). */

@@ -465,24 +465,22 @@ export async function warmUpWerift(codec: SelectedCodec, timeoutMs = 3000): Prom
     onRtp: noop, onKeyframeRequest: noop, onRemb: noop, onReceiverReport: noop, onTransportFeedback: noop,
     onChannel: noop, onConnectionState: noop,
   };
-  let offered: OfferedTransport | null = null;
-  let answered: WeriftTransport | null = null;
-  let client: WeriftTransport | null = null;
+  // the offer's close() also closes the client transport once the answer is accepted
+  const opened: Array<{ close(): void }> = [];
   const work = (async () => {
-    offered = await WeriftTransport.offer({ iceServers: [], iceGatheringTimeoutMs: 1000, additionalHostAddresses: ['127.0.0.1'], transportCc: true }, events);
+    const offered = await WeriftTransport.offer({ iceServers: [], iceGatheringTimeoutMs: 1000, additionalHostAddresses: ['127.0.0.1'], transportCc: true }, events);
+    opened.push(offered);
     let connected: () => void = noop;
     const up = new Promise<void>((resolve) => { connected = resolve; });
     const server = await WeriftTransport.answer(offered.sdp, {
       iceServers: [], iceGatheringTimeoutMs: 1000, codec, additionalHostAddresses: ['127.0.0.1'], transportCc: true, sendImpairment: null,
     }, { ...events, onConnectionState: (st) => { if (st === 'connected') connected(); } });
-    answered = server.transport;
-    client = await offered.accept(server.sdp);
+    opened.push(server.transport);
+    await offered.accept(server.sdp);
     await up;
   })().catch(noop);
   await Promise.race([work, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
-  (client as WeriftTransport | null)?.close();
-  (answered as WeriftTransport | null)?.close();
-  (offered as OfferedTransport | null)?.close();
+  for (const o of opened) o.close();
 }
 
 /** The id the SDP gives a header extension URI, or null. */
