@@ -13,7 +13,7 @@ import { NativeViewerPeer } from './native-viewer-peer.js';
 import { selectVideoCodec, supportedVideoCodecs, type SelectedCodec } from './offer-codecs.js';
 import { RtpSendStream } from './rtp-send-stream.js';
 import { encoderKey } from './shared-encoder.js';
-import { defaultHostAddresses, warmUpWerift, WeriftTransport, type TransportConfig } from './werift.js';
+import { DEFAULT_RETRANSMIT_BUDGET, defaultHostAddresses, warmUpWerift, WeriftTransport, type TransportConfig } from './werift.js';
 
 export type { ImpairmentOptions } from './impairment.js';
 export type { BitrateBounds } from './bitrate-controller.js';
@@ -44,6 +44,8 @@ export interface NativeEngineOptions {
   impairment?: ImpairmentOptions | null;
   /** Test only: the same on outgoing RTP (after werift's send history, so NACKs are answerable). */
   sendImpairment?: ImpairmentOptions | null;
+  /** The most one client may make the server resend (NACK answers), kbit/s (default 1000; 300 packets/s). */
+  retransmitBudgetKbps?: number;
 }
 
 /**
@@ -90,6 +92,9 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
   const transportCc = options.transportCc ?? true;
   const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
+  const rtxKbps = options.retransmitBudgetKbps ?? DEFAULT_RETRANSMIT_BUDGET.bytesPerSecond * 8 / 1000;
+  if (!(rtxKbps >= 50 && rtxKbps <= 100_000)) throw new RangeError('retransmitBudgetKbps must be within 50..100000');
+  const retransmitBudget = { bytesPerSecond: rtxKbps * 1000 / 8, packetsPerSecond: DEFAULT_RETRANSMIT_BUDGET.packetsPerSecond };
 
   const transportConfig = (codec: SelectedCodec, peerOptions: PeerOptions): TransportConfig => ({
     iceServers: peerOptions.iceServers,
@@ -99,6 +104,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
     additionalHostAddresses: hostAddresses,
     transportCc,
     sendImpairment,
+    retransmitBudget,
   });
 
   const codecs = engineCodecs(probed);
@@ -120,6 +126,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
           onTransportFeedback: (r) => peer?.onTransportFeedback(r),
           onChannel: (ch) => events.onChannel(ch),
           onConnectionState: (s) => peer?.onConnectionState(s),
+          onStreamRestart: () => peer?.onStreamRestart(),
         });
       } catch (err) {
         throw new NegotiationError(`native engine cannot answer: ${(err as Error).message}`);
@@ -151,6 +158,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
           // a viewer has no control channel
           onChannel: (ch) => ch.close(),
           onConnectionState: (s) => viewer?.onConnectionState(s),
+          onStreamRestart: () => undefined,
         });
       } catch (err) {
         throw new NegotiationError(`native engine cannot answer: ${(err as Error).message}`);

@@ -55,6 +55,8 @@ export interface NativePeerCounters {
   transportFeedback: number;
   /** WHEP viewers attached over the peer's life. */
   viewersAttached: number;
+  /** Times the client restarted its stream with a new SSRC. */
+  streamRestarts: number;
 }
 
 const TICK_MS = 10;
@@ -83,7 +85,7 @@ export class EncoderLimitError extends Error {
 
 /** The native engine's MediaPeer. */
 export class NativePeer implements MediaPeer {
-  private readonly receiveCounters = { framesDecoded: 0, decodeQueueDrops: 0, decodeErrors: 0, plisSent: 0, viewersAttached: 0 };
+  private readonly receiveCounters = { framesDecoded: 0, decodeQueueDrops: 0, decodeErrors: 0, plisSent: 0, viewersAttached: 0, streamRestarts: 0 };
   readonly buffer: ReceiveBuffer;
   private readonly impairment: Impairment<IncomingRtp> | null;
   private readonly depacketizer: RtpDepacketizer;
@@ -227,6 +229,13 @@ export class NativePeer implements MediaPeer {
     } else {
       this.receive(packet);
     }
+  }
+
+  /** From the transport: the client restarted its stream (new SSRC): a new sequence space, and a key frame first. */
+  onStreamRestart(): void {
+    if (this.closed) return;
+    this.buffer.restart(performance.now());
+    this.receiveCounters.streamRestarts++;
   }
 
   /** From the transport: PLI or FIR. */
