@@ -12,7 +12,8 @@ export type DropReason =
   | 'ssrc-unknown'
   | 'ssrc-switch-rate'
   | 'rtx-budget'
-  | 'rtx-unknown-seq';
+  | 'rtx-unknown-seq'
+  | 'frame-oversize';
 
 const counts = new Map<DropReason, number>();
 
