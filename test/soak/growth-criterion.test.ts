@@ -1,7 +1,7 @@
 /** The soak criterion catches steady growth and lets noise, warm-up steps and GC sawtooth through. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALLOWANCES, judgeSeries, median, slope, type Point } from './growth-criterion.js';
+import { ALLOWANCES, judgeSeries, median, slope, type Point } from '../support/growth-criterion.js';
 import { mulberry32 as rng } from '../support/prng.js';
 
 
