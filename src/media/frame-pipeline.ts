@@ -51,6 +51,8 @@ export class FramePipeline {
   private busy = false;
   private stopped = false;
   private outBuf: Uint8Array = new Uint8Array(0);
+  /** An input buffer not in use (the pipeline's copies of the engine's frames circulate between two). */
+  private spareInput: Uint8Array | null = null;
   private width = 0;
   private height = 0;
   private activeBackend: string;
@@ -69,7 +71,11 @@ export class FramePipeline {
     this.activeBackend = opts.processors.getWithFallback(this.backend).name;
   }
 
-  /** A decoded frame arrived; the engine may reuse `frame.data` once the pipeline copied or processed it. */
+  /**
+   * A decoded frame arrived. `frame.data` is the engine's and valid during this call only: with the
+   * `none` filter and nothing in progress the frame goes straight to the output (no processor, no
+   * copy); otherwise the pipeline keeps a copy in one of its two input buffers.
+   */
   push(frame: I420Frame): void {
     if (this.stopped) return;
     const now = performance.now();
@@ -82,8 +88,36 @@ export class FramePipeline {
       this.opts.onOversize(frame.width, frame.height);
       return;
     }
-    if (this.slot.put(frame, now)) this.opts.metrics.framesDropped.inc({ reason: 'superseded' });
+    if (this.filter.name === 'none' && !this.busy && !this.slot.hasFrame) {
+      this.width = frame.width;
+      this.height = frame.height;
+      this.opts.metrics.frameQueueWaitSeconds.observe(0);
+      this.opts.output(frame);
+      this.sent(performance.now(), now, now, this.activeBackend);
+      return;
+    }
+    let copy = this.spareInput;
+    this.spareInput = null;
+    if (!copy || copy.byteLength !== frame.data.byteLength) copy = new Uint8Array(frame.data.byteLength);
+    copy.set(frame.data);
+    const replaced = this.slot.replace({ width: frame.width, height: frame.height, data: copy }, now);
+    if (replaced) {
+      this.spareInput = replaced.data;
+      this.opts.metrics.framesDropped.inc({ reason: 'superseded' });
+    }
     if (!this.busy) void this.pump();
+  }
+
+  /** Count a frame handed to the output. */
+  private sent(done: number, started: number, arrivedAt: number, backend: string): void {
+    const m = this.opts.metrics;
+    this.framesSent++;
+    this.fpsOut.mark(done);
+    this.processingMs.add(done - started);
+    this.serverLatencyMs.add(done - arrivedAt);
+    m.frameProcessingSeconds.observe({ backend, filter: this.filter.name }, (done - started) / 1000);
+    m.frameServerLatencySeconds.observe({ backend }, (done - arrivedAt) / 1000);
+    m.framesSent.inc({ backend });
   }
 
   /** Stop processing and release buffers. */
@@ -91,6 +125,7 @@ export class FramePipeline {
     this.stopped = true;
     this.slot.clear();
     this.outBuf = new Uint8Array(0);
+    this.spareInput = null;
   }
 
   /** Counters and percentiles at `now`. */
@@ -123,16 +158,11 @@ export class FramePipeline {
         this.width = frame.width;
         this.height = frame.height;
         const processor = await this.processWithFallback(frame);
+        // the input copy is free again: the next frame kept is copied into it
+        this.spareInput = frame.data;
         if (processor === null || this.stopped) continue;
-        const done = performance.now();
         this.opts.output({ width: frame.width, height: frame.height, data: this.outBuf });
-        this.framesSent++;
-        this.fpsOut.mark(done);
-        this.processingMs.add(done - started);
-        this.serverLatencyMs.add(done - arrivedAt);
-        m.frameProcessingSeconds.observe({ backend: processor.name, filter: this.filter.name }, (done - started) / 1000);
-        m.frameServerLatencySeconds.observe({ backend: processor.name }, (done - arrivedAt) / 1000);
-        m.framesSent.inc({ backend: processor.name });
+        this.sent(performance.now(), started, arrivedAt, processor.name);
       }
     } finally {
       this.busy = false;

@@ -23,6 +23,14 @@ export class LatestFrameSlot<F> {
     return replaced;
   }
 
+  /** Put a frame in; returns the waiting one it replaced (dropped), so its buffer can be reused. */
+  replace(frame: F, arrivedAt: number): F | null {
+    const old = this.pending;
+    if (old !== null) this.replacedCount++;
+    this.pending = { frame, arrivedAt };
+    return old === null ? null : old.frame;
+  }
+
   /** Take the waiting frame, if any. */
   take(): PendingFrame<F> | null {
     const p = this.pending;

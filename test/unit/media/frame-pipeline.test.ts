@@ -1,6 +1,7 @@
 /**
  * FramePipeline with fake frames and processors: latest frame wins, GPU failure falls back to CPU,
- * oversized frames refused.
+ * oversized frames refused, the `none` filter passes the engine's frame on untouched, and a frame
+ * kept for later is the pipeline's own copy (the engine reuses its buffer).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -40,8 +41,9 @@ function counting(): { inc: (l?: unknown) => void; byReason: Map<string, number>
   };
 }
 
-function pipeline(gpu: FakeProcessor, cpu: FakeProcessor, backend: BackendChoice = 'gpu') {
+function pipeline(gpu: FakeProcessor, cpu: FakeProcessor, backend: BackendChoice = 'gpu', filter: FilterSpec = { name: 'invert', iterations: 1 }) {
   const out: number[] = [];
+  const outFrames: I420Frame[] = [];
   const oversize: string[] = [];
   const dropped = counting();
   const p = new FramePipeline({
@@ -50,14 +52,17 @@ function pipeline(gpu: FakeProcessor, cpu: FakeProcessor, backend: BackendChoice
       framesReceived: noopCounter, framesSent: noopCounter, framesDropped: dropped, frameQueueWaitSeconds: noopHistogram,
       frameProcessingSeconds: noopHistogram, frameServerLatencySeconds: noopHistogram,
     },
-    filter: { name: 'none', iterations: 1 },
+    filter,
     backend,
     maxPixels: 64 * 64,
-    output: (f) => out.push(f.data[0]!),
+    output: (f) => {
+      out.push(f.data[0]!);
+      outFrames.push(f);
+    },
     onOversize: (w, h) => oversize.push(`${w}x${h}`),
     log: () => {},
   });
-  return { p, out, oversize, dropped };
+  return { p, out, outFrames, oversize, dropped };
 }
 
 const frame = (v: number, w = 4, h = 4): I420Frame => ({ width: w, height: h, data: new Uint8Array((w * h * 3) / 2).fill(v) });
@@ -101,6 +106,33 @@ describe('FramePipeline', () => {
     assert.deepEqual(oversize, ['128x64']);
     assert.equal(gpu.calls, 0);
     assert.equal(dropped.byReason.get('too-large'), 1);
+  });
+
+  it('passes a frame through with the none filter: no processor, the same buffer, at once', () => {
+    const gpu = new FakeProcessor('gpu', 1);
+    const cpu = new FakeProcessor('cpu', 100);
+    const { p, outFrames } = pipeline(gpu, cpu, 'gpu', { name: 'none', iterations: 1 });
+    const f = frame(10);
+    p.push(f);
+    assert.equal(outFrames.length, 1, 'output within push');
+    assert.equal(outFrames[0]!.data, f.data, 'no copy');
+    assert.equal(gpu.calls + cpu.calls, 0);
+    assert.equal(p.stats().framesSent, 1);
+  });
+
+  it('keeps its own copy of a frame it cannot process at once: the engine may overwrite its buffer after push', async () => {
+    const gpu = new FakeProcessor('gpu', 1, true);
+    const { p, out } = pipeline(gpu, new FakeProcessor('cpu', 100));
+    const reused = frame(10);
+    p.push(reused);
+    reused.data.fill(20); // the engine decodes its next frame into the same buffer
+    p.push(reused);
+    reused.data.fill(99); // and the next: while the pipeline is still busy with the first
+    gpu.releaseAll();
+    await settle();
+    gpu.releaseAll();
+    await settle();
+    assert.deepEqual(out, [11, 21], 'each frame as it was when pushed');
   });
 
   it('stops: later frames are ignored', async () => {
