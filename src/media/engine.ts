@@ -37,7 +37,7 @@ export interface ControlChannel {
 
 /** Callbacks from a peer to its session. Set before the answer is returned; called on the event loop. */
 export interface PeerEvents {
-  /** A decoded frame from the client. The engine does not touch `frame.data` after the call. */
+  /** A decoded frame from the client. `frame.data` is valid during the call only (the engine decodes its next frame into it): copy what you keep. */
   onFrame(frame: I420Frame): void;
   /** The client opened its data channel. */
   onChannel(channel: ControlChannel): void;

@@ -1,8 +1,8 @@
 /**
  * The one typed door to FFmpeg (node-av): real-time VP8/H264 encoders and decoders for the native
- * engine. Nothing else in the project imports node-av. Every encode/decode call goes through
- * node-av's async API, which runs the codec on libuv's thread pool, so the event loop never
- * waits for a frame. Hardware codecs (NVENC encode, NVDEC/cuvid decode) are used only when a
+ * engine. Nothing else in the project imports node-av. Every encode/decode goes through
+ * node-av's async send, which runs the codec on libuv's thread pool, so the event loop never
+ * waits for a frame; software codecs' results are then taken synchronously (receivesInSend). Hardware codecs (NVENC encode, NVDEC/cuvid decode) are used only when a
  * CUDA device is present and the codec opens on it; otherwise software (libvpx, libx264, FFmpeg's
  * native vp8/h264 decoders).
  */
@@ -92,13 +92,26 @@ function encoderCandidates(s: EncoderSettings): Array<{ name: FFEncoderCodec; op
   return list;
 }
 
+/**
+ * Whether the codec does its work inside avcodec_send_* (libvpx, libx264, FFmpeg's vp8 and h264
+ * decoders without frame threads): then avcodec_receive_* only hands over what is ready, and a
+ * synchronous call saves a thread-pool round trip (two per frame: the packet or frame, then
+ * EAGAIN). Hardware codecs (NVENC, cuvid) may block in receive: they stay asynchronous.
+ */
+export function receivesInSend(codecName: string): boolean {
+  return codecName === FF_ENCODER_LIBVPX_VP8 || codecName === FF_ENCODER_LIBX264 || codecName === FF_DECODER_VP8 || codecName === FF_DECODER_H264;
+}
+
 /** A real-time video encoder for I420 frames. One `encode` at a time (the caller keeps that rule). */
 export class VideoEncoder {
   private readonly frame = new Frame();
   private readonly packet = new Packet();
   private closed = false;
+  /** Software encoders finish the frame inside send (see receivesInSend). */
+  private readonly syncReceive: boolean;
 
   private constructor(private readonly ctx: CodecContext, readonly name: string, readonly width: number, readonly height: number) {
+    this.syncReceive = receivesInSend(name);
     this.frame.alloc();
     this.frame.width = width;
     this.frame.height = height;
@@ -175,7 +188,7 @@ export class VideoEncoder {
     const sent = await this.ctx.sendFrame(this.frame);
     if (sent < 0) throw new Error(`${this.name}: sendFrame failed (${sent})`);
     const out: EncodedFrame[] = [];
-    while (!this.closed && (await this.ctx.receivePacket(this.packet)) >= 0) {
+    while (!this.closed && (this.syncReceive ? this.ctx.receivePacketSync(this.packet) : await this.ctx.receivePacket(this.packet)) >= 0) {
       const d = this.packet.data;
       if (d) out.push({ data: Buffer.from(d), keyframe: this.packet.isKeyframe });
       this.packet.unref();
@@ -204,8 +217,13 @@ export class VideoDecoder {
   private readonly frame = new Frame();
   private readonly packet = new Packet();
   private closed = false;
+  /** Software decoders finish the frame inside send (see receivesInSend). */
+  private readonly syncReceive: boolean;
+  /** The decoded frames' buffers, reused from frame to frame (one per frame of a decode call: one in practice). */
+  private readonly outputs: Uint8Array[] = [];
 
   private constructor(private readonly ctx: CodecContext, readonly name: string) {
+    this.syncReceive = receivesInSend(name);
     this.frame.alloc();
     this.packet.alloc();
   }
@@ -237,7 +255,11 @@ export class VideoDecoder {
     throw new Error(`cannot open a ${codec} decoder`);
   }
 
-  /** Decode one frame's bitstream; returns the frames it produced (I420). Throws on a corrupt frame. */
+  /**
+   * Decode one frame's bitstream; returns the frames it produced (I420). Their `data` is this
+   * decoder's own buffer, overwritten by the next `decode`: read or copy it before calling again.
+   * Throws on a corrupt frame.
+   */
   async decode(data: Buffer): Promise<I420Frame[]> {
     if (this.closed) return [];
     this.packet.data = data;
@@ -245,8 +267,8 @@ export class VideoDecoder {
     this.packet.unref();
     if (sent < 0) throw new Error(`${this.name}: corrupt frame (${sent})`);
     const out: I420Frame[] = [];
-    while (!this.closed && (await this.ctx.receiveFrame(this.frame)) >= 0) {
-      const f = toI420(this.frame);
+    while (!this.closed && (this.syncReceive ? this.ctx.receiveFrameSync(this.frame) : await this.ctx.receiveFrame(this.frame)) >= 0) {
+      const f = toI420(this.frame, this.outputs, out.length);
       this.frame.unref();
       if (f) out.push(f);
     }
@@ -263,20 +285,50 @@ export class VideoDecoder {
   }
 }
 
-/** Contiguous I420 from a decoded frame (yuv420p as is; NV12 from cuvid deinterleaved); null for other formats. */
-function toI420(frame: Frame): I420Frame | null {
+/** The buffer `outputs[k]` at `size` bytes, made or remade when the frame size changed. */
+function outputBuffer(outputs: Uint8Array[], k: number, size: number): Uint8Array {
+  let b = outputs[k];
+  if (!b || b.byteLength !== size) {
+    b = new Uint8Array(size);
+    outputs[k] = b;
+  }
+  return b;
+}
+
+/**
+ * Contiguous I420 from a decoded frame, written into `outputs[k]` (yuv420p planes copied row by
+ * row from FFmpeg's strided planes, which node-av's `data` views without copying; NV12 from cuvid
+ * deinterleaved); null for other formats. No allocation per frame: `toBuffer` made a fresh
+ * 345 kB buffer per 360p frame, and the garbage collector was a tenth of the main thread.
+ */
+function toI420(frame: Frame, outputs: Uint8Array[], k: number): I420Frame | null {
   const { width, height } = frame;
+  const planes = frame.data;
+  const stride = frame.linesize;
+  const cw = (width + 1) >> 1;
+  const ch = (height + 1) >> 1;
+  if (!planes) return null;
   if (frame.format === AV_PIX_FMT_YUV420P || frame.format === AV_PIX_FMT_YUVJ420P) {
-    const b = frame.toBuffer(); // a fresh copy of the planes: view it, do not copy it again
-    return { width, height, data: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+    if (planes.length < 3) return null;
+    const out = outputBuffer(outputs, k, width * height + 2 * cw * ch);
+    let o = 0;
+    const dims: Array<[number, number]> = [[width, height], [cw, ch], [cw, ch]];
+    for (let p = 0; p < 3; p++) {
+      const [w, h] = dims[p]!;
+      const src = planes[p]!;
+      const ls = stride[p]!;
+      if (ls === w) {
+        out.set(src.subarray(0, w * h), o);
+        o += w * h;
+      } else {
+        for (let r = 0; r < h; r++, o += w) out.set(src.subarray(r * ls, r * ls + w), o);
+      }
+    }
+    return { width, height, data: out };
   }
   if (frame.format === AV_PIX_FMT_NV12) {
-    const planes = frame.data;
-    const stride = frame.linesize;
-    if (!planes || planes.length < 2) return null;
-    const cw = (width + 1) >> 1;
-    const ch = (height + 1) >> 1;
-    const out = new Uint8Array(width * height + 2 * cw * ch);
+    if (planes.length < 2) return null;
+    const out = outputBuffer(outputs, k, width * height + 2 * cw * ch);
     const y = planes[0]!;
     const uv = planes[1]!;
     for (let r = 0; r < height; r++) out.set(y.subarray(r * stride[0]!, r * stride[0]! + width), r * width);
