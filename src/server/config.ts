@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
+import { MEDIA_SETTINGS, type NumericSetting } from '../media/media-settings.js';
 import { BACKEND_CHOICES, MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
 
 export type BackendSetting = (typeof BACKEND_CHOICES)[number];
@@ -146,6 +147,11 @@ function decimal(env: Env, name: string, def: number, min: number, max: number):
   return v;
 }
 
+/** A numeric setting declared in a settings table (name, default, range). */
+function numeric(env: Env, s: NumericSetting): number {
+  return s.kind === 'integer' ? int(env, s.env, s.default, s.min, s.max) : decimal(env, s.env, s.default, s.min, s.max);
+}
+
 /** CPU quota of this container in cores (cgroup v2 cpu.max), or null when unlimited. */
 function cgroupCores(): number | null {
   try {
@@ -212,15 +218,16 @@ export function loadConfig(env: Env = process.env): Config {
     stallTimeoutS: int(env, 'RTC_STALL_TIMEOUT_S', 5, 1, 3600),
     connectTimeoutS: int(env, 'RTC_CONNECT_TIMEOUT_S', 10, 1, 3600),
     mediaEngine: oneOf(env, 'RTC_MEDIA_ENGINE', 'native', MEDIA_ENGINE_NAMES),
-    videoBitrateMinKbps: int(env, 'RTC_VIDEO_BITRATE_MIN_KBPS', 150, 30, 50_000),
-    videoBitrateMaxKbps: int(env, 'RTC_VIDEO_BITRATE_MAX_KBPS', 2000, 30, 50_000),
-    videoBitrateStartKbps: int(env, 'RTC_VIDEO_BITRATE_START_KBPS', 800, 30, 50_000),
-    videoInputBitsPerPixel: decimal(env, 'RTC_VIDEO_INPUT_BPP', 0.05, 0.005, 1),
-    keyframeIntervalMs: int(env, 'RTC_KEYFRAME_INTERVAL_MS', 2500, 100, 60_000),
-    vp8CpuUsed: int(env, 'RTC_VP8_CPU_USED', 12, -16, 16),
-    hardwareCodecs: bool(env, 'RTC_HARDWARE_CODECS', true),
-    frameTimeoutMs: int(env, 'RTC_FRAME_TIMEOUT_MS', 150, 20, 5000),
-    retransmitBudgetKbps: int(env, 'RTC_RTX_BUDGET_KBPS', 1000, 50, 100_000),
+    // the media settings: name, default and range declared once, in src/media/media-settings.ts
+    videoBitrateMinKbps: numeric(env, MEDIA_SETTINGS.videoBitrateMinKbps),
+    videoBitrateMaxKbps: numeric(env, MEDIA_SETTINGS.videoBitrateMaxKbps),
+    videoBitrateStartKbps: numeric(env, MEDIA_SETTINGS.videoBitrateStartKbps),
+    videoInputBitsPerPixel: numeric(env, MEDIA_SETTINGS.videoInputBitsPerPixel),
+    keyframeIntervalMs: numeric(env, MEDIA_SETTINGS.keyframeIntervalMs),
+    vp8CpuUsed: numeric(env, MEDIA_SETTINGS.vp8CpuUsed),
+    hardwareCodecs: bool(env, MEDIA_SETTINGS.hardwareCodecs.env, MEDIA_SETTINGS.hardwareCodecs.default),
+    frameTimeoutMs: numeric(env, MEDIA_SETTINGS.frameTimeoutMs),
+    retransmitBudgetKbps: numeric(env, MEDIA_SETTINGS.retransmitBudgetKbps),
     capacityCores: decimal(env, 'RTC_CAPACITY_CORES', Math.min(cores, cgroupCores() ?? cores), 0.01, 1024),
     capacityTarget: decimal(env, 'RTC_CAPACITY_TARGET', 0.8, 0.05, 1),
     capacitySessionCores: decimal(env, 'RTC_CAPACITY_SESSION_CORES', 0.25, 0.001, 64),

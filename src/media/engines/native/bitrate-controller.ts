@@ -6,6 +6,7 @@
  * and the client's REMB when it sends one. It decides when a change is large and settled enough to apply, because
  * libvpx in FFmpeg cannot change its bitrate without reopening the encoder (libx264 can).
  */
+import { MEDIA_SETTINGS } from '../../media-settings.js';
 
 export interface BitrateBounds {
   minKbps: number;
@@ -13,8 +14,10 @@ export interface BitrateBounds {
   startKbps: number;
 }
 
-/** Default bounds: 800 kbit/s is ample for 360p30 VP8 (libwebrtc sends ~0.5-1 Mbit/s there); 2 Mbit/s for 720p. */
-export const DEFAULT_BITRATE: BitrateBounds = { minKbps: 150, maxKbps: 2000, startKbps: 800 };
+/** Default bounds (media-settings.ts): 800 kbit/s is ample for 360p30 VP8 (libwebrtc sends ~0.5-1 Mbit/s there); 2 Mbit/s for 720p. */
+export const DEFAULT_BITRATE: BitrateBounds = {
+  minKbps: MEDIA_SETTINGS.videoBitrateMinKbps.default, maxKbps: MEDIA_SETTINGS.videoBitrateMaxKbps.default, startKbps: MEDIA_SETTINGS.videoBitrateStartKbps.default,
+};
 
 /** Check bounds; throws RangeError when min <= start <= max does not hold. */
 export function validateBitrate(b: BitrateBounds): BitrateBounds {

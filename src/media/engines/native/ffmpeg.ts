@@ -15,6 +15,7 @@ import {
   type FFDecoderCodec, type FFEncoderCodec,
 } from 'node-av';
 import type { I420Frame } from '../../engine.js';
+import { MEDIA_SETTINGS } from '../../media-settings.js';
 import type { NativeCodecName } from './offer-codecs.js';
 
 // FFmpeg logs to stderr from native threads; the engine reports through its own counters.
@@ -358,7 +359,7 @@ export async function probeCodecs(hardware: boolean): Promise<CodecProbe[]> {
   const out: CodecProbe[] = [];
   for (const codec of ['VP8', 'H264'] as const) {
     try {
-      const enc = await VideoEncoder.open({ codec, width: 320, height: 240, bitrateKbps: 300, keyframeInterval: 30, vp8CpuUsed: 12, hardware, h264Level: null });
+      const enc = await VideoEncoder.open({ codec, width: 320, height: 240, bitrateKbps: 300, keyframeInterval: 30, vp8CpuUsed: MEDIA_SETTINGS.vp8CpuUsed.default, hardware, h264Level: null });
       const dec = await VideoDecoder.open(codec, hardware);
       out.push({ codec, encoder: enc.name, decoder: dec.name });
       enc.close();

@@ -10,6 +10,7 @@ import { validateImpairment, type ImpairmentOptions } from './impairment.js';
 import { probeCodecs, softwareCodecNames, type CodecProbe } from './ffmpeg.js';
 import { DEFAULT_MAX_PIXELS, EncoderLimitError, NativePeer, type PeerSettings } from './native-peer.js';
 import { NativeViewerPeer } from './native-viewer-peer.js';
+import { checkSetting, MEDIA_SETTINGS } from '../../media-settings.js';
 import { selectVideoCodec, supportedVideoCodecs, type SelectedCodec } from './offer-codecs.js';
 import { RtpSendStream } from './rtp-send-stream.js';
 import { encoderKey } from './shared-encoder.js';
@@ -25,15 +26,15 @@ export { NativeViewerPeer } from './native-viewer-peer.js';
 export interface NativeEngineOptions {
   /** Outgoing video bitrate bounds, kbit/s. */
   bitrate?: BitrateBounds;
-  /** The most a client is asked to send (REMB), bits per pixel at 30 fps within `bitrate` (default 0.05: 0.35 Mbit/s at 360p, 1.4 at 720p). */
+  /** The most a client is asked to send (REMB), bits per pixel at 30 fps within `bitrate` (default and range: media-settings.ts). */
   inputBitsPerPixel?: number;
-  /** Longest time between key frames, ms (default 2500). */
+  /** Longest time between key frames, ms (media-settings.ts). */
   keyframeIntervalMs?: number;
-  /** libvpx cpu-used for VP8 (default 12: measured fastest without a visible loss at 360p). */
+  /** libvpx cpu-used for VP8 (media-settings.ts). */
   vp8CpuUsed?: number;
-  /** Use NVENC/NVDEC when a CUDA device is present (default true). */
+  /** Use NVENC/NVDEC when a CUDA device is present (media-settings.ts). */
   hardware?: boolean;
-  /** Give up an incomplete incoming frame after this long and ask for a key frame, ms (default 150). */
+  /** Give up an incomplete incoming frame after this long and ask for a key frame, ms (media-settings.ts). */
   frameTimeoutMs?: number;
   /** Extra host addresses for ICE; default: loopback only when the machine has no other interface. */
   additionalHostAddresses?: string[];
@@ -45,7 +46,7 @@ export interface NativeEngineOptions {
   impairment?: ImpairmentOptions | null;
   /** Test only: the same on outgoing RTP (after werift's send history, so NACKs are answerable). */
   sendImpairment?: ImpairmentOptions | null;
-  /** The most one client may make the server resend (NACK answers), kbit/s (default 1000; 300 packets/s). */
+  /** The most one client may make the server resend (NACK answers), kbit/s (media-settings.ts; and 300 packets/s). */
   retransmitBudgetKbps?: number;
   /** Frames whose header (VP8 key frame, H264 SPS) claims more pixels are dropped undecoded (default 3840x2160). */
   maxPixels?: number;
@@ -81,24 +82,19 @@ export async function createProbedNativeEngine(options: NativeEngineOptions = {}
 export function createNativeEngine(options: NativeEngineOptions = {}, probed: CodecProbe[] = softwareCodecNames()): MediaEngine {
   const settings: PeerSettings = {
     bitrate: validateBitrate(options.bitrate ?? DEFAULT_BITRATE),
-    inputBitsPerPixel: options.inputBitsPerPixel ?? 0.05,
-    keyframeIntervalMs: options.keyframeIntervalMs ?? 2500,
-    vp8CpuUsed: options.vp8CpuUsed ?? 12,
-    hardware: options.hardware ?? true,
-    frameTimeoutMs: options.frameTimeoutMs ?? 150,
+    inputBitsPerPixel: checkSetting('videoInputBitsPerPixel', options.inputBitsPerPixel ?? MEDIA_SETTINGS.videoInputBitsPerPixel.default),
+    keyframeIntervalMs: checkSetting('keyframeIntervalMs', options.keyframeIntervalMs ?? MEDIA_SETTINGS.keyframeIntervalMs.default),
+    vp8CpuUsed: checkSetting('vp8CpuUsed', options.vp8CpuUsed ?? MEDIA_SETTINGS.vp8CpuUsed.default),
+    hardware: options.hardware ?? MEDIA_SETTINGS.hardwareCodecs.default,
+    frameTimeoutMs: checkSetting('frameTimeoutMs', options.frameTimeoutMs ?? MEDIA_SETTINGS.frameTimeoutMs.default),
     maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
     impairment: options.impairment ? validateImpairment(options.impairment) : null,
   };
-  if (!(settings.keyframeIntervalMs >= 100 && settings.keyframeIntervalMs <= 60000)) throw new RangeError('keyframeIntervalMs must be within 100..60000');
-  if (!(Number.isInteger(settings.vp8CpuUsed) && settings.vp8CpuUsed >= -16 && settings.vp8CpuUsed <= 16)) throw new RangeError('vp8CpuUsed must be an integer within -16..16');
-  if (!(settings.inputBitsPerPixel >= 0.005 && settings.inputBitsPerPixel <= 1)) throw new RangeError('inputBitsPerPixel must be within 0.005..1');
   if (!(Number.isInteger(settings.maxPixels) && settings.maxPixels >= 1)) throw new RangeError('maxPixels must be a positive integer');
-  if (!(settings.frameTimeoutMs >= 20 && settings.frameTimeoutMs <= 5000)) throw new RangeError('frameTimeoutMs must be within 20..5000');
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
   const transportCc = options.transportCc ?? true;
   const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
-  const rtxKbps = options.retransmitBudgetKbps ?? DEFAULT_RETRANSMIT_BUDGET.bytesPerSecond * 8 / 1000;
-  if (!(rtxKbps >= 50 && rtxKbps <= 100_000)) throw new RangeError('retransmitBudgetKbps must be within 50..100000');
+  const rtxKbps = checkSetting('retransmitBudgetKbps', options.retransmitBudgetKbps ?? MEDIA_SETTINGS.retransmitBudgetKbps.default);
   const retransmitBudget = { bytesPerSecond: rtxKbps * 1000 / 8, packetsPerSecond: DEFAULT_RETRANSMIT_BUDGET.packetsPerSecond };
 
   const transportConfig = (codec: SelectedCodec, peerOptions: PeerOptions): TransportConfig => ({

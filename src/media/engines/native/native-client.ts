@@ -5,6 +5,7 @@
  * than a libwebrtc client, so one test box drives more sessions.
  */
 import type { ControlChannel, I420Frame, IceServer, PeerConnectionState, PeerStats } from '../../engine.js';
+import { MEDIA_SETTINGS } from '../../media-settings.js';
 import { DEFAULT_BITRATE, type BitrateBounds } from './bitrate-controller.js';
 import { DEFAULT_MAX_PIXELS, NativePeer, type NativePeerCounters, type PeerSettings } from './native-peer.js';
 import type { ReceiveCounters } from './receive-buffer.js';
@@ -13,7 +14,7 @@ import { defaultHostAddresses, WeriftTransport, type OfferedTransport, type RawM
 
 /** Callbacks of a native client; called on the event loop. */
 export interface NativeClientEvents {
-  /** A decoded frame of the server's video; `frame.data` is the client's to keep. */
+  /** A decoded frame of the server's video; `frame.data` is valid during the call only (the next frame is decoded into it). */
   onFrame(frame: I420Frame): void;
   /** A text message on the control data channel. */
   onMessage(data: string | ArrayBuffer): void;
@@ -27,14 +28,17 @@ export interface NativeClientOptions {
   /** Default: loopback only when the machine has no other interface. */
   additionalHostAddresses?: string[];
   bitrate?: BitrateBounds;
-  /** libvpx cpu-used of the client's encoder (default 12, the server's: 16 measured no clear saving on the client, see docs/load-generator.md). */
+  /** libvpx cpu-used of the client's encoder (default: the server's, media-settings.ts; 16 measured no clear saving on the client, see docs/load-generator.md). */
   vp8CpuUsed?: number;
 }
 
 /** Client-side peer settings: software codecs (a test box's GPU, if any, is not what is measured), the server's other defaults. */
 function clientSettings(bitrate: BitrateBounds, vp8CpuUsed: number): PeerSettings {
   // 0.15 bit per pixel is the server's own cap on what it sends: the client's REMB does not lower it further
-  return { bitrate, inputBitsPerPixel: 0.15, keyframeIntervalMs: 2500, vp8CpuUsed, hardware: false, frameTimeoutMs: 150, maxPixels: DEFAULT_MAX_PIXELS, impairment: null };
+  return {
+    bitrate, inputBitsPerPixel: 0.15, keyframeIntervalMs: MEDIA_SETTINGS.keyframeIntervalMs.default, vp8CpuUsed, hardware: false,
+    frameTimeoutMs: MEDIA_SETTINGS.frameTimeoutMs.default, maxPixels: DEFAULT_MAX_PIXELS, impairment: null,
+  };
 }
 
 /** One client connection: `create` makes the offer, `accept` applies the answer and starts the media. */
@@ -95,7 +99,7 @@ export class NativeClient {
       onFrame: (f) => this.events.onFrame(f),
       onChannel: () => undefined,
       onConnectionState: () => undefined, // the transport's states reach onConnectionState directly
-    }, clientSettings(this.options.bitrate ?? DEFAULT_BITRATE, this.options.vp8CpuUsed ?? 12));
+    }, clientSettings(this.options.bitrate ?? DEFAULT_BITRATE, this.options.vp8CpuUsed ?? MEDIA_SETTINGS.vp8CpuUsed.default));
     if (this.state !== 'new') this.peer.onConnectionState(this.state);
   }
 

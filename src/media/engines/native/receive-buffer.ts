@@ -10,6 +10,7 @@
  *
  * Pure logic, clock passed in, so the tests drive it packet by packet.
  */
+import { MEDIA_SETTINGS } from '../../media-settings.js';
 import type { AssembledFrame, PayloadInfo, RtpDepacketizer } from './rtp/codec-payload.js';
 
 /** One incoming RTP packet, as the buffer needs it. */
@@ -103,7 +104,7 @@ export class ReceiveBuffer {
 
   constructor(private readonly depacketizer: RtpDepacketizer, options: ReceiveBufferOptions = {}) {
     this.maxPackets = options.maxPackets ?? 1024;
-    this.frameTimeoutMs = options.frameTimeoutMs ?? 150;
+    this.frameTimeoutMs = options.frameTimeoutMs ?? MEDIA_SETTINGS.frameTimeoutMs.default;
     this.maxNackRetries = options.maxNackRetries ?? 8;
     this.maxMissing = options.maxMissing ?? 256;
     this.nackRetryMs = options.nackRetryMs ?? (() => 20);

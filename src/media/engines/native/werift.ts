@@ -18,6 +18,7 @@ import {
   type RTCDataChannel, type RTCRtpTransceiver, type RtcpPacket,
 } from 'werift';
 import type { ControlChannel, IceServer, PeerConnectionState } from '../../engine.js';
+import { MEDIA_SETTINGS } from '../../media-settings.js';
 import { offeredDtlsSetups } from '../../sdp.js';
 import type { FeedbackResult } from './delay-estimator.js';
 import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './impairment.js';
@@ -705,8 +706,8 @@ export interface OfferConfig {
   retransmitBudget?: RetransmitBudgetOptions;
 }
 
-/** 1 Mbit/s and 300 packets/s of NACK answers: ~3x the loss a 720p stream at 2.5 Mbit/s shows at 10 %. */
-export const DEFAULT_RETRANSMIT_BUDGET: RetransmitBudgetOptions = { bytesPerSecond: 125_000, packetsPerSecond: 300 };
+/** 1 Mbit/s (RTC_RTX_BUDGET_KBPS) and 300 packets/s of NACK answers: ~3x the loss a 720p stream at 2.5 Mbit/s shows at 10 %. */
+export const DEFAULT_RETRANSMIT_BUDGET: RetransmitBudgetOptions = { bytesPerSecond: (MEDIA_SETTINGS.retransmitBudgetKbps.default * 1000) / 8, packetsPerSecond: 300 };
 
 /** What rawPathsForTests gives a test's hostile peer. */
 export interface RawMediaPaths {
