@@ -4,6 +4,7 @@
 # Runs in a loopback-only network namespace: the server with `node --cpu-prof`, the load
 # generator (native client, filter none), and the server's CPU time from /proc over the run.
 # Then `node dist/bench/profile/cost-breakdown.js OUTDIR/*.cpuprofile` prints the per-step table.
+# PERF=1 adds OUTDIR/perf.data (`perf report -i OUTDIR/perf.data --sort dso,sym`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sessions=${1:?sessions} seconds=${2:?seconds} out=${3:?outdir}
@@ -23,6 +24,8 @@ run_in_loopback_netns profile-native bash -c '
   f0=$(frames)
   t0=$(awk "{print \$14+\$15}" /proc/$spid/stat)
   s0=$(date +%s.%N)
+  # PERF=1: also sample the whole server process (every thread: the codecs on the thread pool) with perf
+  if [ "${PERF:-0}" = 1 ]; then perf record -q -e cpu-clock -F 499 -p $spid -o "$out/perf.data" -- sleep $((seconds - 3)) >/dev/null 2>&1 & fi
   node dist/src/loadgen/cli.js --url "http://127.0.0.1:$port" --engine native --sessions "$sessions" --duration "${seconds}s" \
     --filter none --resolution "$res" --quiet --out "$out/loadgen" >"$out/loadgen.log" 2>&1 || true
   t1=$(awk "{print \$14+\$15}" /proc/$spid/stat)

@@ -55,8 +55,8 @@ export const MEDIA_SETTINGS = {
     doc: 'native engine: longest time between key frames',
   },
   vp8CpuUsed: {
-    env: 'RTC_VP8_CPU_USED', kind: 'integer', default: 12, min: -16, max: 16,
-    doc: 'native engine: libvpx speed (8-14 measured alike; 15-16 faster but about 7 dB worse)',
+    env: 'RTC_VP8_CPU_USED', kind: 'integer', default: -6, min: -16, max: 16,
+    doc: 'native engine: libvpx speed. Negative fixes it (-6: 360p encode 3.1-3.7 ms a frame at 38.5 dB PSNR, 720p 16 ms at 36.5 dB); positive lets libvpx choose from the time left before the next frame, so its cost follows the machine\'s load (12: 4.3-5.1 ms at 41 dB, 720p 18 ms at 32.7 dB; [2026-12-06-native-cost-breakdown.md](measurements/2026-12-06-native-cost-breakdown.md))',
   },
   hardwareCodecs: {
     env: 'RTC_HARDWARE_CODECS', kind: 'boolean', default: true,

@@ -37,7 +37,7 @@ export interface EncoderSettings {
   bitrateKbps: number;
   /** Frames between forced key frames. */
   keyframeInterval: number;
-  /** libvpx cpu-used (speed, 4..16 for realtime). */
+  /** libvpx cpu-used (-16..16; negative: a fixed speed, positive: libvpx picks it from the time left). */
   vp8CpuUsed: number;
   /** H264 level_idc from the offer's profile-level-id (e.g. 31 for 3.1); null: the encoder's choice. */
   h264Level: number | null;
