@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/toolkit/free-port.js';
 import type { ServerKind } from './options.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -37,19 +37,6 @@ export interface BenchServer {
   tail(): string;
   /** SIGTERM, then SIGKILL after a bound; resolves once the process has exited. */
   stop(): Promise<void>;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The engine a server says it runs: rtc-scale's /healthz `mediaEngine` (or `engine`); null when it does not say. */
