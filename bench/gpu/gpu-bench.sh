@@ -16,7 +16,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # In the repository this script lives in bench/gpu/; in a packed folder it lives at the top. Both
-# have the same layout below: dist/bench/gpu/gpu-bench.js, dist/src/..., bench/gpu/torch_blur.py.
+# have the same layout below: dist/bench/gpu/gpu-bench.js, dist/src/..., bench/gpu/torch-blur.py.
 if [[ -x "$here/bin/node" && -f "$here/dist/bench/gpu/gpu-bench.js" ]]; then
   root="$here"; packed=1
 else
@@ -43,7 +43,7 @@ pack() {
   # webgpu's loader and only this platform's dawn.node (the package ships every platform).
   cp "$root/node_modules/webgpu/index.js" "$root/node_modules/webgpu/package.json" "$dest/node_modules/webgpu/"
   cp "$root/$dawn_dir/dawn.node" "$dest/$dawn_dir/"
-  cp "$root/bench/gpu/torch_blur.py" "$dest/bench/gpu/"
+  cp "$root/bench/gpu/torch-blur.py" "$dest/bench/gpu/"
   cp "$root/bench/gpu/gpu-bench.sh" "$dest/gpu-bench.sh"
   # The Vulkan loader, used there only when the machine has none of its own (the NVIDIA driver
   # brings the ICD, not always the loader).

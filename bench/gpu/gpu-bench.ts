@@ -1,7 +1,7 @@
 /**
  * The real-GPU benchmark (run by bench/gpu/gpu-bench.sh): the /process workload (1920x1080 RGBA8,
  * 3x3 Gaussian blur x10, the synthetic input of GET /process) on our WebGPU backend, on the CPU
- * backend, and in PyTorch on the same GPU (torch_blur.py) when python3 can import torch.
+ * backend, and in PyTorch on the same GPU (torch-blur.py) when python3 can import torch.
  * Prints ONE JSON object on stdout; progress on stderr.
  *
  * Compiled with the project (dist/bench/gpu/gpu-bench.js); gpu-bench.sh --pack copies it with the
@@ -10,7 +10,7 @@
  *
  * Options: --width N --height N --iterations N --runs N (default 30) --warmup N (default 5)
  *          --cpu-runs N (0 skips the CPU backend) --no-torch --python PATH
- *          --torch-device cpu (runs torch_blur.py on the CPU: checks its checksum where there is no GPU)
+ *          --torch-device cpu (runs torch-blur.py on the CPU: checks its checksum where there is no GPU)
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -22,8 +22,8 @@ import { sha256Hex, syntheticRgba } from '../../src/processing/synthetic.js';
 import type { FilterSpec, ProcessTimings } from '../../src/processing/types.js';
 import { numberArg, numberEnv, parseCommandLine, stringArg, UsageError } from '../../src/toolkit/args.js';
 
-/** torch_blur.py stays in the source tree (not compiled): dist/bench/gpu -> bench/gpu, in the repository and in a packed folder alike. */
-const TORCH_BLUR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/gpu/torch_blur.py');
+/** torch-blur.py stays in the source tree (not compiled): dist/bench/gpu -> bench/gpu, in the repository and in a packed folder alike. */
+const TORCH_BLUR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/gpu/torch-blur.py');
 
 interface GpuBenchOptions {
   width: number;
@@ -153,11 +153,11 @@ function benchTorch(opts: GpuBenchOptions): TorchResult {
   const r = spawnSync(opts.python, [TORCH_BLUR,
     '--width', String(opts.width), '--height', String(opts.height), '--iterations', String(opts.iterations),
     '--runs', String(opts.runs), '--warmup', String(opts.warmup), '--device', opts.torchDevice], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) return { available: false, reason: `torch_blur.py failed (${r.status}): ${r.stderr.trim().slice(-500)}` };
+  if (r.status !== 0) return { available: false, reason: `torch-blur.py failed (${r.status}): ${r.stderr.trim().slice(-500)}` };
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as TorchResult;
   } catch {
-    return { available: false, reason: `torch_blur.py printed no JSON: ${r.stdout.slice(-300)}` };
+    return { available: false, reason: `torch-blur.py printed no JSON: ${r.stdout.slice(-300)}` };
   }
 }
 

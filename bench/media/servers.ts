@@ -1,7 +1,7 @@
 /**
  * Starts one server of a benchmark kind on a free loopback port and stops it again:
  * rtc-scale (dist/src/server/main.js) with RTC_MEDIA_ENGINE set to the kind, or the aiortc peer
- * (bench/media/aiortc_server.py under Debian's python3). A server that exits at start, or that
+ * (bench/media/aiortc-server.py under Debian's python3). A server that exits at start, or that
  * runs a different engine than asked for, is refused with the reason (the benchmark skips it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root, from dist/bench/media/. */
 export const REPO_ROOT = path.resolve(HERE, '../../..');
 const RTC_MAIN = path.join(REPO_ROOT, 'dist/src/server/main.js');
-const AIORTC_SERVER = path.join(REPO_ROOT, 'bench/media/aiortc_server.py');
+const AIORTC_SERVER = path.join(REPO_ROOT, 'bench/media/aiortc-server.py');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** The tail of the server's output kept for error messages. */
