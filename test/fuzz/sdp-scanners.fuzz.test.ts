@@ -48,7 +48,8 @@ test('the offer checks are total: InvalidSdpError or UnprocessableOfferError, ne
     const invalid = verdict(() => checkOfferSdp(sdp), InvalidSdpError);
     if (invalid === null) verdict(() => checkStandardOffer(sdp, role, ENGINE_CODECS), UnprocessableOfferError);
     for (const r of offeredDtlsSetups(sdp)) assert.equal(r, r.toLowerCase());
-    assert.ok(performance.now() - t0 < 250, 'one offer takes well under the event loop budget');
+    // wide enough for a loaded CI machine; a quadratic scan of a 64 kB offer would take seconds
+    assert.ok(performance.now() - t0 < 1000, 'one offer is scanned in well under a second');
   }), fuzzParams(400));
 });
 
