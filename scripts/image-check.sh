@@ -136,15 +136,27 @@ if [ "${RTC_IMAGE_REBUILD_BASE:-0}" = 1 ] || ! have_image "$BASE_RUNTIME" || ! h
   log "base images made in $(( $(date +%s) - t0 )) s: $BASE_RUNTIME, $BASE_NODE"
 fi
 
+# Where HTTPS leaves this machine through a TLS-inspecting proxy (its CA in the host's bundle, as
+# NODE_EXTRA_CA_CERTS or npm's cafile say), the build's npm must trust that CA too: the bundle
+# and an npmrc naming it are mounted for the RUN steps only, nothing of them stays in the image.
+ca_mounts=()
+ca_file=${RTC_IMAGE_CA_FILE:-${NODE_EXTRA_CA_CERTS:-$(npm config get cafile 2>/dev/null || true)}}
+if [ -n "$ca_file" ] && [ "$ca_file" != null ] && [ -f "$ca_file" ]; then
+  printf 'cafile=/etc/ssl/build-host-ca.crt\n' > "$WORK/npmrc"
+  ca_mounts=(--volume "$ca_file:/etc/ssl/build-host-ca.crt:ro" --volume "$WORK/npmrc:/usr/local/etc/npmrc:ro")
+  log "the build's npm trusts this host's CA bundle $ca_file (mounted for RUN steps only)"
+fi
+
 log "building the Dockerfile (waiting for $LOCK)"
 exec 9>"$LOCK"
 flock 9
 t0=$(date +%s)
-"${BUILDAH[@]}" bud --isolation chroot "${ULIMITS[@]}" --layers=false \
+"${BUILDAH[@]}" bud --isolation chroot "${ULIMITS[@]}" --layers=false "${ca_mounts[@]}" \
   --build-arg "NODE_IMAGE=$BASE_NODE" --build-arg "RUNTIME_IMAGE=$BASE_RUNTIME" \
   -f Dockerfile -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; die "the build failed (log: $WORK/build.log)"; }
 build_s=$(( $(date +%s) - t0 ))
 flock -u 9
+exec 9>&-
 size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")
 log "built $IMAGE in $build_s s; size $(( size / 1000000 )) MB ($size bytes, uncompressed)"
 
