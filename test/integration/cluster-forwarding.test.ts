@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -94,7 +94,7 @@ describe('three replicas behind HAProxy (round robin): any replica answers for a
       env: {
         PORT: String(port), RTC_CLUSTER_SECRET: SECRET, RTC_ADVERTISE_URL: `http://127.0.0.1:${port}`,
         RTC_MAX_SESSIONS: '8', RTC_MAX_PIXELS: String(W * H), RTC_CONNECT_TIMEOUT_S: '20', RTC_CPU_WORKERS: '1',
-        RTC_CLUSTER_CONNECT_TIMEOUT_MS: '1000',
+        RTC_CLUSTER_CONNECT_TIMEOUT_MS: '1000', RTC_CLUSTER_FORWARD_TIMEOUT_S: '2',
       },
       startTimeoutMs: 60_000,
     })));
@@ -227,6 +227,53 @@ describe('three replicas behind HAProxy (round robin): any replica answers for a
       assert.equal((await fetch(`${lb}/sessions/${sessionId}`, { method: 'DELETE' })).status, 204);
     } finally {
       canary.close();
+    }
+  });
+
+  it('an owner that takes the connection but does not answer: 502 after the forward timeout; one that never takes it: 404 after the connect timeout', async (t) => {
+    const res = await fetch(`${lb}/offer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'offer', sdp: await gatheredOffer(['sendrecv']), filter: 'none' }),
+    });
+    const { sessionId } = (await res.json()) as { sessionId: string };
+    const owner = ownerOf(sessionId);
+    const other = replicas.find((r) => r !== owner)!;
+    // A stopped process: the kernel still completes the handshake, nothing answers.
+    owner.srv.child.kill('SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const got = await fetch(`${other.url}/sessions/${sessionId}`, { signal: AbortSignal.timeout(10_000) });
+      const ms = Date.now() - t0;
+      t.diagnostic(`stopped owner: ${got.status} after ${ms} ms`);
+      assert.equal(got.status, 502);
+      assert.equal(((await got.json()) as { error: { code: string } }).error.code, 'OWNER_UNREACHABLE');
+      assert.ok(ms >= 1500 && ms < 5000, `after RTC_CLUSTER_FORWARD_TIMEOUT_S (2 s): ${ms} ms`);
+    } finally {
+      owner.srv.child.kill('SIGCONT');
+    }
+    assert.equal((await fetch(`${owner.url}/sessions/${sessionId}`, { method: 'DELETE' })).status, 204);
+
+    // A pod IP that vanished is silent: a listener whose accept queue is full drops the SYN the
+    // same way. A valid id (this cluster's secret) naming it answers 404 after the connect timeout.
+    const py = spawn('python3', ['-c', [
+      'import socket, sys, time', 's = socket.socket()', 's.bind(("127.0.0.1", 0))', 's.listen(0)',
+      'print(s.getsockname()[1], flush=True)', 'time.sleep(60)',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => py.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
+      const fillers: Socket[] = [];
+      for (let i = 0; i < 3; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => {}));
+      await new Promise((r) => setTimeout(r, 300));
+      const silent = new ClusterIds(SECRET, parseAdvertiseUrl(`http://127.0.0.1:${port}`)).newId();
+      const t0 = Date.now();
+      const got = await fetch(`${other.url}/whip/sessions/${silent}`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
+      const ms = Date.now() - t0;
+      t.diagnostic(`silent owner: ${got.status} after ${ms} ms`);
+      assert.equal(got.status, 404);
+      assert.ok(ms >= 800 && ms < 4000, `after RTC_CLUSTER_CONNECT_TIMEOUT_MS (1 s): ${ms} ms`);
+      for (const f of fillers) f.destroy();
+    } finally {
+      py.kill('SIGKILL');
     }
   });
 
