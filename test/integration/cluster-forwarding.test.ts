@@ -24,6 +24,8 @@ const SECRET = 'cluster-test-secret-0123456789abcdef';
 const W = 320;
 const H = 240;
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((p) => existsSync(p));
+// Skipped on a developer machine without HAProxy; in CI (CI=true) a missing one fails instead.
+const NO_HAPROXY = HAPROXY || process.env.CI ? false : 'haproxy is not installed (scripts/install-system-deps.sh installs it)';
 
 interface Replica { srv: TestServer; port: number; url: string }
 
@@ -56,7 +58,8 @@ async function startHaproxy(port: number, backends: number[], dir: string): Prom
     ...backends.map((p, i) => `  server r${i} 127.0.0.1:${p} check inter 300ms fall 2 rise 1`),
     '',
   ].join('\n'));
-  const child = spawn(HAPROXY!, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (!HAPROXY) throw new Error('haproxy is not installed: scripts/install-system-deps.sh installs it');
+  const child = spawn(HAPROXY, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (c: Buffer) => { log += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
@@ -73,7 +76,7 @@ async function startHaproxy(port: number, backends: number[], dir: string): Prom
   }
 }
 
-describe('three replicas behind HAProxy (round robin): any replica answers for any session', { skip: HAPROXY ? false : 'haproxy is not installed (scripts/install-system-deps.sh)' }, () => {
+describe('three replicas behind HAProxy (round robin): any replica answers for any session', { skip: NO_HAPROXY }, () => {
   const replicas: Replica[] = [];
   let lb = '';
   let haproxy: ChildProcess | null = null;
@@ -301,5 +304,46 @@ describe('three replicas behind HAProxy (round robin): any replica answers for a
     } finally {
       p.close();
     }
+  });
+});
+
+describe('forwarding keeps the caller\'s authorization: checked where the request lands, and again by the owner', () => {
+  const TOKEN_A = 'cluster-test-token-a-0123456789';
+  const TOKEN_B = 'cluster-test-token-b-0123456789';
+  const replicas: Replica[] = [];
+
+  before(async () => {
+    const ports = [await freePort(), await freePort()];
+    const started = await Promise.all(ports.map((port) => startTestServer({
+      env: {
+        PORT: String(port), RTC_CLUSTER_SECRET: SECRET, RTC_ADVERTISE_URL: `http://127.0.0.1:${port}`,
+        RTC_AUTH_TOKENS: `${TOKEN_A},${TOKEN_B}`, RTC_CPU_WORKERS: '1', RTC_CONNECT_TIMEOUT_S: '20',
+      },
+      startTimeoutMs: 60_000,
+    })));
+    started.forEach((srv, i) => replicas.push({ srv, port: ports[i]!, url: `http://127.0.0.1:${ports[i]}` }));
+  });
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.srv.stop()));
+  });
+
+  it('no token: 401 where it lands, nothing forwarded; another identity: the owner\'s 404; the creator: 200', async () => {
+    const [owner, other] = replicas as [Replica, Replica];
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+    const res = await fetch(`${owner.url}/offer`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...auth(TOKEN_A) },
+      body: JSON.stringify({ type: 'offer', sdp: await gatheredOffer(['sendrecv']), filter: 'none' }),
+    });
+    assert.equal(res.status, 200);
+    const { sessionId } = (await res.json()) as { sessionId: string };
+    const before = await clusterCounters(other.url);
+    assert.equal((await fetch(`${other.url}/sessions/${sessionId}`)).status, 401);
+    assert.equal((await fetch(`${other.url}/sessions/${sessionId}`, { headers: auth('wrong-token-0123456789abc') })).status, 403);
+    assert.equal(forwardsOut(await clusterCounters(other.url)) - forwardsOut(before), 0, 'refused before any forward');
+    assert.equal((await fetch(`${other.url}/sessions/${sessionId}`, { headers: auth(TOKEN_B) })).status, 404, 'another identity\'s session');
+    assert.equal((await fetch(`${other.url}/sessions/${sessionId}`, { method: 'DELETE', headers: auth(TOKEN_B) })).status, 404);
+    assert.equal((await fetch(`${other.url}/sessions/${sessionId}`, { headers: auth(TOKEN_A) })).status, 200, 'the creator, through the other replica');
+    assert.equal(answered(await clusterCounters(other.url)) - answered(before), 3, 'the three authenticated requests were forwarded');
+    assert.equal((await fetch(`${other.url}/sessions/${sessionId}`, { method: 'DELETE', headers: auth(TOKEN_A) })).status, 204);
   });
 });
