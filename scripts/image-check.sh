@@ -95,9 +95,17 @@ mirror() {
 }
 
 have_image() { "${PODMAN[@]}" image exists "$1"; }
+image_id() { "${PODMAN[@]}" image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+# vfs keeps a whole copy of every image: the one a new build or import untagged goes.
+drop_replaced() {
+  local old=$1 name=$2
+  if [ -n "$old" ] && [ "$old" != "$(image_id "$name")" ]; then "${PODMAN[@]}" rmi "$old" >/dev/null 2>&1 || true; fi
+}
 
 if [ "${RTC_IMAGE_REBUILD_BASE:-0}" = 1 ] || ! have_image "$BASE_RUNTIME" || ! have_image "$BASE_NODE"; then
   t0=$(date +%s)
+  old_runtime=$(image_id "$BASE_RUNTIME")
+  old_node=$(image_id "$BASE_NODE")
   m=$(mirror)
   log "base images: mmdebstrap bookworm from $m"
   rm -rf "$WORK/rootfs" "$WORK/node-pkg"
@@ -136,6 +144,8 @@ APT
   tar -C "$WORK/rootfs" --numeric-owner -cf "$WORK/node.tar" .
   "${PODMAN[@]}" import --change 'CMD ["node"]' "$WORK/node.tar" "$BASE_NODE" >/dev/null
   rm -rf "$WORK/rootfs" "$WORK/runtime.tar" "$WORK/node.tar" "$WORK/node-pkg"
+  drop_replaced "$old_runtime" "$BASE_RUNTIME"
+  drop_replaced "$old_node" "$BASE_NODE"
   log "base images made in $(( $(date +%s) - t0 )) s: $BASE_RUNTIME, $BASE_NODE"
 fi
 
@@ -154,10 +164,12 @@ log "building the Dockerfile (waiting for $LOCK)"
 exec 9>"$LOCK"
 flock 9
 t0=$(date +%s)
+old_image=$(image_id "$IMAGE")
 "${BUILDAH[@]}" bud --isolation chroot "${ULIMITS[@]}" --layers=false "${ca_mounts[@]}" \
   --build-arg "NODE_IMAGE=$BASE_NODE" --build-arg "RUNTIME_IMAGE=$BASE_RUNTIME" \
   -f Dockerfile -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; die "the build failed (log: $WORK/build.log)"; }
 build_s=$(( $(date +%s) - t0 ))
+drop_replaced "$old_image" "$IMAGE"
 flock -u 9
 exec 9>&-
 size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")

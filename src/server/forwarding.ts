@@ -119,6 +119,8 @@ export class Forwarder {
       this.inFlight--;
     });
     res.writeHead(upstream.statusCode ?? 502, headers);
+    // An owner that sent its headers and then stalls does not hold the caller for ever.
+    upstream.setTimeout(this.settings.forwardTimeoutS * 1000, () => upstream.destroy(new Error('the owner stalled mid-answer')));
     upstream.once('error', () => res.destroy());
     upstream.pipe(res);
     return reply;
