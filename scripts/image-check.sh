@@ -169,9 +169,9 @@ old_image=$(image_id "$IMAGE")
   --build-arg "NODE_IMAGE=$BASE_NODE" --build-arg "RUNTIME_IMAGE=$BASE_RUNTIME" \
   -f Dockerfile -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; die "the build failed (log: $WORK/build.log)"; }
 build_s=$(( $(date +%s) - t0 ))
-drop_replaced "$old_image" "$IMAGE"
 flock -u 9
 exec 9>&-
+drop_replaced "$old_image" "$IMAGE"
 size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")
 log "built $IMAGE in $build_s s; size $(( size / 1000000 )) MB ($size bytes, uncompressed)"
 
