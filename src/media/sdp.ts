@@ -1,6 +1,9 @@
 /**
- * Checks on a client's SDP offer before it reaches libwebrtc, so that malformed input gets a
- * precise 400 instead of an opaque native error.
+ * Checks on a client's SDP offer before it reaches the media engine, so that malformed input gets
+ * a precise 400 instead of an opaque native error. The text is scanned here, bounds first, rather
+ * than parsed with sdp-transform, which keeps one value per repeated attribute and drops text after
+ * a value, where hostile offers aim (docs/security.md, "Offers"); test/fuzz/sdp-scanners.fuzz.test.ts
+ * holds the scan to sdp-transform's parse wherever that parse is lossless.
  */
 
 /** Longest SDP accepted; real offers are a few kB. */
@@ -100,9 +103,11 @@ function mediaSections(sdp: string): MediaSection[] {
   const sections: MediaSection[] = [];
   let current: MediaSection | null = null;
   for (const line of sdp.split(/\r?\n/)) {
-    const m = /^m=(\S+) (\d+)/.exec(line);
-    if (m) {
-      current = { kind: m[1] ?? '', rejected: m[2] === '0', direction: 'sendrecv', codecs: [] };
+    if (line.startsWith('m=')) {
+      // Every m= line starts a media description (RFC 8866 §5.14), a malformed one too: its
+      // attributes must not be read as the previous section's. A malformed one is of no kind.
+      const m = /^m=(\w+) (\d+)(?:\/\d+)? \S+/.exec(line);
+      current = { kind: m?.[1] ?? '', rejected: m?.[2] === '0', direction: 'sendrecv', codecs: [] };
       sections.push(current);
       continue;
     }

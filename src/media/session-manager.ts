@@ -40,6 +40,8 @@ export interface SessionManagerOptions {
   /** ICE gathering longer than this answers with what was gathered. */
   iceGatheringTimeoutMs?: number;
   portRange?: { min: number; max: number };
+  /** Makes session and viewer ids (random UUIDs when absent; a server in a cluster passes ids that name it as the owner). */
+  newId?: () => string;
   /** Called with the live session count whenever it changes (pod-deletion-cost, metrics). */
   onCountChange?: (count: number) => void;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
@@ -143,6 +145,7 @@ export class SessionManager {
     this.admit();
     this.negotiating++;
     const session = new Session({
+      ...(this.opts.newId ? { id: this.opts.newId() } : {}),
       engine: this.opts.engine.name,
       processors: this.opts.registry,
       metrics: this.opts.metrics,
@@ -188,6 +191,7 @@ export class SessionManager {
     this.negotiating++;
     this.negotiatingViewers++;
     const viewer = new Viewer({
+      ...(this.opts.newId ? { id: this.opts.newId() } : {}),
       sessionId,
       connectTimeoutMs: this.opts.connectTimeoutMs,
       disconnectGraceMs: this.opts.disconnectGraceMs ?? 3000,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
+import { AdvertiseUrlError, parseAdvertiseUrl, type ReplicaAddress } from '../cluster/session-ids.js';
 import { MEDIA_SETTINGS, type NumericSetting } from '../media/media-settings.js';
 import { BACKEND_CHOICES, MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
 
@@ -96,6 +97,24 @@ export interface Config {
   authOperatorScope: string;
   /** Longest a JWT may still be valid for (exp - now); longer-lived ones are refused. */
   authJwtMaxTtlS: number;
+  /** Seconds an idle keep-alive connection stays open: longer than any load balancer in front keeps its backend connections. */
+  keepAliveTimeoutS: number;
+  /** Running as one of several replicas (RTC_CLUSTER_SECRET and RTC_ADVERTISE_URL set), or null: a single server. */
+  cluster: ClusterConfig | null;
+}
+
+/** How a replica finds and reaches the others' sessions (docs/deployment.md#several-replicas). */
+export interface ClusterConfig {
+  /** Shared by every replica: authenticates the owner named in session ids and the hop header of forwards. */
+  secret: string;
+  /** Where the other replicas reach this one (the pod IP). */
+  advertise: ReplicaAddress;
+  /** A forward whose owner does not accept the connection within this is answered 404 (the owner is gone). */
+  connectTimeoutMs: number;
+  /** A forward whose owner has not answered within this is answered 502. */
+  forwardTimeoutS: number;
+  /** Forwards in flight at once from this replica; past it 503. */
+  maxForwards: number;
 }
 
 /** A configuration value that cannot be used. */
@@ -174,6 +193,30 @@ function podIdentity(env: Env): PodIdentity | null {
   return { podName, namespace, apiBase: `https://${host.includes(':') ? `[${host}]` : host}:${port}` };
 }
 
+/** The cluster settings: both RTC_CLUSTER_SECRET and RTC_ADVERTISE_URL, or neither. */
+function clusterConfig(env: Env): ClusterConfig | null {
+  const secret = env.RTC_CLUSTER_SECRET ?? '';
+  const url = (env.RTC_ADVERTISE_URL ?? '').trim();
+  if (secret === '' && url === '') return null;
+  if (secret === '') throw new ConfigError('RTC_CLUSTER_SECRET', 'must be set with RTC_ADVERTISE_URL');
+  if (url === '') throw new ConfigError('RTC_ADVERTISE_URL', 'must be set with RTC_CLUSTER_SECRET (http://POD_IP:PORT)');
+  if (secret.length < 32) throw new ConfigError('RTC_CLUSTER_SECRET', 'must be at least 32 characters');
+  let advertise: ReplicaAddress;
+  try {
+    advertise = parseAdvertiseUrl(url);
+  } catch (err) {
+    if (err instanceof AdvertiseUrlError) throw new ConfigError('RTC_ADVERTISE_URL', err.message);
+    throw err;
+  }
+  return {
+    secret,
+    advertise,
+    connectTimeoutMs: int(env, 'RTC_CLUSTER_CONNECT_TIMEOUT_MS', 2000, 50, 30_000),
+    forwardTimeoutS: int(env, 'RTC_CLUSTER_FORWARD_TIMEOUT_S', 20, 1, 300),
+    maxForwards: int(env, 'RTC_CLUSTER_MAX_FORWARDS', 256, 1, 100_000),
+  };
+}
+
 function list(env: Env, name: string): string[] {
   return (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
@@ -238,6 +281,8 @@ export function loadConfig(env: Env = process.env): Config {
     authOperatorTokens: list(env, 'RTC_AUTH_OPERATOR_TOKENS'),
     authOperatorScope: (env.RTC_AUTH_OPERATOR_SCOPE ?? 'rtc:operator').trim(),
     authJwtMaxTtlS: int(env, 'RTC_AUTH_JWT_MAX_TTL_S', 86_400, 60, 366 * 86_400),
+    keepAliveTimeoutS: int(env, 'RTC_KEEP_ALIVE_TIMEOUT_S', 620, 1, 3600),
+    cluster: clusterConfig(env),
   };
   // Three bodies of the largest size by default: enough for the limiter's running calls on a small pod.
   cfg.processMaxBufferedBytes = int(env, 'RTC_PROCESS_MAX_BUFFERED_BYTES', 3 * cfg.bodyLimitBytes, 1024, 2 ** 40);
