@@ -11,9 +11,9 @@
  */
 import { networkInterfaces } from 'node:os';
 import {
-  GenericNack, PacketStatus, PictureLossIndication, ReceiverEstimatedMaxBitrate, RecvDelta, RTCPeerConnection,
-  RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RtcpHeader, RtcpPayloadSpecificFeedback, RtcpRrPacket,
-  RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, RunLengthChunk, TransportWideCC, useAbsSendTime, useFIR, useNACK, usePLI,
+  GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RTCPeerConnection,
+  RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RtcpPayloadSpecificFeedback, RtcpRrPacket,
+  RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, TransportWideCC, useAbsSendTime, useFIR, useNACK, usePLI,
   useREMB, useSdesMid, useTransportWideCC, useTWCC,
   type RTCDataChannel, type RTCRtpTransceiver, type RtcpPacket,
 } from 'werift';
@@ -24,7 +24,8 @@ import type { FeedbackResult } from './delay-estimator.js';
 import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './impairment.js';
 import type { IncomingRtp } from './receive-buffer.js';
 import type { SelectedCodec } from './offer-codecs.js';
-import { TransportFeedbackRecorder, type FeedbackMessage } from './transport-feedback.js';
+import { TransportFeedbackRecorder } from './transport-feedback.js';
+import { weriftTransportFeedback } from './transport/werift-feedback.js';
 import { countDrop } from './transport/packet-drops.js';
 import { RetransmitBudget, type RetransmitBudgetOptions, type RetransmitCounters } from './transport/retransmit-budget.js';
 import { checkProtectedDatagram, isMediaDatagram } from './transport/rtp-framing.js';
@@ -50,25 +51,6 @@ const WERIFT_SEND_HISTORY = 128;
 interface WeriftTwccReceiver {
   twccRunning: boolean;
   handleTWCC(transportSequenceNumber: number): void;
-}
-
-/** A feedback message as werift's RTCP packet (run-length chunks, exact deltas, padded to 32 bits). */
-export function weriftTransportFeedback(m: FeedbackMessage, senderSsrc: number, mediaSourceSsrc: number): RtcpTransportLayerFeedback {
-  // werift sets the P bit whenever `padding` is on, also when no padding byte follows: ask only when needed
-  const bytes = 16 + 2 * m.runs.length + m.deltas.reduce((n, d) => n + (d.large ? 2 : 1), 0);
-  return new RtcpTransportLayerFeedback({
-    feedback: new TransportWideCC({
-      senderSsrc, mediaSourceSsrc,
-      baseSequenceNumber: m.baseSequenceNumber, packetStatusCount: m.packetStatusCount,
-      referenceTime: m.referenceTime, fbPktCount: m.fbPktCount,
-      packetChunks: m.runs.map((r) => new RunLengthChunk({ packetStatus: r.status, runLength: r.length })),
-      // werift divides by 250 and rounds down: whole ticks pass through exactly
-      recvDeltas: m.deltas.map((d) => new RecvDelta({
-        type: d.large ? PacketStatus.TypeTCCPacketReceivedLargeDelta : PacketStatus.TypeTCCPacketReceivedSmallDelta, delta: d.ticks * 250,
-      })),
-      header: new RtcpHeader({ type: 205, count: TransportWideCC.count, version: 2, padding: bytes % 4 !== 0 }),
-    }),
-  });
 }
 
 export interface TransportConfig {
