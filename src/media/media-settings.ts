@@ -55,8 +55,8 @@ export const MEDIA_SETTINGS = {
     doc: 'native engine: longest time between key frames, a safety net: receivers get one at once when they join, send PLI/FIR or lose a frame (a key frame every 10 s instead of 2.5 s: 360p encode 2.75 instead of 3.09 ms a frame, +1.7 dB PSNR at the same bitrate; [2026-12-06-native-cost-breakdown.md](measurements/2026-12-06-native-cost-breakdown.md))',
   },
   vp8CpuUsed: {
-    env: 'RTC_VP8_CPU_USED', kind: 'integer', default: -6, min: -16, max: 16,
-    doc: 'native engine: libvpx speed. Negative fixes it (-6: 360p encode 3.1-3.7 ms a frame at 38.5 dB PSNR, 720p 16 ms at 36.5 dB); positive lets libvpx choose from the time left before the next frame, so its cost follows the machine\'s load (12: 4.3-5.1 ms at 41 dB, 720p 18 ms at 32.7 dB; [2026-12-06-native-cost-breakdown.md](measurements/2026-12-06-native-cost-breakdown.md))',
+    env: 'RTC_VP8_CPU_USED', kind: 'integer', default: 12, min: -16, max: 16,
+    doc: 'native engine: libvpx speed. Positive lets libvpx choose it from the time left before the next frame, so a loaded machine gets faster, lower-quality frames instead of late ones (12: 360p encode 4.3-5.1 ms a frame at 41 dB PSNR; 720p 18 ms at 32.7 dB under load); negative fixes it (-6: 360p 3.1-3.7 ms at 38.5 dB, but 720p fell to 16-20 fps on the shared 2-core machine; [2026-12-06-native-cost-breakdown.md](measurements/2026-12-06-native-cost-breakdown.md))',
   },
   hardwareCodecs: {
     env: 'RTC_HARDWARE_CODECS', kind: 'boolean', default: true,
