@@ -15,7 +15,7 @@ import { CpuProcessor } from '../src/processing/cpu/cpu-processor.js';
 import { GpuProcessor } from '../src/processing/gpu/gpu-processor.js';
 import { ReferenceProcessor } from '../src/processing/reference/reference-processor.js';
 import { sha256Hex, syntheticRgba } from '../src/processing/synthetic.js';
-import { FILTER_NAMES, i420Size, type FilterSpec, type FrameProcessor, type ProcessTimings } from '../src/processing/types.js';
+import { KERNEL_FILTER_NAMES, i420Size, type KernelFilterSpec, type FrameProcessor, type ProcessTimings } from '../src/processing/types.js';
 
 const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 15) || 15);
 const WARMUP = 2;
@@ -46,7 +46,7 @@ function log(msg: string): void {
 async function blur1080p(p: FrameProcessor, runs: number): Promise<Record<string, unknown>> {
   const data = syntheticRgba(WIDTH, HEIGHT);
   const out = new Uint8Array(data.length);
-  const filter: FilterSpec = { name: 'blur', iterations: ITERATIONS };
+  const filter: KernelFilterSpec = { name: 'blur', iterations: ITERATIONS };
   for (let i = 0; i < Math.min(WARMUP, runs - 1); i++) await p.processRgba({ width: WIDTH, height: HEIGHT, data }, filter, out);
   const wall: number[] = [];
   const split: ProcessTimings[] = [];
@@ -76,8 +76,8 @@ async function perFilter(p: FrameProcessor, sizes: Array<[number, number]>, runs
     const data = rgba.subarray(0, i420Size(w, h)); // any bytes will do; same input for every backend
     const out = new Uint8Array(data.length);
     const row: Record<string, number> = {};
-    for (const name of FILTER_NAMES) {
-      const filter: FilterSpec = { name, iterations: 1 };
+    for (const name of KERNEL_FILTER_NAMES) {
+      const filter: KernelFilterSpec = { name, iterations: 1 };
       for (let i = 0; i < WARMUP; i++) await p.processI420({ width: w, height: h, data }, filter, out);
       const times: number[] = [];
       for (let i = 0; i < runs; i++) {

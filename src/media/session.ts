@@ -133,6 +133,11 @@ export class Session {
     this.peer = peer;
   }
 
+  /** The filter the session runs now. */
+  get filter(): FilterSpec {
+    return this.pipeline.filter;
+  }
+
   get isClosed(): boolean {
     return this.state === 'closed';
   }
