@@ -98,8 +98,8 @@ export interface Config {
   facesStyle: AnonymizeStyle;
   /** Face filters: lowest detector score that counts as a face. */
   facesMinScore: number;
-  /** Face filters: also detect on square tiles of wide frames (smaller faces found, 3 model runs at 16:9). */
-  facesTiles: boolean;
+  /** Face filters: detection pyramid levels past the whole frame (each finds faces half as small, at more model runs). */
+  facesTiles: number;
   /** Face filters: newest detection older than this (ms, frame to frame) -> anonymize covers the whole frame. */
   facesMaxAgeMs: number;
   /** Face filters: how long a frame waits for the detection started on it, ms. */
@@ -249,12 +249,12 @@ export function loadConfig(env: Env = process.env): Config {
     authJwtMaxTtlS: int(env, 'RTC_AUTH_JWT_MAX_TTL_S', 86_400, 60, 366 * 86_400),
     facesStyle: oneOf(env, 'RTC_FACES_STYLE', 'blur', ANONYMIZE_STYLES),
     facesMinScore: decimal(env, 'RTC_FACES_MIN_SCORE', 0.5, 0.05, 0.99),
-    facesTiles: bool(env, 'RTC_FACES_TILES', true),
+    facesTiles: int(env, 'RTC_FACES_TILES', 2, 0, 3),
     facesMaxAgeMs: int(env, 'RTC_FACES_MAX_AGE_MS', 250, 10, 5000),
     facesWaitMs: int(env, 'RTC_FACES_WAIT_MS', 20, 0, 1000),
     facesHoldDetections: int(env, 'RTC_FACES_HOLD', 5, 0, 100),
     facesPad: decimal(env, 'RTC_FACES_PAD', 0.2, 0, 2),
-    facesDetectIntervalMs: int(env, 'RTC_FACES_DETECT_INTERVAL_MS', 0, 0, 10_000),
+    facesDetectIntervalMs: int(env, 'RTC_FACES_DETECT_INTERVAL_MS', 100, 0, 10_000),
     facesSessionCost: decimal(env, 'RTC_FACES_SESSION_COST', 1.5, 1, 50),
   };
   // Three bodies of the largest size by default: enough for the limiter's running calls on a small pod.

