@@ -89,6 +89,11 @@ export interface MediaEngine {
    * encode and cost only their packets (native; measured with `npm run bench:whep`).
    */
   readonly viewerCost: number;
+  /**
+   * Media packets the engine dropped before any parser and peer requests it refused (NACK answers
+   * past the budget), by reason, over the process's life. Engines that cannot see packets omit it.
+   */
+  packetDrops?(): Record<string, number>;
   /** Answer an offer; rejects with NegotiationError when the offer cannot be answered. */
   answer(offerSdp: string, options: PeerOptions, events: PeerEvents): Promise<AnsweredPeer>;
   /**

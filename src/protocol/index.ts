@@ -3,7 +3,7 @@
  * session info, HTTP bodies, data channel messages, Retry-After and the percentile definition.
  * Runtime-neutral on purpose: it imports nothing of server/, media/, processing/, web/ or
  * loadgen/ and uses no Node-only or DOM-only API, so both the Node build and the web bundle take
- * it as it is (test/unit/protocol.test.ts checks both). docs/protocol.md describes it for users.
+ * it as it is (test/unit/protocol/runtime-neutrality.test.ts checks both). docs/protocol.md describes it for users.
  *
  * Frame stamps are not here, and there are two of them, for these reasons. A stamp is not a
  * message between two parties: the server never reads one, and each client reads only the stamps

@@ -74,6 +74,8 @@ export interface Config {
   hardwareCodecs: boolean;
   /** Native engine: an incoming frame not complete after this long is dropped and a key frame asked for, ms. */
   frameTimeoutMs: number;
+  /** Native engine: the most one client may make the server resend in answer to its NACKs, kbit/s. */
+  retransmitBudgetKbps: number;
   /** Cores admission may fill: the cgroup CPU quota where there is one, else the machine's cores. */
   capacityCores: number;
   /** Fraction of capacityCores the sessions may use before offers get 503. */
@@ -237,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     vp8CpuUsed: int(env, 'RTC_VP8_CPU_USED', 12, -16, 16),
     hardwareCodecs: bool(env, 'RTC_HARDWARE_CODECS', true),
     frameTimeoutMs: int(env, 'RTC_FRAME_TIMEOUT_MS', 150, 20, 5000),
+    retransmitBudgetKbps: int(env, 'RTC_RTX_BUDGET_KBPS', 1000, 50, 100_000),
     capacityCores: decimal(env, 'RTC_CAPACITY_CORES', Math.min(cores, cgroupCores() ?? cores), 0.01, 1024),
     capacityTarget: decimal(env, 'RTC_CAPACITY_TARGET', 0.8, 0.05, 1),
     capacitySessionCores: decimal(env, 'RTC_CAPACITY_SESSION_CORES', 0.25, 0.001, 64),

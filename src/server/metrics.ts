@@ -152,6 +152,23 @@ export class Metrics implements MediaMetrics {
     registers: [this.registry],
   });
 
+  /** Where rtc_media_packets_dropped_total reads its counts (the media engine's, set once it exists). */
+  mediaDropSource: () => Record<string, number> = () => ({});
+
+  readonly mediaPacketsDropped: client.Counter<'reason'> = (() => {
+    const metrics = this;
+    return new client.Counter({
+      name: 'rtc_media_packets_dropped_total',
+      help: 'Media packets dropped before any parser, and peer requests refused (NACK answers past the budget, oversized frames), by reason',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect(this: client.Counter<'reason'>) {
+        this.reset();
+        for (const [reason, n] of Object.entries(metrics.mediaDropSource())) this.inc({ reason }, n);
+      },
+    });
+  })();
+
   readonly draining = new client.Gauge({
     name: 'rtc_draining',
     help: '1 while the server drains before shutdown',

@@ -90,7 +90,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     vp8CpuUsed: config.vp8CpuUsed,
     hardwareCodecs: config.hardwareCodecs,
     frameTimeoutMs: config.frameTimeoutMs,
+    retransmitBudgetKbps: config.retransmitBudgetKbps,
+    maxPixels: config.maxPixels,
   });
+  metrics.mediaDropSource = () => engine.packetDrops?.() ?? {};
   const capacity = new CapacityEstimator({
     cores: config.capacityCores,
     target: config.capacityTarget,

@@ -10,7 +10,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { percentile } from '../../src/protocol/index.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { launchBrowser, screenshotBoth, type TestBrowser } from './browser.js';
+import { launchBrowser, screenshotBoth, type TestBrowser } from '../support/browser.js';
 
 interface ProcessJson {
   backend: string;

@@ -11,8 +11,8 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import {
   FUZZ_MULTIPLIER, FUZZ_SERVER_ENV, assertClientError, assertServerHealthy, describeOutcome, fuzzParams, isSuccess, outcome, postBody,
   procFigures, type Outcome, type ProcFigures,
-} from './harness.js';
-import { REAL_OFFERS, mutatedOffer, offerLikeText } from './sdp-mutations.js';
+} from '../support/fuzz/harness.js';
+import { REAL_OFFERS, mutatedOffer, offerLikeText } from '../support/fuzz/sdp-mutations.js';
 
 /**
  * Resident memory all the batches may add (kB; grows with the square root of FUZZ_RUNS):

@@ -11,8 +11,8 @@ import { PNG } from 'pngjs';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
   FUZZ_SERVER_ENV, assertClientError, assertServerHealthy, describeOutcome, fuzzParams, isSuccess, outcome, postBody, procFigures,
-} from './harness.js';
-import { SEED_PNGS, chunk, damagedPng, forgedHeaderPng, ihdr, pngFile, realPng } from './png-inputs.js';
+} from '../support/fuzz/harness.js';
+import { SEED_PNGS, chunk, damagedPng, forgedHeaderPng, ihdr, pngFile, realPng } from '../support/png-inputs.js';
 
 /** Small enough that any accepted request is cheap on a busy 2-core machine. */
 const MAX_WORK = 64 * 64 * 4;

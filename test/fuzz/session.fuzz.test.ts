@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import type { RTCDataChannel } from '../../src/media/wrtc.js';
 import {
   FUZZ_SERVER_ENV, assertClientError, assertServerHealthy, describeOutcome, fuzzParams, isSuccess, outcome, postBody, procFigures,
-} from './harness.js';
+} from '../support/fuzz/harness.js';
 
 /** Resident memory the batches may add to a server that streams one session all along. */
 const MAX_RSS_GROWTH_KB = 128 * 1024;

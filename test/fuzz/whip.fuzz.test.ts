@@ -9,8 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { WhipPublisher } from '../support/whip-client.js';
-import { FUZZ_SERVER_ENV, assertClientError, assertServerHealthy, describeOutcome, fuzzParams, isSuccess, outcome, postBody, type Outcome } from './harness.js';
-import { REAL_OFFERS, mutatedOffer, offerLikeText } from './sdp-mutations.js';
+import { FUZZ_SERVER_ENV, assertClientError, assertServerHealthy, describeOutcome, fuzzParams, isSuccess, outcome, postBody, type Outcome } from '../support/fuzz/harness.js';
+import { REAL_OFFERS, mutatedOffer, offerLikeText } from '../support/fuzz/sdp-mutations.js';
 
 describe('fuzz WHIP and WHEP', () => {
   let srv: TestServer;

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createNativeEngine, NativePeer } from '../../src/media/engines/native/index.js';
-import { CHROMIUM, launchBrowser, type TestBrowser } from '../e2e/browser.js';
-import { startEchoHarness, type EchoHarness } from './native-harness.js';
+import { CHROMIUM, launchBrowser, type TestBrowser } from '../support/browser.js';
+import { startEchoHarness, type EchoHarness } from '../support/native-echo-harness.js';
 
 interface PageResult {
   answerCodec: string;

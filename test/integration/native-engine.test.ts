@@ -13,7 +13,7 @@ import { createNativeEngine, NativePeer, type NativeEngineOptions } from '../../
 import { warmUpWerift } from '../../src/media/engines/native/werift.js';
 import { percentile } from '../../src/protocol/index.js';
 import { RtcClient } from '../support/rtc-client.js';
-import { startEchoHarness, type EchoHarness } from './native-harness.js';
+import { startEchoHarness, type EchoHarness } from '../support/native-echo-harness.js';
 
 const W = 640;
 const H = 360;

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createNativeEngine, NativePeer } from '../../src/media/engines/native/index.js';
 import { RtcClient } from '../support/rtc-client.js';
-import { startEchoHarness, type EchoHarness } from './native-harness.js';
+import { startEchoHarness, type EchoHarness } from '../support/native-echo-harness.js';
 
 /** UDP host candidates of an SDP: [address, port]. */
 function hostCandidates(sdp: string): Array<[string, number]> {

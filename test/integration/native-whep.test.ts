@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createNativeEngine, NativePeer, NativeViewerPeer } from '../../src/media/engines/native/index.js';
 import { percentile } from '../../src/protocol/index.js';
 import { WhepViewer, WhipPublisher } from '../support/whip-client.js';
-import { startEchoHarness } from './native-harness.js';
+import { startEchoHarness } from '../support/native-echo-harness.js';
 
 const W = 320;
 const H = 240;

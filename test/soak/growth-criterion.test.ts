@@ -1,7 +1,7 @@
 /** The soak criterion catches steady growth and lets noise, warm-up steps and GC sawtooth through. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALLOWANCES, judgeSeries, median, slope, type Point } from './growth-criterion.js';
+import { ALLOWANCES, judgeSeries, median, slope, type Point } from '../support/growth-criterion.js';
 import { mulberry32 as rng } from '../support/prng.js';
 
 
@@ -47,7 +47,7 @@ describe('soak growth criterion', () => {
   });
 
   it('passes the series the soak measured here (1000 cycles, idle samples every 50)', () => {
-    // RSS in MB from the run reported in docs/readme/hardening.md.
+    // RSS in MB from the run reported in docs/measurements/2026-11-soak.md.
     const rss = [150.4, 149.9, 158.3, 163.9, 176, 173.6, 156, 157.8, 159.1, 160.3, 160.3, 162, 155.9, 159.5, 159.6, 161.1, 163.5, 165.3, 164.6, 164.8];
     const v = judgeSeries(rss.map((y, i) => ({ x: (i + 1) * 50, y })), ALLOWANCES.rssMb)!;
     assert.equal(v.unbounded, false, JSON.stringify(v));

@@ -6,7 +6,7 @@
  *
  *   unshare --net bash -c 'ip link set lo up && npm run soak -- --cycles 1000 --steady-s 600'
  *
- * Criterion (test/soak/growth-criterion.ts), per series and per phase: for the cycles, the idle
+ * Criterion (test/support/growth-criterion.ts), per series and per phase: for the cycles, the idle
  * samples taken after every batch of cycles once all its sessions closed (x = cycles done); for
  * the steady run, the periodic samples (x = time). A series fails when its slope over the
  * phase's second half, projected over the phase, is above an allowance AND its last value is
@@ -19,7 +19,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { OfferRejectedError, RtcClient } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { ALLOWANCES, SERIES, judgeSeries, type SeriesVerdict } from './growth-criterion.js';
+import { ALLOWANCES, SERIES, judgeSeries, type SeriesVerdict } from '../support/growth-criterion.js';
 
 interface Sample {
   t: number;

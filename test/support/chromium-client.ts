@@ -2,13 +2,13 @@
  * Chromium as a media engine's client: a page (served by the server under test, so the offer is
  * same-origin) opens Chromium's fake camera, offers it to POST /offer with a codec preference,
  * and compares what it sent with what came back, pixel by pixel on a canvas. Used by the engine
- * conformance suite; Chromium is Debian's, driven by playwright-core (test/e2e/browser.ts).
+ * conformance suite; Chromium is Debian's, driven by playwright-core (test/support/browser.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from '../e2e/browser.js';
+import { launchBrowser, type TestBrowser } from './browser.js';
 
 /** The page script, in the source tree (dist/test/support → test/support/pages). */
 const PAGE_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/support/pages/chromium-session.js');

@@ -17,6 +17,10 @@ export interface EngineOptions {
   hardwareCodecs: boolean;
   /** Give up an incomplete incoming frame after this long and ask for a key frame. */
   frameTimeoutMs: number;
+  /** The most one client may make the server resend (NACK answers), kbit/s. */
+  retransmitBudgetKbps: number;
+  /** Frames whose header claims more pixels are dropped before they are decoded. */
+  maxPixels: number;
 }
 
 /** Create the engine called `name`. */
@@ -36,6 +40,8 @@ export async function createMediaEngine(name: MediaEngineName, options: EngineOp
         vp8CpuUsed: options.vp8CpuUsed,
         hardware: options.hardwareCodecs,
         frameTimeoutMs: options.frameTimeoutMs,
+        retransmitBudgetKbps: options.retransmitBudgetKbps,
+        maxPixels: options.maxPixels,
       });
     }
   }

@@ -8,12 +8,13 @@ import {
 import { DEFAULT_BITRATE, validateBitrate, type BitrateBounds } from './bitrate-controller.js';
 import { validateImpairment, type ImpairmentOptions } from './impairment.js';
 import { probeCodecs, softwareCodecNames, type CodecProbe } from './ffmpeg.js';
-import { EncoderLimitError, NativePeer, type PeerSettings } from './native-peer.js';
+import { DEFAULT_MAX_PIXELS, EncoderLimitError, NativePeer, type PeerSettings } from './native-peer.js';
 import { NativeViewerPeer } from './native-viewer-peer.js';
 import { selectVideoCodec, supportedVideoCodecs, type SelectedCodec } from './offer-codecs.js';
 import { RtpSendStream } from './rtp-send-stream.js';
 import { encoderKey } from './shared-encoder.js';
-import { defaultHostAddresses, warmUpWerift, WeriftTransport, type TransportConfig } from './werift.js';
+import { dropCounts } from './transport/packet-drops.js';
+import { DEFAULT_RETRANSMIT_BUDGET, defaultHostAddresses, warmUpWerift, WeriftTransport, type TransportConfig } from './werift.js';
 
 export type { ImpairmentOptions } from './impairment.js';
 export type { BitrateBounds } from './bitrate-controller.js';
@@ -44,6 +45,10 @@ export interface NativeEngineOptions {
   impairment?: ImpairmentOptions | null;
   /** Test only: the same on outgoing RTP (after werift's send history, so NACKs are answerable). */
   sendImpairment?: ImpairmentOptions | null;
+  /** The most one client may make the server resend (NACK answers), kbit/s (default 1000; 300 packets/s). */
+  retransmitBudgetKbps?: number;
+  /** Frames whose header (VP8 key frame, H264 SPS) claims more pixels are dropped undecoded (default 3840x2160). */
+  maxPixels?: number;
 }
 
 /**
@@ -81,15 +86,20 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
     vp8CpuUsed: options.vp8CpuUsed ?? 12,
     hardware: options.hardware ?? true,
     frameTimeoutMs: options.frameTimeoutMs ?? 150,
+    maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
     impairment: options.impairment ? validateImpairment(options.impairment) : null,
   };
   if (!(settings.keyframeIntervalMs >= 100 && settings.keyframeIntervalMs <= 60000)) throw new RangeError('keyframeIntervalMs must be within 100..60000');
   if (!(Number.isInteger(settings.vp8CpuUsed) && settings.vp8CpuUsed >= -16 && settings.vp8CpuUsed <= 16)) throw new RangeError('vp8CpuUsed must be an integer within -16..16');
   if (!(settings.inputBitsPerPixel >= 0.005 && settings.inputBitsPerPixel <= 1)) throw new RangeError('inputBitsPerPixel must be within 0.005..1');
+  if (!(Number.isInteger(settings.maxPixels) && settings.maxPixels >= 1)) throw new RangeError('maxPixels must be a positive integer');
   if (!(settings.frameTimeoutMs >= 20 && settings.frameTimeoutMs <= 5000)) throw new RangeError('frameTimeoutMs must be within 20..5000');
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
   const transportCc = options.transportCc ?? true;
   const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
+  const rtxKbps = options.retransmitBudgetKbps ?? DEFAULT_RETRANSMIT_BUDGET.bytesPerSecond * 8 / 1000;
+  if (!(rtxKbps >= 50 && rtxKbps <= 100_000)) throw new RangeError('retransmitBudgetKbps must be within 50..100000');
+  const retransmitBudget = { bytesPerSecond: rtxKbps * 1000 / 8, packetsPerSecond: DEFAULT_RETRANSMIT_BUDGET.packetsPerSecond };
 
   const transportConfig = (codec: SelectedCodec, peerOptions: PeerOptions): TransportConfig => ({
     iceServers: peerOptions.iceServers,
@@ -99,6 +109,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
     additionalHostAddresses: hostAddresses,
     transportCc,
     sendImpairment,
+    retransmitBudget,
   });
 
   const codecs = engineCodecs(probed);
@@ -106,6 +117,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
     name: 'native',
     viewerCost: NATIVE_VIEWER_COST,
     codecs,
+    packetDrops: dropCounts,
     async answer(offerSdp: string, peerOptions: PeerOptions, events: PeerEvents): Promise<AnsweredPeer> {
       const codec = selectVideoCodec(offerSdp);
       if (!codec) throw new NegotiationError('the offer has no video codec the native engine supports (VP8, or H264 with packetization-mode=1 and a baseline profile)', 'unanswerable');
@@ -120,6 +132,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
           onTransportFeedback: (r) => peer?.onTransportFeedback(r),
           onChannel: (ch) => events.onChannel(ch),
           onConnectionState: (s) => peer?.onConnectionState(s),
+          onStreamRestart: () => peer?.onStreamRestart(),
         });
       } catch (err) {
         throw new NegotiationError(`native engine cannot answer: ${(err as Error).message}`);
@@ -151,6 +164,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
           // a viewer has no control channel
           onChannel: (ch) => ch.close(),
           onConnectionState: (s) => viewer?.onConnectionState(s),
+          onStreamRestart: () => undefined,
         });
       } catch (err) {
         throw new NegotiationError(`native engine cannot answer: ${(err as Error).message}`);

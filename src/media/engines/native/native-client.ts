@@ -6,10 +6,10 @@
  */
 import type { ControlChannel, I420Frame, IceServer, PeerConnectionState, PeerStats } from '../../engine.js';
 import { DEFAULT_BITRATE, type BitrateBounds } from './bitrate-controller.js';
-import { NativePeer, type NativePeerCounters, type PeerSettings } from './native-peer.js';
+import { DEFAULT_MAX_PIXELS, NativePeer, type NativePeerCounters, type PeerSettings } from './native-peer.js';
 import type { ReceiveCounters } from './receive-buffer.js';
 import { selectVideoCodec } from './offer-codecs.js';
-import { defaultHostAddresses, WeriftTransport, type OfferedTransport } from './werift.js';
+import { defaultHostAddresses, WeriftTransport, type OfferedTransport, type RawMediaPaths } from './werift.js';
 
 /** Callbacks of a native client; called on the event loop. */
 export interface NativeClientEvents {
@@ -34,7 +34,7 @@ export interface NativeClientOptions {
 /** Client-side peer settings: software codecs (a test box's GPU, if any, is not what is measured), the server's other defaults. */
 function clientSettings(bitrate: BitrateBounds, vp8CpuUsed: number): PeerSettings {
   // 0.15 bit per pixel is the server's own cap on what it sends: the client's REMB does not lower it further
-  return { bitrate, inputBitsPerPixel: 0.15, keyframeIntervalMs: 2500, vp8CpuUsed, hardware: false, frameTimeoutMs: 150, impairment: null };
+  return { bitrate, inputBitsPerPixel: 0.15, keyframeIntervalMs: 2500, vp8CpuUsed, hardware: false, frameTimeoutMs: 150, maxPixels: DEFAULT_MAX_PIXELS, impairment: null };
 }
 
 /** One client connection: `create` makes the offer, `accept` applies the answer and starts the media. */
@@ -66,6 +66,7 @@ export class NativeClient {
       onTransportFeedback: (r) => client.peer?.onTransportFeedback(r),
       onChannel: (ch) => client.attachChannel(ch),
       onConnectionState: (s) => client.onConnectionState(s),
+      onStreamRestart: () => client.peer?.onStreamRestart(),
     });
     return client;
   }
@@ -147,6 +148,11 @@ export class NativeClient {
   /** The receive buffer's counters: packets, gaps, NACKs, frames lost (null before the answer). */
   get receiveCounters(): ReceiveCounters | null {
     return this.peer?.buffer.counters ?? null;
+  }
+
+  /** Test only: the raw media paths of the transport, for a hostile peer (null before the answer). */
+  get rawPathsForTests(): RawMediaPaths | null {
+    return this.peer?.transportForTests.rawPathsForTests ?? null;
   }
 
   /** Close the channel (which ends the server session), then transport and codecs. Idempotent. */

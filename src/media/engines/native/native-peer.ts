@@ -12,6 +12,7 @@ import type { I420Frame, MediaPeer, PeerConnectionState, PeerEvents, PeerStats }
 import { SampleWindow } from '../../rolling-stats.js';
 import type { BitrateBounds } from './bitrate-controller.js';
 import type { FeedbackResult } from './delay-estimator.js';
+import { claimedFrameSize } from './codecs/frame-size.js';
 import { VideoDecoder } from './ffmpeg.js';
 import { Impairment, type ImpairmentOptions } from './impairment.js';
 import type { SelectedCodec } from './offer-codecs.js';
@@ -21,6 +22,7 @@ import type { RtpDepacketizer } from './rtp/codec-payload.js';
 import { H264Depacketizer } from './rtp/h264.js';
 import { Vp8Depacketizer } from './rtp/vp8.js';
 import { encoderKey, SharedEncoder } from './shared-encoder.js';
+import { countDrop } from './transport/packet-drops.js';
 import type { WeriftTransport } from './werift.js';
 
 /** Per-peer settings, from the engine options. */
@@ -32,8 +34,13 @@ export interface PeerSettings {
   vp8CpuUsed: number;
   hardware: boolean;
   frameTimeoutMs: number;
+  /** Frames whose header claims more pixels are dropped before the decoder sees them. */
+  maxPixels: number;
   impairment: ImpairmentOptions | null;
 }
+
+/** The pixel limit when none is set: 3840x2160, as RTC_MAX_PIXELS's default. */
+export const DEFAULT_MAX_PIXELS = 3840 * 2160;
 
 /** Counters of one peer (for tests and logs): its receive path, its own stream back and that stream's encoder. */
 export interface NativePeerCounters {
@@ -43,6 +50,8 @@ export interface NativePeerCounters {
   sendFramesReplaced: number;
   /** Compressed frames dropped because the decoder fell behind. */
   decodeQueueDrops: number;
+  /** Frames dropped undecoded because their header claimed more than maxPixels. */
+  oversizeFrames: number;
   decodeErrors: number;
   encodeErrors: number;
   keyframeRequestsReceived: number;
@@ -55,6 +64,8 @@ export interface NativePeerCounters {
   transportFeedback: number;
   /** WHEP viewers attached over the peer's life. */
   viewersAttached: number;
+  /** Times the client restarted its stream with a new SSRC. */
+  streamRestarts: number;
 }
 
 const TICK_MS = 10;
@@ -83,7 +94,7 @@ export class EncoderLimitError extends Error {
 
 /** The native engine's MediaPeer. */
 export class NativePeer implements MediaPeer {
-  private readonly receiveCounters = { framesDecoded: 0, decodeQueueDrops: 0, decodeErrors: 0, plisSent: 0, viewersAttached: 0 };
+  private readonly receiveCounters = { framesDecoded: 0, decodeQueueDrops: 0, oversizeFrames: 0, decodeErrors: 0, plisSent: 0, viewersAttached: 0, streamRestarts: 0 };
   readonly buffer: ReceiveBuffer;
   private readonly impairment: Impairment<IncomingRtp> | null;
   private readonly depacketizer: RtpDepacketizer;
@@ -229,6 +240,13 @@ export class NativePeer implements MediaPeer {
     }
   }
 
+  /** From the transport: the client restarted its stream (new SSRC): a new sequence space, and a key frame first. */
+  onStreamRestart(): void {
+    if (this.closed) return;
+    this.buffer.restart(performance.now());
+    this.receiveCounters.streamRestarts++;
+  }
+
   /** From the transport: PLI or FIR. */
   onKeyframeRequest(): void {
     this.ownStream.requestKeyframe();
@@ -286,7 +304,17 @@ export class NativePeer implements MediaPeer {
   }
 
   private enqueueDecode(frame: { data: Buffer; keyframe: boolean }): void {
-    if (frame.keyframe) this.decodeQueue.length = 0; // nothing before a key frame is needed
+    if (frame.keyframe) {
+      const size = claimedFrameSize(this.codec.name, frame.data);
+      if (size && size.width * size.height > this.settings.maxPixels) {
+        // a decoder allocates for what the header says: never let it see this one
+        this.receiveCounters.oversizeFrames++;
+        countDrop('frame-oversize');
+        this.buffer.requestKeyframe(performance.now());
+        return;
+      }
+      this.decodeQueue.length = 0; // nothing before a key frame is needed
+    }
     if (this.decodeQueue.length >= DECODE_QUEUE_MAX) {
       this.receiveCounters.decodeQueueDrops += this.decodeQueue.length + 1;
       this.decodeQueue.length = 0;

@@ -136,6 +136,11 @@ export class ReceiveBuffer {
     return this.held.size;
   }
 
+  /** The sender restarted its stream (a new SSRC): forget the old sequence space and wait for a key frame. */
+  restart(now: number): void {
+    this.resync(now);
+  }
+
   /** Drop delta frames until the next key frame (the decoder failed on one). */
   requestKeyframe(now: number): void {
     this.markNeedKeyframe(now);

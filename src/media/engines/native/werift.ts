@@ -24,6 +24,11 @@ import { Impairment, type ImpairmentCounters, type ImpairmentOptions } from './i
 import type { IncomingRtp } from './receive-buffer.js';
 import type { SelectedCodec } from './offer-codecs.js';
 import { TransportFeedbackRecorder, type FeedbackMessage } from './transport-feedback.js';
+import { countDrop } from './transport/packet-drops.js';
+import { RetransmitBudget, type RetransmitBudgetOptions, type RetransmitCounters } from './transport/retransmit-budget.js';
+import { checkProtectedDatagram, isMediaDatagram } from './transport/rtp-framing.js';
+import { SsrcFollower } from './transport/ssrc-follower.js';
+import { installWeriftFixes } from './transport/werift-fixes.js';
 
 /** The playout-delay header extension (libwebrtc): min/max delay the receiver should render with. */
 export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
@@ -35,6 +40,10 @@ const TRANSPORT_CC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wi
 const FIR_FMT = 4;
 /** How often transport-cc feedback goes to the client (libwebrtc's receivers: 50-250 ms by bitrate). */
 const FEEDBACK_INTERVAL_MS = 50;
+/** The MID header extension (RFC 8843): how a restarted stream with new SSRCs is recognised. */
+const SDES_MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+/** werift's send history: a NACK for a sequence number older than this many packets has nothing to resend. */
+const WERIFT_SEND_HISTORY = 128;
 
 /** werift's per-receiver transport-cc generator, as the receiver calls it (a private field of RTCRtpReceiver). */
 interface WeriftTwccReceiver {
@@ -72,6 +81,8 @@ export interface TransportConfig {
   transportCc: boolean;
   /** Test only: impair our outgoing RTP after werift's send history, so the client's NACKs/PLIs are exercised. */
   sendImpairment: ImpairmentOptions | null;
+  /** The most the client may make us resend (NACK answers). */
+  retransmitBudget: RetransmitBudgetOptions;
 }
 
 /** Feedback the client sends about the video we send it. */
@@ -85,12 +96,60 @@ export interface TransportEvents {
   onTransportFeedback(results: FeedbackResult[]): void;
   onChannel(channel: ControlChannel): void;
   onConnectionState(state: PeerConnectionState): void;
+  /** The client restarted its stream (new SSRC, same MID): a new sequence space starts at its next packet. */
+  onStreamRestart(): void;
 }
 
 /** Loopback only when the machine has no other interface (a test's network namespace), as libwebrtc does. */
 export function defaultHostAddresses(): string[] {
   const all = Object.values(networkInterfaces()).flat().filter((i) => i !== undefined);
   return all.some((i) => !i.internal) ? [] : ['127.0.0.1'];
+}
+
+/** werift's RTP router, as the SSRC follower drives it (a private field of RTCPeerConnection). */
+interface WeriftRouter {
+  ssrcTable: Record<number, unknown>;
+  extIdUriMap: Record<number, string>;
+  routeRtp(packet: RtpPacket): void;
+}
+
+/** The receiver's SSRC maps (werift's private fields). */
+interface WeriftReceiverMaps {
+  trackBySSRC: Record<number, unknown>;
+  ssrcByRtx: Record<number, number>;
+  tracks: unknown[];
+}
+
+/** The sender's NACK path (werift's private fields). */
+interface WeriftSenderNack {
+  rtpCache: Array<RtpPacket | undefined>;
+  handleRtcpPacket(packet: RtcpPacket): void;
+}
+
+/** The ICE connection's data event (werift's Event: `execute` is an own, writable property). */
+interface WeriftDataEvent {
+  execute(data: Buffer): void;
+}
+
+/**
+ * Check every RTP/RTCP datagram off the ICE transports of `pc` before werift's SRTP reads it
+ * (rtp-framing.ts): what fails is dropped and counted. DTLS and STUN pass untouched.
+ */
+function guardMediaDatagrams(pc: RTCPeerConnection): void {
+  for (const ice of pc.iceTransports) {
+    const event = ice.connection.onData as unknown as WeriftDataEvent;
+    const pass = event.execute;
+    event.execute = (data: Buffer): void => {
+      if (isMediaDatagram(data)) {
+        const bad = checkProtectedDatagram(data);
+        if (bad !== null) {
+          countDrop(bad);
+          return;
+        }
+      }
+      pass(data);
+    };
+  }
 }
 
 /** The werift NACK generator's shape, to switch it off (a private field of RTCRtpReceiver). */
@@ -137,6 +196,8 @@ export class WeriftTransport {
   /** transport-cc feedback on the client's packets (replaces werift's generator; transport-feedback.ts says why). */
   private readonly feedback = new TransportFeedbackRecorder();
   private feedbackTimer: NodeJS.Timeout | null = null;
+  /** The client's NACKs are answered within this budget. */
+  private readonly rtxBudget: RetransmitBudget;
 
   private constructor(
     private readonly pc: RTCPeerConnection,
@@ -145,10 +206,19 @@ export class WeriftTransport {
     readonly playoutDelayId: number | null,
     /** Whether transport-wide sequence numbers go on our packets (transport-cc negotiated). */
     readonly transportCc: boolean,
-  ) {}
+    retransmitBudget: RetransmitBudgetOptions,
+  ) {
+    this.rtxBudget = new RetransmitBudget(retransmitBudget);
+  }
+
+  /** The NACK answers allowed and refused so far. */
+  get retransmitCounters(): RetransmitCounters {
+    return this.rtxBudget.counters;
+  }
 
   /** Answer `offerSdp`; resolves once ICE gathering completed (or timed out) with the full answer. */
   static async answer(offerSdp: string, config: TransportConfig, events: TransportEvents): Promise<{ sdp: string; transport: WeriftTransport }> {
+    installWeriftFixes();
     const c = config.codec;
     const feedback = [useNACK(), usePLI(), useFIR(), useREMB(), ...(config.transportCc ? [useTWCC()] : [])];
     const codecs = [new RTCRtpCodecParameters({
@@ -181,6 +251,7 @@ export class WeriftTransport {
       });
       pc.connectionStateChange.subscribe((state) => events.onConnectionState(state));
       await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      guardMediaDatagrams(pc);
       const transceiver = pc.getTransceivers().find((t) => t.kind === 'video');
       if (!transceiver) throw new Error('offer has no video');
       // werift takes its DTLS role from an answer only, so as the answerer it would always be the
@@ -204,8 +275,9 @@ export class WeriftTransport {
       const sdp = pc.localDescription?.sdp;
       if (!sdp) throw new Error('no local description');
       const id = extensionId(sdp, PLAYOUT_DELAY_URI);
-      self = new WeriftTransport(pc, transceiver, id, config.transportCc && extensionId(sdp, TRANSPORT_CC_URI) !== null);
+      self = new WeriftTransport(pc, transceiver, id, config.transportCc && extensionId(sdp, TRANSPORT_CC_URI) !== null, config.retransmitBudget);
       self.wire(events);
+      self.followSsrcs(c.payloadType, c.rtxPayloadType);
       if (config.sendImpairment) self.impairSending(config.sendImpairment);
       return { sdp, transport: self };
     } catch (err) {
@@ -219,6 +291,7 @@ export class WeriftTransport {
     // werift's own NACK generator is replaced by the engine's receive buffer
     (receiver as unknown as { nack: WeriftNackHandler }).nack.close();
     if (this.transportCc) this.takeOverTransportFeedback();
+    this.budgetRetransmissions();
     sender.onRtcp.subscribe((packet: RtcpPacket) => this.onSenderRtcp(packet, events));
     // werift routes PLI/FIR by the RTCP sender SSRC first, and libwebrtc sends them from its own
     // media SSRC, which werift maps to our receiver: take key frame requests from there too
@@ -226,6 +299,84 @@ export class WeriftTransport {
       if (packet instanceof RtcpPayloadSpecificFeedback) this.onSenderRtcp(packet, events);
       else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof TransportWideCC) this.onSenderRtcp(packet, events);
     });
+  }
+
+  /**
+   * werift answers every NACK from its send history with no limit: answer only the sequence numbers
+   * it still holds, each once per NACK message, within the peer's retransmission budget.
+   */
+  private budgetRetransmissions(): void {
+    const sender = this.transceiver.sender as unknown as WeriftSenderNack;
+    const handle = sender.handleRtcpPacket.bind(sender);
+    sender.handleRtcpPacket = (packet: RtcpPacket): void => {
+      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
+        const now = performance.now();
+        const asked = new Set(packet.feedback.lost);
+        const answered: number[] = [];
+        for (const seq of asked) {
+          const cached = sender.rtpCache[seq % WERIFT_SEND_HISTORY];
+          if (!cached || cached.header.sequenceNumber !== seq) {
+            countDrop('rtx-unknown-seq');
+          } else if (this.rtxBudget.allow(cached.payload.length + cached.header.serializeSize, now)) {
+            answered.push(seq);
+          } else {
+            countDrop('rtx-budget');
+          }
+        }
+        packet.feedback.lost = answered;
+      }
+      handle(packet);
+    };
+  }
+
+  /**
+   * Route a restarted client stream (new SSRCs, our MID) to our receiver, where werift would drop
+   * it (ssrc-follower.ts); packets of SSRCs that are not the client's are dropped and counted.
+   */
+  private followSsrcs(payloadType: number, rtxPayloadType: number | null): void {
+    const router = (this.pc as unknown as { router: WeriftRouter }).router;
+    const receiver = this.transceiver.receiver as unknown as WeriftReceiverMaps;
+    const follower = new SsrcFollower({ mid: this.transceiver.mid ?? null, payloadType, rtxPayloadType });
+    const media = Object.keys(receiver.trackBySSRC).map(Number)[0] ?? null;
+    const rtx = Object.keys(receiver.ssrcByRtx).map(Number)[0] ?? null;
+    follower.announce(media, rtx);
+    const route = router.routeRtp.bind(router);
+    router.routeRtp = (packet: RtpPacket): void => {
+      const { ssrc, payloadType: pt } = packet.header;
+      if (router.ssrcTable[ssrc] !== undefined) {
+        route(packet);
+        return;
+      }
+      const midId = Object.entries(router.extIdUriMap).find(([, uri]) => uri === SDES_MID_URI)?.[0];
+      const midExt = midId === undefined ? undefined : packet.header.extensions.find((e) => e.id === Number(midId));
+      const before = { media: follower.mediaSsrc, rtx: follower.rtxSsrc };
+      const decision = follower.route(ssrc, pt, midExt ? midExt.payload.toString('utf8') : null, performance.now());
+      if (decision === 'media-restart') {
+        const track = (before.media !== null ? receiver.trackBySSRC[before.media] : undefined) ?? receiver.tracks[0];
+        if (track === undefined) {
+          countDrop('ssrc-unknown');
+          return;
+        }
+        if (before.media !== null) {
+          delete router.ssrcTable[before.media];
+          delete receiver.trackBySSRC[before.media];
+        }
+        router.ssrcTable[ssrc] = this.transceiver.receiver;
+        receiver.trackBySSRC[ssrc] = track;
+        for (const r of Object.keys(receiver.ssrcByRtx)) receiver.ssrcByRtx[Number(r)] = ssrc;
+        route(packet);
+      } else if (decision === 'rtx-restart' && follower.mediaSsrc !== null) {
+        if (before.rtx !== null) {
+          delete router.ssrcTable[before.rtx];
+          delete receiver.ssrcByRtx[before.rtx];
+        }
+        router.ssrcTable[ssrc] = this.transceiver.receiver;
+        receiver.ssrcByRtx[ssrc] = follower.mediaSsrc;
+        route(packet);
+      } else {
+        countDrop(decision === 'too-soon' ? 'ssrc-switch-rate' : 'ssrc-unknown');
+      }
+    };
   }
 
   /**
@@ -275,6 +426,27 @@ export class WeriftTransport {
     };
   }
 
+  /**
+   * Test only: the paths a hostile peer takes (the tests of the server's media-level defences):
+   * raw datagrams on the ICE connection, RTP with any header and RTCP under valid SRTP, and a
+   * rewrite of every outgoing RTP packet before SRTP (return [] to drop it, several to add some).
+   */
+  get rawPathsForTests(): RawMediaPaths {
+    const dtls = this.transceiver.sender.dtlsTransport;
+    const send = dtls.sendRtp.bind(dtls);
+    return {
+      sendDatagram: (data) => dtls.iceTransport.connection.send(data),
+      sendRtp: (header, payload) => send(payload, header),
+      sendRtcp: (packets) => dtls.sendRtcp(packets),
+      rewriteRtp: (rewrite) => {
+        dtls.sendRtp = async (payload: Buffer, header: RtpHeader): Promise<number> => {
+          for (const [h, p] of rewrite(header, payload)) await send(p, h);
+          return payload.length;
+        };
+      },
+    };
+  }
+
   /** RTP packets werift resent in answer to the client's NACKs. */
   async retransmittedPackets(): Promise<number> {
     const report = await this.transceiver.sender.getStats();
@@ -287,6 +459,7 @@ export class WeriftTransport {
 
   private onIncomingRtp(rtp: RtpPacket, events: TransportEvents): void {
     if (this.closed) return;
+    if (this.remoteSsrc !== null && rtp.header.ssrc !== this.remoteSsrc) events.onStreamRestart();
     this.remoteSsrc = rtp.header.ssrc;
     events.onRtp({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker, payload: rtp.payload });
   }
@@ -397,6 +570,7 @@ export class WeriftTransport {
    * should see what a browser sends.
    */
   static async offer(config: OfferConfig, events: TransportEvents): Promise<OfferedTransport> {
+    installWeriftFixes();
     const feedback = [useNACK(), usePLI(), useFIR(), useREMB(), ...(config.transportCc ? [useTWCC()] : [])];
     const pc = new RTCPeerConnection({
       codecs: {
@@ -426,6 +600,7 @@ export class WeriftTransport {
       pc.connectionStateChange.subscribe((state) => events.onConnectionState(state));
       events.onChannel(new WeriftControlChannel(pc.createDataChannel('control')));
       await pc.setLocalDescription(await pc.createOffer());
+      guardMediaDatagrams(pc);
       await waitForGathering(pc, config.iceGatheringTimeoutMs);
       const sdp = pc.localDescription?.sdp;
       if (!sdp) throw new Error('no local description');
@@ -434,7 +609,7 @@ export class WeriftTransport {
         accept: async (answerSdp: string): Promise<WeriftTransport> => {
           try {
             await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
-            self = new WeriftTransport(pc, transceiver, null, config.transportCc && extensionId(answerSdp, TRANSPORT_CC_URI) !== null);
+            self = new WeriftTransport(pc, transceiver, null, config.transportCc && extensionId(answerSdp, TRANSPORT_CC_URI) !== null, config.retransmitBudget ?? DEFAULT_RETRANSMIT_BUDGET);
             self.wire(events);
             return self;
           } catch (err) {
@@ -463,7 +638,7 @@ export async function warmUpWerift(codec: SelectedCodec, timeoutMs = 3000): Prom
   const noop = (): void => undefined;
   const events: TransportEvents = {
     onRtp: noop, onKeyframeRequest: noop, onRemb: noop, onReceiverReport: noop, onTransportFeedback: noop,
-    onChannel: noop, onConnectionState: noop,
+    onChannel: noop, onConnectionState: noop, onStreamRestart: noop,
   };
   // the offer's close() also closes the client transport once the answer is accepted
   const opened: Array<{ close(): void }> = [];
@@ -474,6 +649,7 @@ export async function warmUpWerift(codec: SelectedCodec, timeoutMs = 3000): Prom
     const up = new Promise<void>((resolve) => { connected = resolve; });
     const server = await WeriftTransport.answer(offered.sdp, {
       iceServers: [], iceGatheringTimeoutMs: 1000, codec, additionalHostAddresses: ['127.0.0.1'], transportCc: true, sendImpairment: null,
+      retransmitBudget: DEFAULT_RETRANSMIT_BUDGET,
     }, { ...events, onConnectionState: (st) => { if (st === 'connected') connected(); } });
     opened.push(server.transport);
     await offered.accept(server.sdp);
@@ -520,6 +696,19 @@ export interface OfferConfig {
   additionalHostAddresses: string[];
   /** Offer transport-cc, as browsers do. */
   transportCc: boolean;
+  /** The most the server may make us resend (default DEFAULT_RETRANSMIT_BUDGET). */
+  retransmitBudget?: RetransmitBudgetOptions;
+}
+
+/** 1 Mbit/s and 300 packets/s of NACK answers: ~3x the loss a 720p stream at 2.5 Mbit/s shows at 10 %. */
+export const DEFAULT_RETRANSMIT_BUDGET: RetransmitBudgetOptions = { bytesPerSecond: 125_000, packetsPerSecond: 300 };
+
+/** What rawPathsForTests gives a test's hostile peer. */
+export interface RawMediaPaths {
+  sendDatagram(data: Buffer): Promise<void>;
+  sendRtp(header: RtpHeader, payload: Buffer): Promise<number>;
+  sendRtcp(packets: RtcpPacket[]): Promise<unknown>;
+  rewriteRtp(rewrite: (header: RtpHeader, payload: Buffer) => Array<[RtpHeader, Buffer]>): void;
 }
 
 /** An offer made; `accept` applies the answer and returns the running transport, `close` gives up. */

@@ -1,0 +1,114 @@
+/**
+ * FramePipeline with fake frames and processors: latest frame wins, GPU failure falls back to CPU,
+ * oversized frames refused.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FramePipeline } from '../../../src/media/frame-pipeline.js';
+import type { BackendChoice } from '../../../src/protocol/index.js';
+import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings } from '../../../src/processing/types.js';
+
+/** A processor that adds `delta` to every byte, optionally failing, and resolves when told. */
+class FakeProcessor implements FrameProcessor {
+  readonly device = 'fake';
+  calls = 0;
+  fail = false;
+  private release: Array<() => void> = [];
+  constructor(readonly name: 'cpu' | 'gpu', private readonly delta: number, private readonly manual = false) {}
+  async processI420(frame: I420Frame, _f: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+    this.calls++;
+    if (this.manual) await new Promise<void>((r) => this.release.push(r));
+    if (this.fail) throw new Error(`${this.name} failed`);
+    for (let i = 0; i < frame.data.length; i++) out[i] = (frame.data[i]! + this.delta) & 255;
+    return { upload: 0, compute: 0, download: 0, total: 0 };
+  }
+  async processRgba(): Promise<ProcessTimings> { throw new Error('not used'); }
+  async close(): Promise<void> {}
+  releaseAll(): void { for (const r of this.release.splice(0)) r(); }
+}
+
+const noopCounter = { inc: () => {} };
+const noopHistogram = { observe: () => {} };
+function counting(): { inc: (l?: unknown) => void; byReason: Map<string, number> } {
+  const byReason = new Map<string, number>();
+  return {
+    byReason,
+    inc: (l?: unknown) => {
+      const reason = typeof l === 'object' && l !== null && 'reason' in l ? String((l as { reason: unknown }).reason) : '';
+      byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+    },
+  };
+}
+
+function pipeline(gpu: FakeProcessor, cpu: FakeProcessor, backend: BackendChoice = 'gpu') {
+  const out: number[] = [];
+  const oversize: string[] = [];
+  const dropped = counting();
+  const p = new FramePipeline({
+    processors: { getWithFallback: (c) => (c === 'cpu' ? cpu : gpu) },
+    metrics: {
+      framesReceived: noopCounter, framesSent: noopCounter, framesDropped: dropped, frameQueueWaitSeconds: noopHistogram,
+      frameProcessingSeconds: noopHistogram, frameServerLatencySeconds: noopHistogram,
+    },
+    filter: { name: 'none', iterations: 1 },
+    backend,
+    maxPixels: 64 * 64,
+    output: (f) => out.push(f.data[0]!),
+    onOversize: (w, h) => oversize.push(`${w}x${h}`),
+    log: () => {},
+  });
+  return { p, out, oversize, dropped };
+}
+
+const frame = (v: number, w = 4, h = 4): I420Frame => ({ width: w, height: h, data: new Uint8Array((w * h * 3) / 2).fill(v) });
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('FramePipeline', () => {
+  it('processes the newest frame and drops the ones superseded while busy', async () => {
+    const gpu = new FakeProcessor('gpu', 1, true);
+    const { p, out, dropped } = pipeline(gpu, new FakeProcessor('cpu', 100));
+    p.push(frame(10));
+    for (let v = 20; v <= 50; v += 10) p.push(frame(v)); // arrive while frame 10 is on the GPU
+    gpu.releaseAll();
+    await settle();
+    gpu.releaseAll();
+    await settle();
+    assert.deepEqual(out, [11, 51], 'the first frame, then only the newest');
+    assert.equal(dropped.byReason.get('superseded'), 3);
+    const s = p.stats();
+    assert.equal(s.framesReceived, 5);
+    assert.equal(s.framesSent, 2);
+    assert.equal(s.framesDropped, 3);
+    assert.equal(s.activeBackend, 'gpu');
+  });
+
+  it('retries a frame on CPU when the GPU fails, and reports the backend that ran', async () => {
+    const gpu = new FakeProcessor('gpu', 1);
+    gpu.fail = true;
+    const { p, out } = pipeline(gpu, new FakeProcessor('cpu', 100));
+    p.push(frame(10));
+    await settle();
+    assert.deepEqual(out, [110]);
+    assert.equal(p.stats().activeBackend, 'cpu');
+  });
+
+  it('refuses frames over the pixel limit without processing them', async () => {
+    const gpu = new FakeProcessor('gpu', 1);
+    const { p, out, oversize, dropped } = pipeline(gpu, new FakeProcessor('cpu', 100));
+    p.push(frame(10, 128, 64));
+    await settle();
+    assert.deepEqual(out, []);
+    assert.deepEqual(oversize, ['128x64']);
+    assert.equal(gpu.calls, 0);
+    assert.equal(dropped.byReason.get('too-large'), 1);
+  });
+
+  it('stops: later frames are ignored', async () => {
+    const gpu = new FakeProcessor('gpu', 1);
+    const { p, out } = pipeline(gpu, new FakeProcessor('cpu', 100));
+    p.stop();
+    p.push(frame(1));
+    await settle();
+    assert.deepEqual(out, []);
+  });
+});
