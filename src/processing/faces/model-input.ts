@@ -21,8 +21,8 @@ export type DetectorFrame = { kind: 'rgba'; image: RgbaImage } | { kind: 'i420';
  * The regions one detection looks at, a pyramid of `levels` levels past the first: level 0 is the
  * whole frame letterboxed to a square; level 1 squares of the frame's short side along its long
  * one (for a frame wider than 5:4); level k squares of 1/2^(k-1) of the short side, overlapping
- * by a quarter. Measured on the evaluation set (bench/faces): at 16:9, levels 0-1 (3 model runs)
- * find faces from about 0.3 of the frame height, levels 0-2 (18 runs) from about 0.15.
+ * by a quarter. Measured on the evaluation set (bench/faces): at 16:9, levels 0-1 (4 model runs)
+ * find faces from about 0.3 of the frame height, levels 0-2 (19 runs) from about 0.15.
  */
 export function detectionRegions(width: number, height: number, levels: number): Region[] {
   const long = Math.max(width, height);
