@@ -15,6 +15,8 @@ import { CpuProcessor } from '../src/processing/cpu/cpu-processor.js';
 import { GpuProcessor } from '../src/processing/gpu/gpu-processor.js';
 import { ReferenceProcessor } from '../src/processing/reference/reference-processor.js';
 import { sha256Hex, syntheticRgba } from '../src/processing/synthetic.js';
+import { FaceDetector, type OnnxProvider } from '../src/processing/faces/face-detector.js';
+import { FaceGuard, DEFAULT_GUARD_SETTINGS } from '../src/processing/faces/face-guard.js';
 import { KERNEL_FILTER_NAMES, i420Size, type KernelFilterSpec, type FrameProcessor, type ProcessTimings } from '../src/processing/types.js';
 
 const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 15) || 15);
@@ -92,6 +94,48 @@ async function perFilter(p: FrameProcessor, sizes: Array<[number, number]>, runs
   return result;
 }
 
+/**
+ * The anonymize filter's cost per I420 frame on one ONNX provider, at 360p, 720p and 1080p: the
+ * detection alone (downscaled copy + every region's model run; RTC_FACES_TILES levels, default 2),
+ * and the whole filter on a frame (detect, wait, cover) as a session runs it when it detects on
+ * every frame. Median ms of `runs` calls; a provider that cannot load is reported as skipped.
+ */
+async function faceCost(provider: OnnxProvider, runs: number): Promise<Record<string, unknown>> {
+  const tiles = Number(process.env.RTC_FACES_TILES ?? 2);
+  let d: FaceDetector;
+  try {
+    d = await FaceDetector.create(provider, { tiles });
+  } catch (err) {
+    return { skipped: err instanceof Error ? err.message : String(err) };
+  }
+  const out: Record<string, unknown> = { tiles };
+  for (const [w, h] of [[640, 360], [1280, 720], [1920, 1080]] as const) {
+    const rgba = syntheticRgba(w, h);
+    const frame = { width: w, height: h, data: new Uint8Array(i420Size(w, h)) };
+    frame.data.set(rgba.subarray(0, frame.data.length));
+    const detect: number[] = [];
+    const model: number[] = [];
+    for (let i = 0; i < runs + WARMUP; i++) {
+      const t0 = performance.now();
+      const r = await d.detect({ kind: 'i420', frame });
+      if (i >= WARMUP) { detect.push(performance.now() - t0); model.push(r.inferenceMs); }
+    }
+    const guard = new FaceGuard('anonymize', () => d, { ...DEFAULT_GUARD_SETTINGS, minIntervalMs: 0, waitMs: 10_000 });
+    const filter: number[] = [];
+    const buf = { kind: 'i420' as const, width: w, height: h, data: frame.data.slice() };
+    for (let i = 0; i < runs + WARMUP; i++) {
+      buf.data.set(frame.data);
+      const t0 = performance.now();
+      await guard.apply(buf);
+      if (i >= WARMUP) filter.push(performance.now() - t0);
+    }
+    out[`${w}x${h}`] = { detectMs: summarize(detect).median, modelMs: summarize(model).median, filterMs: summarize(filter).median };
+    log(`faces ${provider} ${w}x${h}: ${JSON.stringify(out[`${w}x${h}`])}`);
+  }
+  await d.close();
+  return out;
+}
+
 async function main(): Promise<void> {
   const cpus = os.cpus();
   const workers = Number(process.env.RTC_CPU_WORKERS ?? os.availableParallelism());
@@ -144,6 +188,13 @@ async function main(): Promise<void> {
     blur.gpu = await blur1080p(gpu, RUNS);
     frames.gpu = await perFilter(gpu, FRAME_SIZES, Math.max(RUNS, 30));
     await gpu.close();
+  }
+
+  // The face filters' cost per provider (BENCH_FACES=0 skips; the WebGPU provider loads only
+  // where Dawn finds an adapter, lavapipe included).
+  if (process.env.BENCH_FACES !== '0') {
+    const faceRuns = Math.max(10, Math.min(RUNS, 15));
+    report.anonymizePerFrameI420 = { cpu: await faceCost('cpu', faceRuns), webgpu: await faceCost('webgpu', faceRuns) };
   }
 
   if (process.env.BENCH_REFERENCE !== '0') {

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const perCase = Number(process.env.EVAL_FRAMES ?? 6) || 6;
   const minScore = Number(process.env.RTC_FACES_MIN_SCORE ?? 0.5);
   const pad = Number(process.env.RTC_FACES_PAD ?? 0.2);
-  const tiles = Number(process.env.RTC_FACES_TILES ?? 1);
+  const tiles = Number(process.env.RTC_FACES_TILES ?? 2);
   const providers = (process.env.EVAL_PROVIDERS ?? 'cpu,webgpu').split(',').map((s) => s.trim()).filter((p): p is OnnxProvider => p === 'cpu' || p === 'webgpu');
   const frames = await buildEvalSet({ frameSizes: FRAME_SIZES, faceFractions: FACE_FRACTIONS, framesPerCase: perCase });
   process.stderr.write(`eval: ${frames.length} frames, ${frames.reduce((n, f) => n + f.faces.length, 0)} faces\n`);

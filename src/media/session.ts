@@ -203,6 +203,7 @@ export class Session {
       framesDropped: p.framesDropped,
       processingMs: p.processingMs,
       serverLatencyMs: p.serverLatencyMs,
+      faces: p.faces ?? null,
     };
   }
 
