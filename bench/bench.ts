@@ -5,7 +5,8 @@
  *  - the per-frame cost (median ms) of every filter on I420 at 640x360 and 1280x720.
  * Progress goes to stderr, so `npm run bench > bench.json` keeps the JSON clean.
  *
- * Environment: BENCH_RUNS (default 15, at least 10), RTC_CPU_WORKERS (default: the cores),
+ * Environment: BENCH_RUNS (default 15, at least 10), BENCH_FACES=0 / BENCH_FACES_ONLY=1 (the face
+ * filter section: skip it / run only it), RTC_CPU_WORKERS (default: the cores),
  * RTC_GPU_ALLOW_SOFTWARE=1 to measure a software GPU adapter too, BENCH_REFERENCE=0 to skip the
  * (slow) reference backend.
  */
@@ -96,12 +97,13 @@ async function perFilter(p: FrameProcessor, sizes: Array<[number, number]>, runs
 
 /**
  * The anonymize filter's cost per I420 frame on one ONNX provider, at 360p, 720p and 1080p: the
- * detection alone (downscaled copy + every region's model run; RTC_FACES_TILES levels, default 2),
+ * detection alone (downscaled copy + every region's model run; RTC_FACES_TILES levels, default 1
+ * as in sessions), its CPU time (all threads),
  * and the whole filter on a frame (detect, wait, cover) as a session runs it when it detects on
  * every frame. Median ms of `runs` calls; a provider that cannot load is reported as skipped.
  */
 async function faceCost(provider: OnnxProvider, runs: number): Promise<Record<string, unknown>> {
-  const tiles = Number(process.env.RTC_FACES_TILES ?? 2);
+  const tiles = Number(process.env.RTC_FACES_TILES ?? 1);
   let d: FaceDetector;
   try {
     d = await FaceDetector.create(provider, { tiles });
@@ -115,11 +117,16 @@ async function faceCost(provider: OnnxProvider, runs: number): Promise<Record<st
     frame.data.set(rgba.subarray(0, frame.data.length));
     const detect: number[] = [];
     const model: number[] = [];
+    let cpu0 = process.cpuUsage();
     for (let i = 0; i < runs + WARMUP; i++) {
+      if (i === WARMUP) cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const r = await d.detect({ kind: 'i420', frame });
       if (i >= WARMUP) { detect.push(performance.now() - t0); model.push(r.inferenceMs); }
     }
+    const cpu = process.cpuUsage(cpu0);
+    // CPU time of every thread per detection: steady on a shared machine where wall times swing.
+    const detectCpuMs = Math.round(((cpu.user + cpu.system) / 1000 / runs) * 100) / 100;
     const guard = new FaceGuard('anonymize', () => d, { ...DEFAULT_GUARD_SETTINGS, minIntervalMs: 0, waitMs: 10_000 });
     const filter: number[] = [];
     const buf = { kind: 'i420' as const, width: w, height: h, data: frame.data.slice() };
@@ -129,7 +136,7 @@ async function faceCost(provider: OnnxProvider, runs: number): Promise<Record<st
       await guard.apply(buf);
       if (i >= WARMUP) filter.push(performance.now() - t0);
     }
-    out[`${w}x${h}`] = { detectMs: summarize(detect).median, modelMs: summarize(model).median, filterMs: summarize(filter).median };
+    out[`${w}x${h}`] = { detectMs: summarize(detect).median, detectCpuMs, modelMs: summarize(model).median, filterMs: summarize(filter).median };
     log(`faces ${provider} ${w}x${h}: ${JSON.stringify(out[`${w}x${h}`])}`);
   }
   await d.close();
@@ -161,6 +168,11 @@ async function main(): Promise<void> {
   report.blur1080pX10 = blur;
   report.perFrameI420Ms = frames;
 
+  if (process.env.BENCH_FACES_ONLY === '1') {
+    report.anonymizePerFrameI420 = { cpu: await faceCost('cpu', Math.max(10, Math.min(RUNS, 15))), webgpu: await faceCost('webgpu', 10) };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
   const cpu = await CpuProcessor.create({ workers });
   log(`cpu: ${cpu.device}`);
   blur.cpu = await blur1080p(cpu, RUNS);

@@ -22,7 +22,7 @@ const dist = [path.resolve(here, '../dist/src/processing'), path.resolve(here, '
   .find((d) => existsSync(path.join(d, 'gpu/gpu-processor.js'))) ?? path.resolve(here, '../../dist/src/processing');
 
 function parseArgs(argv) {
-  const opts = { width: 1920, height: 1080, iterations: 10, runs: 30, warmup: 5, cpuRuns: 20, torch: true, python: 'python3', torchDevice: 'cuda' };
+  const opts = { width: 1920, height: 1080, iterations: 10, runs: 30, warmup: 5, cpuRuns: 20, torch: true, python: 'python3', torchDevice: 'cuda', faces: true, faceRuns: 20 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -37,6 +37,8 @@ function parseArgs(argv) {
     else if (a === '--warmup') opts.warmup = num();
     else if (a === '--cpu-runs') opts.cpuRuns = num();
     else if (a === '--no-torch') opts.torch = false;
+    else if (a === '--no-faces') opts.faces = false;
+    else if (a === '--face-runs') opts.faceRuns = Math.max(1, num());
     else if (a === '--python') opts.python = argv[++i];
     else if (a === '--torch-device') opts.torchDevice = argv[++i];
     else throw new Error(`unknown option ${a}`);
@@ -54,6 +56,48 @@ function summarize(values) {
 }
 
 const log = (msg) => process.stderr.write(`gpu-bench: ${msg}\n`);
+
+/**
+ * The anonymize filter's face detector (BlazeFace ONNX through onnxruntime-node) per provider
+ * (webgpu: the GPU; cpu) at 360p, 720p and 1080p: one detection = a downscaled copy and one model
+ * run per region of the pyramid (levels 1 and 2: 4 and 19 runs at 16:9). Median ms.
+ */
+async function benchFaces(opts) {
+  if (!opts.faces) return { available: false, reason: '--no-faces' };
+  let faces;
+  try {
+    faces = await import(path.join(dist, 'faces/face-detector.js'));
+  } catch (err) {
+    return { available: false, reason: `face detector not loadable: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const out = {};
+  for (const provider of ['webgpu', 'cpu']) {
+    let d;
+    try {
+      d = await faces.FaceDetector.create(provider, { maxPending: 4 });
+    } catch (err) {
+      out[provider] = { available: false, reason: err instanceof Error ? err.message : String(err) };
+      continue;
+    }
+    const r = { available: true };
+    for (const [w, h] of [[640, 360], [1280, 720], [1920, 1080]]) {
+      const frame = { width: w, height: h, data: new Uint8Array(w * h * 3 / 2).fill(100) };
+      for (const tiles of [1, 2]) {
+        const detect = [], model = [];
+        for (let i = 0; i < opts.faceRuns + 2; i++) {
+          const t0 = performance.now();
+          const res = await d.detect({ kind: 'i420', frame }, tiles);
+          if (i >= 2) { detect.push(performance.now() - t0); model.push(res.inferenceMs); }
+        }
+        r[`${w}x${h} tiles ${tiles}`] = { detect_ms: summarize(detect), model_ms: summarize(model) };
+        log(`faces ${provider} ${w}x${h} tiles ${tiles}: ${summarize(detect).median} ms`);
+      }
+    }
+    await d.close();
+    out[provider] = r;
+  }
+  return { available: true, ...out };
+}
 
 async function benchWebGpu(opts, input, spec, lib, rgbaBlur) {
   const { GpuProcessor } = lib.gpu;
@@ -150,6 +194,7 @@ async function main() {
   const webgpuPerIteration = webgpu.available ? await benchWebGpu(opts, input, spec, lib, 'per-iteration') : webgpu;
   const cpu = await benchCpu(opts, input, spec, lib);
   const torch = benchTorch(opts);
+  const faces = await benchFaces(opts);
   const sums = [webgpu, webgpuPerIteration, cpu, torch].filter((b) => b.available).map((b) => b.checksum);
   const result = {
     workload: {
@@ -164,6 +209,7 @@ async function main() {
     webgpu_per_iteration: webgpuPerIteration,
     cpu,
     torch,
+    faces,
     checksums_match: sums.length >= 2 ? sums.every((s) => s === sums[0]) : null,
     torch_matches_webgpu: webgpu.available && torch.available ? torch.checksum === webgpu.checksum : null,
     // > 1: ours is faster (torch median / ours median), for each of our two blur kernels.

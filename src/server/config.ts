@@ -100,8 +100,10 @@ export interface Config {
   facesStyle: AnonymizeStyle;
   /** Face filters: lowest detector score that counts as a face. */
   facesMinScore: number;
-  /** Face filters: detection pyramid levels past the whole frame (each finds faces half as small, at more model runs). */
+  /** Face filters in sessions: detection pyramid levels past the whole frame (each finds faces half as small, at more model runs). */
   facesTiles: number;
+  /** The same for POST /process (one image: no frame rate to keep). */
+  facesProcessTiles: number;
   /** Face filters: newest detection older than this (ms, frame to frame) -> anonymize covers the whole frame. */
   facesMaxAgeMs: number;
   /** Face filters: how long a frame waits for the detection started on it, ms. */
@@ -252,7 +254,8 @@ export function loadConfig(env: Env = process.env): Config {
     authJwtMaxTtlS: int(env, 'RTC_AUTH_JWT_MAX_TTL_S', 86_400, 60, 366 * 86_400),
     facesStyle: oneOf(env, 'RTC_FACES_STYLE', 'blur', ANONYMIZE_STYLES),
     facesMinScore: decimal(env, 'RTC_FACES_MIN_SCORE', 0.5, 0.05, 0.99),
-    facesTiles: int(env, 'RTC_FACES_TILES', 2, 0, 3),
+    facesTiles: int(env, 'RTC_FACES_TILES', 1, 0, 3),
+    facesProcessTiles: int(env, 'RTC_FACES_PROCESS_TILES', 2, 0, 3),
     facesMaxAgeMs: int(env, 'RTC_FACES_MAX_AGE_MS', 250, 10, 5000),
     facesWaitMs: int(env, 'RTC_FACES_WAIT_MS', 20, 0, 1000),
     facesHoldDetections: int(env, 'RTC_FACES_HOLD', 5, 0, 100),

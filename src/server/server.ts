@@ -49,6 +49,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       holdDetections: config.facesHoldDetections,
       pad: config.facesPad,
       minIntervalMs: config.facesDetectIntervalMs,
+      tiles: config.facesTiles,
     },
     log: (level, msg) => log[level](msg),
   });

@@ -36,7 +36,7 @@ export interface DetectionResult {
 export interface FaceDetectorOptions {
   /** Lowest score kept (0..1). */
   minScore: number;
-  /** Pyramid levels past the whole frame (model-input.ts): each finds faces half as small, at more model runs. */
+  /** Default pyramid levels past the whole frame (model-input.ts): each finds faces half as small, at more model runs. */
   tiles: number;
   /** Most detections waiting or running at once; more are refused (DetectorBusyError). */
   maxPending: number;
@@ -97,15 +97,15 @@ export class FaceDetector {
 
   /**
    * Build the model inputs of a frame now (the caller may reuse the frame's buffer as soon as this
-   * returns) and detect on them. Throws DetectorBusyError past `maxPending`, or the model's error.
+   * returns) and detect on them, with `tiles` pyramid levels past the whole frame. Throws DetectorBusyError past `maxPending`, or the model's error.
    */
-  detect(src: DetectorFrame): Promise<DetectionResult> {
+  detect(src: DetectorFrame, tiles = this.opts.tiles): Promise<DetectionResult> {
     if (this.closed) return Promise.reject(new Error('face detector is closed'));
     if (this.pending >= this.opts.maxPending) return Promise.reject(new DetectorBusyError(this.pending));
     const t0 = performance.now();
     const width = src.kind === 'rgba' ? src.image.width : src.frame.width;
     const height = src.kind === 'rgba' ? src.image.height : src.frame.height;
-    const regions = detectionRegions(width, height, this.opts.tiles);
+    const regions = detectionRegions(width, height, tiles);
     const size = BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3;
     const inputs = regions.map((r) => {
       const buf = new Float32Array(size);

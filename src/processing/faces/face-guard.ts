@@ -19,7 +19,7 @@ import { iou } from './blazeface.js';
 
 /** What the guard needs of a detector (the shared FaceDetector, or a slowed one in tests). */
 export interface Detector {
-  detect(src: DetectorFrame): Promise<DetectionResult>;
+  detect(src: DetectorFrame, tiles?: number): Promise<DetectionResult>;
 }
 
 /** The face filters. */
@@ -38,11 +38,13 @@ export interface FaceGuardSettings {
   pad: number;
   /** Least time between two detection starts of one stream (0: every frame). */
   minIntervalMs: number;
+  /** Detection pyramid levels past the whole frame (model-input.ts). */
+  tiles: number;
 }
 
 /** Defaults: the values config.ts documents. */
 export const DEFAULT_GUARD_SETTINGS: FaceGuardSettings = {
-  style: 'blur', maxAgeMs: 250, waitMs: 20, holdDetections: 5, pad: 0.2, minIntervalMs: 100,
+  style: 'blur', maxAgeMs: 250, waitMs: 20, holdDetections: 5, pad: 0.2, minIntervalMs: 100, tiles: 1,
 };
 
 /** What happened to one frame. */
@@ -122,7 +124,7 @@ export class FaceGuard {
       : { kind: 'i420', frame: { width: frame.width, height: frame.height, data: frame.data } };
     let p: Promise<DetectionResult>;
     try {
-      p = d.detect(src);
+      p = d.detect(src, this.settings.tiles);
     } catch {
       this.failures++;
       return;

@@ -109,7 +109,7 @@ async function runFaceFilter(ctx: ServerContext, p: FrameProcessor, filter: Filt
   const backend = p.name === 'gpu' ? 'gpu' : 'cpu';
   const detector = await ctx.registry.faceDetectorReady(backend);
   const guard = ctx.registry.createFaceGuard(mode, () => backend, {
-    ...(style ? { style } : {}), waitMs: 60_000, maxAgeMs: 60_000, holdDetections: 0, minIntervalMs: 0,
+    ...(style ? { style } : {}), waitMs: 60_000, maxAgeMs: 60_000, holdDetections: 0, minIntervalMs: 0, tiles: ctx.config.facesProcessTiles,
   }, detector);
   job.out.set(job.image.data);
   const outcome = await guard.apply({ kind: 'rgba', width: job.image.width, height: job.image.height, data: job.out });

@@ -17,8 +17,8 @@ const W = 640, H = 360;
 /** The real detector, answering `delayMs` late, or failing once `failing()` says so. */
 function slowed(real: FaceDetector, delayMs: number, failing: () => boolean = () => false): Detector {
   return {
-    async detect(src: DetectorFrame): Promise<DetectionResult> {
-      const r = real.detect(src); // reads the frame now, like the real one
+    async detect(src: DetectorFrame, tiles?: number): Promise<DetectionResult> {
+      const r = real.detect(src, tiles); // reads the frame now, like the real one
       await sleep(delayMs);
       if (failing()) throw new Error('detector failed (test)');
       return r;
