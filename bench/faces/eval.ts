@@ -4,7 +4,7 @@
  * document on stdout; progress on stderr.
  *
  * A face counts as found when the boxes the anonymize filter would cover (the detections padded
- * by RTC_FACES_PAD, default 0.2) hide at least 90 % of it. A false positive is a detection whose
+ * by RTC_FACES_PAD, default 0.3) hide at least 90 % of it. A false positive is a detection whose
  * centre lies in no face. Environment: EVAL_FRAMES (frames per case, default 6), EVAL_PROVIDERS
  * (default cpu,webgpu), RTC_FACES_MIN_SCORE, RTC_FACES_PAD, RTC_FACES_TILES.
  */
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   if (!datasetAvailable()) throw new Error('python3-skimage is not installed (scripts/install-system-deps.sh installs it)');
   const perCase = Number(process.env.EVAL_FRAMES ?? 6) || 6;
   const minScore = Number(process.env.RTC_FACES_MIN_SCORE ?? 0.5);
-  const pad = Number(process.env.RTC_FACES_PAD ?? 0.2);
+  const pad = Number(process.env.RTC_FACES_PAD ?? 0.3);
   const tiles = Number(process.env.RTC_FACES_TILES ?? 2);
   const providers = (process.env.EVAL_PROVIDERS ?? 'cpu,webgpu').split(',').map((s) => s.trim()).filter((p): p is OnnxProvider => p === 'cpu' || p === 'webgpu');
   const frames = await buildEvalSet({ frameSizes: FRAME_SIZES, faceFractions: FACE_FRACTIONS, framesPerCase: perCase });

@@ -259,7 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     facesMaxAgeMs: int(env, 'RTC_FACES_MAX_AGE_MS', 250, 10, 5000),
     facesWaitMs: int(env, 'RTC_FACES_WAIT_MS', 20, 0, 1000),
     facesHoldDetections: int(env, 'RTC_FACES_HOLD', 5, 0, 100),
-    facesPad: decimal(env, 'RTC_FACES_PAD', 0.2, 0, 2),
+    facesPad: decimal(env, 'RTC_FACES_PAD', 0.3, 0, 2),
     facesDetectIntervalMs: int(env, 'RTC_FACES_DETECT_INTERVAL_MS', 100, 0, 10_000),
     facesSessionCost: decimal(env, 'RTC_FACES_SESSION_COST', 1.5, 1, 50),
   };

@@ -44,7 +44,7 @@ export interface FaceGuardSettings {
 
 /** Defaults: the values config.ts documents. */
 export const DEFAULT_GUARD_SETTINGS: FaceGuardSettings = {
-  style: 'blur', maxAgeMs: 250, waitMs: 20, holdDetections: 5, pad: 0.2, minIntervalMs: 100, tiles: 1,
+  style: 'blur', maxAgeMs: 250, waitMs: 20, holdDetections: 5, pad: 0.3, minIntervalMs: 100, tiles: 1,
 };
 
 /** What happened to one frame. */
