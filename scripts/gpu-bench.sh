@@ -35,6 +35,8 @@ pack() {
   # The compiled processing backends and the CPU backend's WASM kernels; package.json makes
   # dist/*.js ES modules ("type": "module").
   cp -r "$root/dist/src/processing" "$dest/dist/src/"
+  # processing/ takes its filter names from protocol/ (runtime imports, not only types).
+  cp -r "$root/dist/src/protocol" "$dest/dist/src/"
   [[ -d "$root/dist/wasm" ]] && cp -r "$root/dist/wasm" "$dest/dist/"
   printf '{ "name": "rtc-scale-gpu-bench", "private": true, "type": "module" }\n' > "$dest/package.json"
   # webgpu's loader and only this platform's dawn.node (the package ships every platform).
