@@ -1,15 +1,18 @@
 /**
  * The face detector one server shares among its sessions: one BlazeFace ONNX session per
- * execution provider, fed a downscaled copy of each frame (model-input.ts), its output decoded and
- * merged across regions (blazeface.ts). Work in flight is bounded: past `maxPending` calls a new
+ * execution provider, in a worker thread (face-worker.ts), fed a downscaled copy of each frame
+ * (model-input.ts), its output decoded and merged across regions (blazeface.ts). Work in flight is bounded: past `maxPending` calls a new
  * one is refused with DetectorBusyError, which the caller treats as "no detection" (fail-closed).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { BLAZEFACE_INPUT, decodeBlazeface, weightedNms, type NormBox } from './blazeface.js';
-import { detectionRegions, fillModelInput, type DetectorFrame, type Region } from './model-input.js';
-import { OnnxModel, type OnnxProvider } from './onnx-runtime.js';
+import { Worker } from 'node:worker_threads';
+import { weightedNms, type NormBox } from './blazeface.js';
+import type { FaceWorkerInit, FaceWorkerMessage, FaceWorkerRequest } from './face-worker.js';
+import { detectionRegions, type DetectorFrame, type Region } from './model-input.js';
+
+import type { OnnxProvider } from './onnx-runtime.js';
 
 export type { OnnxProvider } from './onnx-runtime.js';
 
@@ -68,97 +71,132 @@ export function defaultModelPath(): string {
   throw new Error(`face model ${name} not found next to the sources`);
 }
 
-/** One model on one provider, shared by every session that detects there. */
+/** Where the worker's compiled module is (next to this file, in dist/ and under tsx alike). */
+const WORKER_URL = new URL('./face-worker.js', import.meta.url);
+
+/** A detection waiting for the worker's answer. */
+interface Pending {
+  resolve(r: { boxes: NormBox[][]; runMs: number[] }): void;
+  reject(err: Error): void;
+}
+
+/**
+ * One model on one provider, shared by every session that detects there. The model runs in a
+ * worker thread (face-worker.ts explains why); the frame is copied to it, boxes come back.
+ */
 export class FaceDetector {
-  private pending = 0;
-  private running: Promise<unknown> = Promise.resolve();
+  private pendingCount = 0;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Pending>();
   private closed = false;
+  private broken: string | null = null;
 
-  private constructor(private readonly model: OnnxModel, private readonly opts: FaceDetectorOptions) {}
-
-  /** Load the model on `provider`; throws when that provider cannot run here. */
-  static async create(provider: OnnxProvider, opts: Partial<FaceDetectorOptions> = {}, modelPath = defaultModelPath()): Promise<FaceDetector> {
-    const model = await OnnxModel.load(modelPath, provider);
-    const d = new FaceDetector(model, { ...DEFAULT_DETECTOR_OPTIONS, ...opts });
-    // The first run compiles kernels (WebGPU: shaders, hundreds of ms on lavapipe): pay it now.
-    await model.run(new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3), [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3]);
-    return d;
+  private constructor(private readonly worker: Worker, readonly provider: OnnxProvider, private readonly opts: FaceDetectorOptions) {
+    worker.on('message', (m: FaceWorkerMessage) => {
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = this.waiting.get(m.id);
+      if (!p) return;
+      this.waiting.delete(m.id);
+      if (m.type === 'result') p.resolve({ boxes: m.boxes, runMs: m.runMs });
+      else p.reject(new Error(`face detector (${provider}): ${m.error}`));
+    });
+    const fail = (why: string): void => {
+      this.broken = why;
+      for (const p of this.waiting.values()) p.reject(new Error(`face detector (${provider}) ${why}`));
+      this.waiting.clear();
+    };
+    worker.on('error', (err) => fail(`worker failed: ${err.message}`));
+    worker.on('exit', (code) => fail(`worker exited (${code})`));
   }
 
-  /** The execution provider: `cpu` or `webgpu`. */
-  get provider(): OnnxProvider {
-    return this.model.provider;
+  /** Load the model on `provider` in a worker; throws when that provider cannot run here. */
+  static async create(provider: OnnxProvider, opts: Partial<FaceDetectorOptions> = {}, modelPath = defaultModelPath()): Promise<FaceDetector> {
+    const init: FaceWorkerInit = { modelPath, provider };
+    // No node flags: a worker inherits the parent's, and some make it refuse to start.
+    const worker = new Worker(WORKER_URL, { workerData: init, execArgv: [] });
+    const listeners: { message?: (m: FaceWorkerMessage) => void; error?: (e: Error) => void; exit?: (code: number) => void } = {};
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listeners.message = (m) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'failed') reject(new Error(m.error));
+        };
+        listeners.error = reject;
+        listeners.exit = (code) => reject(new Error(`face detector worker exited (${code}) while loading`));
+        worker.on('message', listeners.message).on('error', listeners.error).on('exit', listeners.exit);
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    } finally {
+      // Only these listeners: Worker keeps internal ones of its own.
+      if (listeners.message) worker.off('message', listeners.message);
+      if (listeners.error) worker.off('error', listeners.error);
+      if (listeners.exit) worker.off('exit', listeners.exit);
+    }
+    return new FaceDetector(worker, provider, { ...DEFAULT_DETECTOR_OPTIONS, ...opts });
   }
 
   /** Detections waiting or running now. */
   get inFlight(): number {
-    return this.pending;
+    return this.pendingCount;
   }
 
   /**
-   * Build the model inputs of a frame now (the caller may reuse the frame's buffer as soon as this
-   * returns) and detect on them, with `tiles` pyramid levels past the whole frame. Throws DetectorBusyError past `maxPending`, or the model's error.
+   * Copy the frame now (the caller may reuse its buffer as soon as this returns) and detect on it
+   * in the worker, with `tiles` pyramid levels past the whole frame. Throws DetectorBusyError past
+   * `maxPending`, or the model's (or the worker's) error.
    */
   detect(src: DetectorFrame, tiles = this.opts.tiles): Promise<DetectionResult> {
     if (this.closed) return Promise.reject(new Error('face detector is closed'));
-    if (this.pending >= this.opts.maxPending) return Promise.reject(new DetectorBusyError(this.pending));
+    if (this.broken !== null) return Promise.reject(new Error(`face detector (${this.provider}) ${this.broken}`));
+    if (this.pendingCount >= this.opts.maxPending) return Promise.reject(new DetectorBusyError(this.pendingCount));
     const t0 = performance.now();
     const width = src.kind === 'rgba' ? src.image.width : src.frame.width;
     const height = src.kind === 'rgba' ? src.image.height : src.frame.height;
+    const data = (src.kind === 'rgba' ? src.image.data : src.frame.data).slice();
     const regions = detectionRegions(width, height, tiles);
-    const size = BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3;
-    const inputs = regions.map((r) => {
-      const buf = new Float32Array(size);
-      fillModelInput(src, r, buf);
-      return buf;
-    });
-    this.pending++;
-    // One model run at a time per provider: runs from many sessions queue here (bounded by
-    // maxPending) rather than oversubscribing the cores or the GPU queue.
-    const job = this.running.then(async () => this.runRegions(regions, inputs, width, height));
-    this.running = job.catch(() => {});
-    return job.then(
-      ({ boxes, inferenceMs }) => ({ boxes, inferenceMs, totalMs: performance.now() - t0, provider: this.provider }),
-    ).finally(() => {
-      this.pending--;
+    const id = this.nextId++;
+    this.pendingCount++;
+    const answer = new Promise<{ boxes: NormBox[][]; runMs: number[] }>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const req: FaceWorkerRequest = { id, kind: src.kind, width, height, data, regions, minScore: this.opts.minScore, nmsIou: NMS_IOU };
+    this.worker.postMessage(req, [data.buffer]);
+    return answer.then(({ boxes, runMs }) => {
+      for (const ms of runMs) this.opts.onInference?.(this.provider, ms / 1000);
+      return {
+        boxes: mergeRegions(regions, boxes, width, height),
+        inferenceMs: runMs.reduce((a, b) => a + b, 0),
+        totalMs: performance.now() - t0,
+        provider: this.provider,
+      };
+    }).finally(() => {
+      this.pendingCount--;
     });
   }
 
-  private async runRegions(regions: Region[], inputs: Float32Array[], width: number, height: number): Promise<{ boxes: FaceBox[]; inferenceMs: number }> {
-    const dims = [1, BLAZEFACE_INPUT, BLAZEFACE_INPUT, 3];
-    const all: NormBox[] = [];
-    let inferenceMs = 0;
-    for (let i = 0; i < regions.length; i++) {
-      const r = regions[i]!;
-      const t = performance.now();
-      const outputs = await this.model.run(inputs[i]!, dims);
-      const ms = performance.now() - t;
-      inferenceMs += ms;
-      this.opts.onInference?.(this.provider, ms / 1000);
-      for (const b of weightedNms(decodeBlazeface(outputs, this.opts.minScore), NMS_IOU)) {
-        // Region-normalised -> frame-normalised, so boxes of different regions can be merged.
-        all.push({
-          x: (r.x + b.x * r.side) / width,
-          y: (r.y + b.y * r.side) / height,
-          w: (b.w * r.side) / width,
-          h: (b.h * r.side) / height,
-          score: b.score,
-        });
-      }
-    }
-    const merged = regions.length > 1 ? weightedNms(all, NMS_IOU) : all;
-    const boxes = merged.map((b) => clipBox({ x: b.x * width, y: b.y * height, w: b.w * width, h: b.h * height, score: b.score }, width, height))
-      .filter((b): b is FaceBox => b !== null);
-    return { boxes, inferenceMs };
-  }
-
-  /** Release the model once the work in flight is done. */
+  /** Stop the worker once the work in flight is done (at most 5 s). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.running;
-    await this.model.close();
+    const deadline = performance.now() + 5000;
+    while (this.pendingCount > 0 && this.broken === null && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    this.broken = 'closed';
+    await this.worker.terminate();
   }
+}
+
+/** Region-normalised boxes of every region -> one set of frame boxes in pixels, merged across regions. */
+function mergeRegions(regions: readonly Region[], perRegion: readonly NormBox[][], width: number, height: number): FaceBox[] {
+  const all: NormBox[] = [];
+  perRegion.forEach((boxes, i) => {
+    const r = regions[i]!;
+    for (const b of boxes) {
+      all.push({ x: (r.x + b.x * r.side) / width, y: (r.y + b.y * r.side) / height, w: (b.w * r.side) / width, h: (b.h * r.side) / height, score: b.score });
+    }
+  });
+  const merged = regions.length > 1 ? weightedNms(all, NMS_IOU) : all;
+  return merged.map((b) => clipBox({ x: b.x * width, y: b.y * height, w: b.w * width, h: b.h * height, score: b.score }, width, height))
+    .filter((b): b is FaceBox => b !== null);
 }
 
 /** A box cut to the frame, or null when nothing of it is inside. */
