@@ -55,14 +55,17 @@ function boxPass(src: Float32Array, dst: Float32Array, w: number, h: number, rad
   const len = horizontal ? w : h, lines = horizontal ? h : w;
   const step = horizontal ? 1 : w, lineStep = horizontal ? w : 1;
   const norm = 1 / (2 * radius + 1);
+  const last = len - 1;
   for (let l = 0; l < lines; l++) {
     const base = l * lineStep;
-    const at = (i: number): number => src[base + (i < 0 ? 0 : i >= len ? len - 1 : i) * step]!;
-    let sum = 0;
-    for (let i = -radius; i <= radius; i++) sum += at(i);
+    // The window around -1: clamped indices, so the first step below centres it on 0.
+    let sum = (radius + 2) * src[base]!;
+    for (let i = 1; i < radius; i++) sum += src[base + (i < last ? i : last) * step]!;
     for (let i = 0; i < len; i++) {
+      const add = i + radius;
+      const sub = i - radius - 1;
+      sum += src[base + (add < last ? add : last) * step]! - src[base + (sub > 0 ? sub : 0) * step]!;
       dst[base + i * step] = sum * norm;
-      sum += at(i + radius + 1) - at(i - radius);
     }
   }
 }
