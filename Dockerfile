@@ -43,16 +43,19 @@ FROM ${RUNTIME_IMAGE} AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 # libvulkan1: the Vulkan loader Dawn dlopens. libx11-6, libxext6, libegl1 (+ libglvnd0): what the
 # NVIDIA Vulkan ICD and Dawn's EGL/GLES fallback link against. tini: PID 1 that forwards SIGTERM
-# to node (the server drains on it) and reaps children.
+# to node (the server drains on it) and reaps children. libatomic1: the official Node.js binary
+# links against it (the node image has it, debian:bookworm-slim does not; found by image:check).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ca-certificates libvulkan1 libx11-6 libxext6 libxcb1 libegl1 libglvnd0 tini \
+      ca-certificates libatomic1 libvulkan1 libx11-6 libxext6 libxcb1 libegl1 libglvnd0 tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 rtc \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin rtc
 
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 
+# No NVIDIA_VISIBLE_DEVICES: on a host with NVIDIA's container runtime, `all` would hand every GPU
+# to containers that requested none; the device plugin (Kubernetes) or `--gpus` (docker) sets it.
 # NVIDIA_DRIVER_CAPABILITIES must include graphics, or the container toolkit mounts no Vulkan ICD.
 # NVIDIA_DISABLE_REQUIRE: the image needs no particular CUDA version (no CUDA is used), so the
 # toolkit must not check the host's driver against one.
@@ -63,7 +66,6 @@ COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # HOME, XDG_CACHE_HOME: /app is read-only for the server's user; caches (the driver's shader
 # cache) go to /tmp, an emptyDir in Kubernetes.
 ENV NODE_ENV=production \
-    NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics,video \
     NVIDIA_DISABLE_REQUIRE=1 \
     LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/nvidia/lib \

@@ -5,8 +5,9 @@
  *  - the per-frame cost (median ms) of every filter on I420 at 640x360 and 1280x720.
  * Progress goes to stderr, so `npm run bench > bench.json` keeps the JSON clean.
  *
- * Environment: BENCH_RUNS (default 15, at least 10), BENCH_FACES=0 / BENCH_FACES_ONLY=1 (the face
- * filter section: skip it / run only it), RTC_CPU_WORKERS (default: the cores),
+ * Environment: BENCH_RUNS (default 15, an integer of at least 10; a bad value stops the run),
+ * BENCH_FACES=0 / BENCH_FACES_ONLY=1 (the face filter section: skip it / run only it),
+ * RTC_CPU_WORKERS (default: the cores),
  * RTC_GPU_ALLOW_SOFTWARE=1 to measure a software GPU adapter too, BENCH_REFERENCE=0 to skip the
  * (slow) reference backend.
  */
@@ -18,9 +19,10 @@ import { ReferenceProcessor } from '../src/processing/reference/reference-proces
 import { sha256Hex, syntheticRgba } from '../src/processing/synthetic.js';
 import { FaceDetector, type OnnxProvider } from '../src/processing/faces/face-detector.js';
 import { FaceGuard, DEFAULT_GUARD_SETTINGS } from '../src/processing/faces/face-guard.js';
+import { numberEnv } from '../src/toolkit/args.js';
 import { KERNEL_FILTER_NAMES, i420Size, type KernelFilterSpec, type FrameProcessor, type ProcessTimings } from '../src/processing/types.js';
 
-const RUNS = Math.max(10, Number(process.env.BENCH_RUNS ?? 15) || 15);
+const RUNS = numberEnv('BENCH_RUNS', process.env.BENCH_RUNS, { integer: true, min: 10, max: 100_000 }) ?? 15;
 const WARMUP = 2;
 const WIDTH = 1920;
 const HEIGHT = 1080;
@@ -145,7 +147,7 @@ async function faceCost(provider: OnnxProvider, runs: number): Promise<Record<st
 
 async function main(): Promise<void> {
   const cpus = os.cpus();
-  const workers = Number(process.env.RTC_CPU_WORKERS ?? os.availableParallelism());
+  const workers = numberEnv('RTC_CPU_WORKERS', process.env.RTC_CPU_WORKERS, { integer: true, min: 1, max: 256 }) ?? os.availableParallelism();
   const report: Record<string, unknown> = {
     machine: {
       cpus: os.availableParallelism(),

@@ -76,12 +76,6 @@ REGISTRY="$REGION-docker.pkg.dev"
 IMAGE_NAME="$REGISTRY/$PROJECT_ID/$REPOSITORY/rtc-gpu-app"
 IMAGE="$IMAGE_NAME:$TAG"
 
-# A lookup whose output is used; prints nothing in --dry-run.
-query() {
-  show "$@" >&2
-  [ "$DRY_RUN" -eq 1 ] || "$@" 2>/dev/null || true
-}
-
 workdir="$(mktemp -d)"
 overlay_dir=""
 cleanup() {
@@ -151,6 +145,19 @@ else
   fi
   run kubectl --namespace "$NAMESPACE" create secret generic rtc-auth \
     --from-file=tokens="$token_file" --from-file=jwt-secret="$jwt_file"
+fi
+
+# The secret the media replicas share (RTC_CLUSTER_SECRET): it authenticates the pod that session
+# ids name as their owner, so any replica can forward a request to the one holding the session
+# and no client can point a forward elsewhere. Generated once, never printed.
+if exists kubectl --namespace "$NAMESPACE" get secret rtc-cluster; then
+  echo "secret rtc-cluster exists"
+else
+  cluster_file="$workdir/rtc-cluster-secret"
+  if [ "$DRY_RUN" -eq 0 ]; then
+    (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n' > "$cluster_file")
+  fi
+  run kubectl --namespace "$NAMESPACE" create secret generic rtc-cluster --from-file=secret="$cluster_file"
 fi
 
 # 5. The static addresses (scripts/gke-setup.sh reserved them) and the names on them.

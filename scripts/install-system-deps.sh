@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only when something is missing.
 # Idempotent and quick when everything is present; called by `npm test` and .ci/run.
+# With --image, also what `npm run image:check` needs (buildah, podman with runc, mmdebstrap).
 set -euo pipefail
 
 need=()
+if [ "${1:-}" = --image ]; then
+  for tool in buildah podman mmdebstrap runc curl; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+fi
+# The load balancer in front of the three-replica test (test/integration/cluster-forwarding.test.ts).
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)

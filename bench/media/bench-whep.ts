@@ -14,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { numberArg, oneOfArg, parseCommandLine, parseList, parseResolution, stringArg, UsageError } from '../../src/toolkit/args.js';
 import { parseBenchOptions, type ServerKind } from './options.js';
 import { runPoint, type PointResult } from './point.js';
 import { REPO_ROOT } from './servers.js';
@@ -26,15 +26,22 @@ function log(line: string): void {
   process.stderr.write(`bench-whep: ${line}\n`);
 }
 
-function usage(message: string): never {
-  process.stderr.write(`bench-whep: ${message}\n`);
-  process.exit(2);
-}
-
-function nonNegativeInt(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) usage(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return n;
+/** This run's settings from the command line (a UsageError for bad input). */
+function parseWhepOptions(argv: string[]): { width: number; height: number; viewerCounts: number[]; kinds: ServerKind[]; repeat: number; durationS: number; settleS: number; out: string | undefined } {
+  const values = parseCommandLine(argv, {
+    resolution: { type: 'string', default: '640x360' }, viewers: { type: 'string', default: '0,1,2,4' },
+    duration: { type: 'string', default: '20' }, settle: { type: 'string', default: '5' }, repeat: { type: 'string', default: '2' },
+    kinds: { type: 'string', default: KINDS.join(',') }, out: { type: 'string' },
+  });
+  const str = (k: string): string => stringArg(values, k)!;
+  const count = (name: string, v: string): number => numberArg(name, v, { integer: true, min: 0 })!;
+  const { width, height } = parseResolution('resolution', str('resolution'), { minWidth: 160, minHeight: 16, maxWidth: 3840, maxHeight: 2160, even: true });
+  const viewerCounts = parseList('viewers', str('viewers'), (v) => numberArg('viewers', v, { integer: true, min: 0, max: 16 })!, 16);
+  const kinds = parseList('kinds', str('kinds'), (k) => oneOfArg('kinds', k, KINDS));
+  const durationS = count('duration', str('duration'));
+  const settleS = count('settle', str('settle'));
+  if (settleS >= durationS) throw new UsageError('--settle must be shorter than --duration');
+  return { width, height, viewerCounts, kinds, repeat: count('repeat', str('repeat')), durationS, settleS, out: stringArg(values, 'out') };
 }
 
 /** Per engine and viewer count: the medians over rounds. */
@@ -51,32 +58,22 @@ interface Row {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      resolution: { type: 'string', default: '640x360' }, viewers: { type: 'string', default: '0,1,2,4' },
-      duration: { type: 'string', default: '20' }, settle: { type: 'string', default: '5' }, repeat: { type: 'string', default: '2' },
-      kinds: { type: 'string', default: KINDS.join(',') }, out: { type: 'string' },
-    },
-    strict: true,
-  });
-  const m = /^(\d+)x(\d+)$/.exec(values.resolution);
-  if (!m) usage('--resolution must be WxH');
-  const [width, height] = [Number(m[1]), Number(m[2])];
-  const viewerCounts = values.viewers.split(',').map((v) => nonNegativeInt('viewers', v));
-  if (viewerCounts.some((v) => v > 16)) usage('--viewers must be at most 16 each');
-  const kinds = values.kinds.split(',').map((k) => {
-    if (!KINDS.includes(k as ServerKind)) usage(`--kinds takes ${KINDS.join(', ')} (aiortc has no WHEP)`);
-    return k as ServerKind;
-  });
-  const repeat = nonNegativeInt('repeat', values.repeat);
+  let args: ReturnType<typeof parseWhepOptions>;
+  try {
+    args = parseWhepOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench-whep: ${err.message}\n`);
+    return 2;
+  }
+  const { width, height, viewerCounts, kinds, repeat } = args;
   // The media benchmark's defaults (python, fps, filter, spawn rate) with this run's window.
-  const opts = { ...parseBenchOptions([])!, durationS: nonNegativeInt('duration', values.duration), settleS: nonNegativeInt('settle', values.settle) };
-  if (opts.settleS >= opts.durationS) usage('--settle must be shorter than --duration');
+  const opts = { ...parseBenchOptions([])!, durationS: args.durationS, settleS: args.settleS };
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const outDir = path.join(REPO_ROOT, 'bench-output', `whep-${stamp}`);
-  const outFile = values.out ? path.resolve(values.out) : path.join(REPO_ROOT, 'bench-output', `whep-${stamp}.json`);
+  const outFile = args.out ? path.resolve(args.out) : path.join(REPO_ROOT, 'bench-output', `whep-${stamp}.json`);
   mkdirSync(outDir, { recursive: true });
   const loadavgAtStart = os.loadavg().map((v) => Math.round(v * 100) / 100);
 

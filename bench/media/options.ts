@@ -2,7 +2,7 @@
  * Command-line options of the media benchmark (`npm run bench:media -- ...`), its two presets
  * (quick, full) and the help text.
  */
-import { parseArgs } from 'node:util';
+import { numberArg, oneOfArg, parseCommandLine, parseList, parseResolution, stringArg, UsageError } from '../../src/toolkit/args.js';
 
 /** The servers the benchmark knows: rtc-scale on each media engine, and the aiortc peer. */
 export const SERVER_KINDS = ['libwebrtc', 'native', 'aiortc'] as const;
@@ -37,11 +37,6 @@ export interface BenchOptions {
   python: string;
   /** rtc-scale's server entry point; default this checkout's dist/src/server/main.js. */
   rtcServer: string | undefined;
-}
-
-/** Thrown for bad command-line input; the message is meant for the user. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export const HELP = `rtc-scale media benchmark: rtc-scale (per media engine) against the aiortc peer
@@ -85,28 +80,15 @@ const PRESETS = {
   },
 } as const;
 
-function numberArg(name: string, v: string | undefined, integer: boolean, allowZero = false): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
-
-const positive = (name: string, v: string | undefined, integer: boolean): number | undefined => numberArg(name, v, integer);
+const positive = (name: string, v: string | undefined, integer: boolean): number | undefined => numberArg(name, v, { positive: true, integer });
+const nonNegative = (name: string, v: string | undefined, integer: boolean): number | undefined => numberArg(name, v, { min: 0, integer });
 
 /** Parse `WxH:1,2,3`. */
 export function parseStaircase(v: string): Staircase {
-  const m = /^(\d+)x(\d+):(\d+(?:,\d+)*)$/.exec(v.trim());
-  if (!m) throw new UsageError(`--staircase must look like 640x360:1,2,4, got ${JSON.stringify(v)}`);
-  const width = Number(m[1]);
-  const height = Number(m[2]);
-  if (width < 160 || height < 16 || width % 2 || height % 2 || width > 3840 || height > 2160) {
-    throw new UsageError(`--staircase ${v}: the size must be even, 160..3840 wide and 16..2160 high`);
-  }
-  const steps = m[3]!.split(',').map(Number);
-  if (steps.some((n) => n < 1 || n > 64)) throw new UsageError(`--staircase ${v}: session counts must be 1..64`);
+  const [size, counts, ...rest] = v.trim().split(':');
+  if (size === undefined || counts === undefined || rest.length) throw new UsageError(`--staircase must look like 640x360:1,2,4, got ${JSON.stringify(v)}`);
+  const { width, height } = parseResolution('staircase', size, { minWidth: 160, minHeight: 16, maxWidth: 3840, maxHeight: 2160, even: true });
+  const steps = parseList('staircase', counts, (n) => numberArg('staircase', n, { integer: true, min: 1, max: 64 })!, 64);
   for (let i = 1; i < steps.length; i++) {
     if (steps[i]! <= steps[i - 1]!) throw new UsageError(`--staircase ${v}: session counts must increase`);
   }
@@ -115,44 +97,27 @@ export function parseStaircase(v: string): Staircase {
 
 /** Parse argv (without node and script). Returns null when --help was asked for. */
 export function parseBenchOptions(argv: string[]): BenchOptions | null {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: 'boolean' }, full: { type: 'boolean' }, kinds: { type: 'string' },
-        staircase: { type: 'string', multiple: true }, duration: { type: 'string' }, settle: { type: 'string' },
-        fps: { type: 'string' }, filter: { type: 'string' }, iterations: { type: 'string' }, 'slo-p95-ms': { type: 'string' },
-        'past-failure': { type: 'string' }, repeat: { type: 'string' }, 'spawn-rate': { type: 'string' },
-        'loadgen-workers': { type: 'string' }, python: { type: 'string' }, out: { type: 'string' }, 'rtc-server': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseCommandLine(argv, {
+    quick: { type: 'boolean' }, full: { type: 'boolean' }, kinds: { type: 'string' },
+    staircase: { type: 'string', multiple: true }, duration: { type: 'string' }, settle: { type: 'string' },
+    fps: { type: 'string' }, filter: { type: 'string' }, iterations: { type: 'string' }, 'slo-p95-ms': { type: 'string' },
+    'past-failure': { type: 'string' }, repeat: { type: 'string' }, 'spawn-rate': { type: 'string' },
+    'loadgen-workers': { type: 'string' }, python: { type: 'string' }, out: { type: 'string' }, 'rtc-server': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
-  const str = (k: string): string | undefined => values[k] as string | undefined;
+  const str = (k: string): string | undefined => stringArg(values, k);
   if (values.quick && values.full) throw new UsageError('give --quick or --full, not both');
   const preset = values.full ? 'full' : 'quick';
   const p = PRESETS[preset];
 
   let kinds: ServerKind[] = [...SERVER_KINDS];
-  if (str('kinds') !== undefined) {
-    const list = str('kinds')!.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const k of list) {
-      if (!(SERVER_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kinds: unknown kind ${JSON.stringify(k)} (known: ${SERVER_KINDS.join(', ')})`);
-    }
-    if (list.length === 0) throw new UsageError('--kinds must name at least one kind');
-    kinds = [...new Set(list)] as ServerKind[];
-  }
-  const staircaseArgs = (values.staircase as string[] | undefined) ?? [];
+  if (str('kinds') !== undefined) kinds = [...new Set(parseList('kinds', str('kinds')!, (k) => oneOfArg('kinds', k, SERVER_KINDS), SERVER_KINDS.length))];
+  const staircaseArgs = ((values.staircase as string[] | undefined) ?? []).map(String);
   const staircases = staircaseArgs.length ? staircaseArgs.map(parseStaircase) : p.staircases.map((s) => ({ ...s, steps: [...s.steps] }));
 
   const durationS = positive('duration', str('duration'), false) ?? p.durationS;
-  const settleS = numberArg('settle', str('settle'), false, true) ?? p.settleS;
+  const settleS = nonNegative('settle', str('settle'), false) ?? p.settleS;
   if (durationS - settleS < 2) throw new UsageError('--duration must leave at least 2 s after --settle');
   const fps = positive('fps', str('fps'), false) ?? 30;
   if (fps > 120) throw new UsageError('--fps must be at most 120');
@@ -166,7 +131,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     filter: str('filter') ?? 'none',
     iterations: positive('iterations', str('iterations'), true) ?? 1,
     sloP95Ms: positive('slo-p95-ms', str('slo-p95-ms'), false) ?? 200,
-    pastFailure: numberArg('past-failure', str('past-failure'), true, true) ?? 0,
+    pastFailure: nonNegative('past-failure', str('past-failure'), true) ?? 0,
     repeat: positive('repeat', str('repeat'), true) ?? 1,
     spawnRate: positive('spawn-rate', str('spawn-rate'), false) ?? 4,
     loadgenWorkers: positive('loadgen-workers', str('loadgen-workers'), true),

@@ -1,21 +1,21 @@
 /**
  * Starts one server of a benchmark kind on a free loopback port and stops it again:
  * rtc-scale (dist/src/server/main.js) with RTC_MEDIA_ENGINE set to the kind, or the aiortc peer
- * (bench/media/aiortc_server.py under Debian's python3). A server that exits at start, or that
+ * (bench/media/aiortc-server.py under Debian's python3). A server that exits at start, or that
  * runs a different engine than asked for, is refused with the reason (the benchmark skips it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/toolkit/free-port.js';
 import type { ServerKind } from './options.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root, from dist/bench/media/. */
 export const REPO_ROOT = path.resolve(HERE, '../../..');
 const RTC_MAIN = path.join(REPO_ROOT, 'dist/src/server/main.js');
-const AIORTC_SERVER = path.join(REPO_ROOT, 'bench/media/aiortc_server.py');
+const AIORTC_SERVER = path.join(REPO_ROOT, 'bench/media/aiortc-server.py');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** The tail of the server's output kept for error messages. */
@@ -37,19 +37,6 @@ export interface BenchServer {
   tail(): string;
   /** SIGTERM, then SIGKILL after a bound; resolves once the process has exited. */
   stop(): Promise<void>;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The engine a server says it runs: rtc-scale's /healthz `mediaEngine` (or `engine`); null when it does not say. */

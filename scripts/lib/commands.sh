@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers for the deploy scripts: print every command as a shell line, and run it unless
-# DRY_RUN=1. Sourced by scripts/gke-setup.sh and scripts/deploy.sh, which set DRY_RUN.
+# DRY_RUN=1. Sourced by scripts/gke-setup.sh, scripts/deploy.sh and scripts/loadgen-job.sh, which set DRY_RUN.
 
 # Print a command as a shell line: plain words as they are, anything else quoted.
 show() {
@@ -20,4 +20,9 @@ run() {
 exists() {
   show "$@"
   [ "$DRY_RUN" -eq 0 ] && "$@" >/dev/null 2>&1
+}
+# A lookup whose output is used; prints nothing in --dry-run.
+query() {
+  show "$@" >&2
+  [ "$DRY_RUN" -eq 1 ] || "$@" 2>/dev/null || true
 }

@@ -8,8 +8,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ProfileError, readProfileFile } from '../loadgen/profile.js';
+import { numberArg, oneOfArg, parseCommandLine, parseList, stringArg, UsageError } from '../toolkit/args.js';
 import { CapacityCurve, CurveError, readCapacityCurve } from './capacity-curve.js';
 import { HpaSpecError, readHpaSpec } from './hpa-spec.js';
 import { renderSimulationHtml, SUMMARY_HEADER, summaryRow, SWEEP_HEADER, sweepRow } from './html-report.js';
@@ -17,11 +17,6 @@ import { DEFAULT_PARAMS, simulate, spikeProfile, sweepSpikes, type ClusterParams
 
 /** Exit statuses. */
 export const EXIT = { held: 0, missed: 1, usage: 2 } as const;
-
-/** Thrown for bad command-line input. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 /** The default files, relative to the repository root (npm runs scripts there). */
 export const DEFAULT_HPA = 'k8s/autoscaling/hpa.yaml';
@@ -78,42 +73,26 @@ export interface SimOptions {
 }
 
 function intOpt(v: string | undefined, name: string, min = 0, max = 1_000_000): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  return n;
+  return numberArg(name, v, { integer: true, min, max });
 }
 
 function numOpt(v: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  return n;
+  return numberArg(name, v, { min, max });
 }
 
 /** Parse the command line. */
 export function parseSimOptions(argv: string[]): SimOptions {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        profile: { type: 'string' }, hpa: { type: 'string' }, curve: { type: 'string' },
-        'sync-s': { type: 'string' }, 'metric-delay-s': { type: 'string' }, 'pod-start-s': { type: 'string' },
-        'node-provision-s': { type: 'string' }, 'warm-nodes': { type: 'string' }, 'pods-per-node': { type: 'string' },
-        'max-nodes': { type: 'string' }, 'node-scale-down-s': { type: 'string' }, 'drain-timeout-s': { type: 'string' },
-        'initial-replicas': { type: 'string' }, 'min-replicas': { type: 'string' }, 'spawn-rate': { type: 'string' }, 'retry-s': { type: 'string' }, 'capacity-metric': { type: 'string' },
-        tolerance: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'broken-metric': { type: 'string', multiple: true },
-        'sweep-rates': { type: 'string' }, 'sweep-base': { type: 'string' }, 'sweep-peak': { type: 'string' },
-        html: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const values = parseCommandLine(argv, {
+    profile: { type: 'string' }, hpa: { type: 'string' }, curve: { type: 'string' },
+    'sync-s': { type: 'string' }, 'metric-delay-s': { type: 'string' }, 'pod-start-s': { type: 'string' },
+    'node-provision-s': { type: 'string' }, 'warm-nodes': { type: 'string' }, 'pods-per-node': { type: 'string' },
+    'max-nodes': { type: 'string' }, 'node-scale-down-s': { type: 'string' }, 'drain-timeout-s': { type: 'string' },
+    'initial-replicas': { type: 'string' }, 'min-replicas': { type: 'string' }, 'spawn-rate': { type: 'string' }, 'retry-s': { type: 'string' }, 'capacity-metric': { type: 'string' },
+    tolerance: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'broken-metric': { type: 'string', multiple: true },
+    'sweep-rates': { type: 'string' }, 'sweep-base': { type: 'string' }, 'sweep-peak': { type: 'string' },
+    html: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  const str = (k: string): string | undefined => stringArg(values, k);
   const params: Partial<ClusterParams> = {};
   const set = <K extends keyof ClusterParams>(k: K, v: ClusterParams[K] | undefined): void => { if (v !== undefined) params[k] = v; };
   set('syncPeriodS', intOpt(str('sync-s'), 'sync-s', 1, 3600));
@@ -130,20 +109,14 @@ export function parseSimOptions(argv: string[]): SimOptions {
   set('spawnRate', intOpt(str('spawn-rate'), 'spawn-rate', 0, 100_000));
   set('retryS', intOpt(str('retry-s'), 'retry-s', 1, 3600));
   const capacityMetric = str('capacity-metric');
-  if (capacityMetric !== undefined) {
-    if (capacityMetric !== 'sessions' && capacityMetric !== 'demand') throw new UsageError(`--capacity-metric must be sessions or demand, got ${JSON.stringify(capacityMetric)}`);
-    params.capacityMetric = capacityMetric;
-  }
+  if (capacityMetric !== undefined) params.capacityMetric = oneOfArg('capacity-metric', capacityMetric, ['sessions', 'demand'] as const);
   set('tolerance', numOpt(str('tolerance'), 'tolerance', 0, 1));
   set('sloP95Ms', numOpt(str('slo-p95-ms'), 'slo-p95-ms', 1, 60_000));
   const broken = values['broken-metric'];
-  if (Array.isArray(broken)) params.brokenMetrics = broken;
+  if (Array.isArray(broken)) params.brokenMetrics = broken.map(String);
   let sweepRates: number[] | undefined;
   const rates = str('sweep-rates');
-  if (rates !== undefined) {
-    sweepRates = rates.split(',').map((r) => numOpt(r, 'sweep-rates', 0.001, 10_000)!);
-    if (sweepRates.length === 0 || sweepRates.length > 50) throw new UsageError('--sweep-rates takes 1 to 50 rates');
-  }
+  if (rates !== undefined) sweepRates = parseList('sweep-rates', rates, (r) => numOpt(r, 'sweep-rates', 0.001, 10_000)!, 50);
   const opts: SimOptions = {
     hpa: str('hpa') ?? DEFAULT_HPA,
     curve: str('curve') ?? DEFAULT_CURVE,

@@ -1,24 +1,13 @@
 /**
  * The simulator's self-contained HTML report, in the style of the load report (inline SVG charts
- * drawn at build time by the load generator's chart module; no script, no network): settings,
+ * drawn at build time by the report kit, src/toolkit/html-report.ts; no script, no network): settings,
  * the verdict, per-phase figures, and plots of sessions, replicas, utilisation, rejected offers and
  * predicted p95 over time, plus the spike sweep when one was run.
  */
-import { renderChart, type ChartSpec } from '../loadgen/svg-chart.js';
+import { cell, chartBlock, htmlTable, renderChart, reportPage, type ChartSpec } from '../toolkit/html-report.js';
 import type { SimResult, SimSummary, SweepRow } from './simulator.js';
 
 const COLORS = { target: '#94d82d', active: '#2f9e44', replicas: '#2b7bb9', ready: '#1098ad', starting: '#f08c00', draining: '#ae3ec9', nodes: '#868e96', p95: '#d9480f', max: '#868e96', reject: '#e03131', util: '#7048e8' };
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-const cell = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined ? '–' : v.toFixed(digits));
-
-function table(header: string[], rows: string[][]): string {
-  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${
-    rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
-}
 
 /** A summary as a table row. */
 export function summaryRow(s: SimSummary): string[] {
@@ -38,17 +27,6 @@ export function sweepRow(r: SweepRow): string[] {
 
 /** Header of sweepRow. */
 export const SWEEP_HEADER = ['spike sessions/s', 'objective', 'p95 max ms', 'rejected offers', 'replicas max', 'minReplicas that holds', 'warm nodes that hold', 'unlimited scale-up holds'];
-
-const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#212529;max-width:1100px}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13px}
-th,td{border:1px solid #dee2e6;padding:3px 7px;text-align:right}th{background:#f1f3f5}td:first-child,th:first-child{text-align:left}
-.met{color:#2f9e44;font-weight:600}.missed{color:#e03131;font-weight:600}
-figure{margin:12px 0}svg.chart{max-width:100%;height:auto;background:#fff}
-svg .title{font-size:14px;font-weight:600}svg .tick,svg .legend{font-size:11px;fill:#495057}
-svg .label{font-size:12px;fill:#495057}svg .band{font-size:11px;fill:#868e96;text-anchor:middle}
-svg .grid{stroke:#dee2e6}svg .frame{fill:none;stroke:#adb5bd}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{color:#868e96}dd{margin:0}`;
 
 /** Render the report; `sweep` adds the spike-rate table. */
 export function renderSimulationHtml(r: SimResult, meta: { profile: string; curve: string; curveSource: string; curveIsSample: boolean }, sweep?: readonly SweepRow[]): string {
@@ -102,18 +80,13 @@ export function renderSimulationHtml(r: SimResult, meta: { profile: string; curv
   const verdict = `<p>Objective (p95 ≤ ${p.sloP95Ms} ms every second, no offer rejected, no session dropped): <span class="${r.overall.held ? 'met' : 'missed'}">${r.overall.held ? 'held' : 'missed'}</span></p>`;
   const syncRows = r.syncs.filter((x, i) => i === 0 || x.desired !== x.current).map((x) => [String(x.t), String(x.current), cell(x.recommended), String(x.desired), x.reason,
     Object.entries(x.metrics).map(([k, v]) => `${k}=${cell(v, 3)}`).join(' ')]);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>rtc-scale HPA simulation</title>
-<meta name="viewport" content="width=device-width,initial-scale=1"><style>${CSS}</style></head>
-<body>
-<h1>rtc-scale HPA simulation</h1>
-<dl>${settings.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
-<h2>Verdict</h2>${verdict}
-<h2>Summary</h2>${table(SUMMARY_HEADER, [...r.phases.map(summaryRow), summaryRow(r.overall)])}
-${sweep && sweep.length ? `<h2>Spike sweep</h2>${table(SWEEP_HEADER, sweep.map(sweepRow))}` : ''}
+  return reportPage({
+    title: 'rtc-scale HPA simulation', heading: 'rtc-scale HPA simulation', settings,
+    body: `<h2>Verdict</h2>${verdict}
+<h2>Summary</h2>${htmlTable(SUMMARY_HEADER, [...r.phases.map(summaryRow), summaryRow(r.overall)])}
+${sweep && sweep.length ? `<h2>Spike sweep</h2>${htmlTable(SWEEP_HEADER, sweep.map(sweepRow))}` : ''}
 <h2>Plots</h2>
-<div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('\n')}</div>
-<details><summary>HPA syncs that changed the replica count (${syncRows.length})</summary>${table(['t s', 'current', 'recommended', 'desired', 'reason', 'metrics seen'], syncRows)}</details>
-</body></html>
-`;
+${chartBlock(charts)}
+<details><summary>HPA syncs that changed the replica count (${syncRows.length})</summary>${htmlTable(['t s', 'current', 'recommended', 'desired', 'reason', 'metrics seen'], syncRows)}</details>`,
+  });
 }

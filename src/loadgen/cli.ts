@@ -9,7 +9,8 @@ import path from 'node:path';
 import { runWebrtcLoad } from './coordinator.js';
 import type { Sample } from './run-result.js';
 import { renderHtmlReport } from './html-report.js';
-import { HELP, parseOptions, UsageError, type LoadgenOptions } from './options.js';
+import { UsageError } from '../toolkit/args.js';
+import { HELP, parseOptions, type LoadgenOptions } from './options.js';
 import { runProcessLoad, type ProcessSample } from './process-mode.js';
 import { profileDuration } from './profile.js';
 import {

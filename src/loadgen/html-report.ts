@@ -5,22 +5,9 @@
 import type { PhaseResult, WebrtcRunResult } from './run-result.js';
 import type { LoadReport } from './report.js';
 import type { ProcessPhaseResult, ProcessRunResult } from './process-mode.js';
-import { renderChart, type ChartSpec } from './svg-chart.js';
+import { cell, chartBlock, esc, htmlTable, renderChart, reportPage, type ChartSpec } from '../toolkit/html-report.js';
 
 const COLORS = { p50: '#2b7bb9', p95: '#d9480f', max: '#868e96', sessions: '#2f9e44', target: '#94d82d', fps: '#7048e8', reject: '#e03131', error: '#f08c00', freeze: '#1098ad', lost: '#ae3ec9' };
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function cell(v: number | null | undefined, digits = 0): string {
-  return v === null || v === undefined ? '–' : v.toFixed(digits);
-}
-
-function htmlTable(header: string[], rows: string[][]): string {
-  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${
-    rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
-}
 
 function bands(phases: Array<{ name: string; startS: number; endS: number }>): ChartSpec['bands'] {
   return phases.map((p) => ({ x0: p.startS, x1: p.endS, label: p.name }));
@@ -99,7 +86,7 @@ function webrtcSection(run: WebrtcRunResult, report: LoadReport): string {
   );
   return `<h2>Summary</h2>${summary}
 <h2>Plots</h2>
-<div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('\n')}</div>
+${chartBlock(charts)}
 ${run.workerErrors.length ? `<h2>Worker errors</h2><pre>${esc(run.workerErrors.join('\n'))}</pre>` : ''}
 <details><summary>Per-session results (${run.sessions.length})</summary>${sessions}</details>`;
 }
@@ -136,20 +123,8 @@ function processSection(run: ProcessRunResult, report: LoadReport): string {
   return `<h2>Summary</h2>${htmlTable(['phase', 'connections', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors'],
     [...run.phases.map(row), row(run.overall)])}
 <p>URL: <code>${esc(run.url)}</code></p>
-<h2>Plots</h2><div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('\n')}</div>`;
+<h2>Plots</h2>${chartBlock(charts)}`;
 }
-
-const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#212529;max-width:1100px}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13px}
-th,td{border:1px solid #dee2e6;padding:3px 7px;text-align:right}th{background:#f1f3f5}td:first-child,th:first-child{text-align:left}
-tbody tr:last-child td{font-weight:600}
-.met{color:#2f9e44;font-weight:600}.missed{color:#e03131;font-weight:600}
-figure{margin:12px 0}svg.chart{max-width:100%;height:auto;background:#fff}
-svg .title{font-size:14px;font-weight:600}svg .tick,svg .legend{font-size:11px;fill:#495057}
-svg .label{font-size:12px;fill:#495057}svg .band{font-size:11px;fill:#868e96;text-anchor:middle}
-svg .grid{stroke:#dee2e6}svg .frame{fill:none;stroke:#adb5bd}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{color:#868e96}dd{margin:0}`;
 
 /** Render the report as one HTML document. */
 export function renderHtmlReport(report: LoadReport): string {
@@ -172,14 +147,8 @@ export function renderHtmlReport(report: LoadReport): string {
       report.capacity.sessions === null ? 'none' : `${report.capacity.sessions} (phase ${esc(report.capacity.phase ?? '')})`}</strong></p>`
     : '';
   const body = report.webrtc ? webrtcSection(report.webrtc, report) : report.process ? processSection(report.process, report) : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>rtc-scale load report ${esc(report.startedAt)}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1"><style>${CSS}</style></head>
-<body>
-<h1>rtc-scale load report</h1>
-<dl>${settings.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
-<h2>Objectives</h2>${objectives}${capacity}
-${body}
-</body></html>
-`;
+  return reportPage({
+    title: `rtc-scale load report ${report.startedAt}`, heading: 'rtc-scale load report', settings,
+    body: `<h2>Objectives</h2>${objectives}${capacity}\n${body}`, extraCss: 'tbody tr:last-child td{font-weight:600}',
+  });
 }

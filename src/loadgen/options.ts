@@ -2,8 +2,8 @@
  * Command-line options of the load generator, their defaults, and the help text.
  */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { MAX_ITERATIONS } from '../protocol/index.js';
+import { numberArg, oneOfArg, parseCommandLine, parseResolution, stringArg, UsageError } from '../toolkit/args.js';
 import { CLIENT_ENGINES, type ClientEngine } from './client-media.js';
 import { multiPhaseProfile, parseDuration, parsePhasesArg, readProfileFile, type Phase } from './profile.js';
 import { PROTOCOLS, type Protocol } from './signaling.js';
@@ -36,11 +36,6 @@ export interface LoadgenOptions {
   /** Bearer token (--token, else the LOADGEN_TOKEN environment variable). */
   token: string | undefined;
   quiet: boolean;
-}
-
-/** Thrown for bad command-line input; the message is meant for the user. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export const HELP = `rtc-scale load generator
@@ -105,47 +100,29 @@ function defaultWorkers(): number {
   return Math.max(1, Math.min(8, Math.floor(os.availableParallelism() / 2)));
 }
 
+/** A positive number option (undefined when absent). */
 function positive(name: string, v: string | undefined, integer: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
+  return numberArg(name, v, { positive: true, integer });
 }
 
-function parseResolution(v: string): { width: number; height: number } {
-  const m = /^(\d+)x(\d+)$/.exec(v.trim());
-  if (!m) throw new UsageError(`--resolution must look like 640x360, got ${JSON.stringify(v)}`);
-  const width = Number(m[1]);
-  const height = Number(m[2]);
-  if (width < 16 || height < 16 || width > 7680 || height > 4320) throw new UsageError(`--resolution ${v} is out of range`);
-  return { width, height };
+/** A number option that may also be 0 (undefined when absent). */
+function nonNegative(name: string, v: string | undefined, integer: boolean): number | undefined {
+  return numberArg(name, v, { min: 0, integer });
 }
 
 /** Parse argv (without node and script). Returns null when --help was asked for. */
 export function parseOptions(argv: string[]): LoadgenOptions | null {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' }, viewers: { type: 'string' },
-        sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
-        'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
-        iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
-        'connect-timeout': { type: 'string' }, rate: { type: 'string' }, 'request-timeout': { type: 'string' },
-        out: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'slo-min-fps': { type: 'string' },
-        token: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseCommandLine(argv, {
+    url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' }, viewers: { type: 'string' },
+    sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
+    'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
+    iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
+    'connect-timeout': { type: 'string' }, rate: { type: 'string' }, 'request-timeout': { type: 'string' },
+    out: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'slo-min-fps': { type: 'string' },
+    token: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
-  const str = (k: string): string | undefined => values[k] as string | undefined;
+  const str = (k: string): string | undefined => stringArg(values, k);
 
   const url = str('url');
   if (!url) throw new UsageError('--url is required (e.g. --url http://127.0.0.1:8080)');
@@ -157,21 +134,16 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError('--url must be http or https');
 
-  const mode = (str('mode') ?? 'webrtc') as LoadgenOptions['mode'];
-  if (mode !== 'webrtc' && mode !== 'process') throw new UsageError(`--mode must be webrtc or process, got ${mode}`);
-  const protocol = (str('protocol') ?? 'rtc-scale') as Protocol;
-  if (!PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')}`);
-  const engine = (str('engine') ?? 'libwebrtc') as ClientEngine;
-  if (!CLIENT_ENGINES.includes(engine)) throw new UsageError(`--engine must be one of ${CLIENT_ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
+  const mode = oneOfArg('mode', str('mode') ?? 'webrtc', ['webrtc', 'process'] as const);
+  const protocol: Protocol = oneOfArg('protocol', str('protocol') ?? 'rtc-scale', PROTOCOLS);
+  const engine: ClientEngine = oneOfArg('engine', str('engine') ?? 'libwebrtc', CLIENT_ENGINES);
   if (str('engine') !== undefined && mode === 'process') throw new UsageError('--engine applies to webrtc mode only');
-  const viewers = str('viewers') === '0' ? 0 : positive('viewers', str('viewers'), true) ?? 0;
-  if (viewers > 16) throw new UsageError('--viewers must be at most 16');
+  const viewers = numberArg('viewers', str('viewers'), { integer: true, min: 0, max: 16 }) ?? 0;
   if (viewers > 0 && protocol === 'aiortc') throw new UsageError('--viewers needs --protocol rtc-scale or whip (aiortc has no WHEP)');
 
   const sources = ['phases', 'profile'].filter((k) => str(k) !== undefined);
   if (sources.length > 1) throw new UsageError('give either --phases or --profile, not both');
-  const sessions = str('sessions') !== undefined ? Number(str('sessions')) : undefined;
-  if (sessions !== undefined && (!Number.isInteger(sessions) || sessions < 1)) throw new UsageError('--sessions must be a positive integer');
+  const sessions = positive('sessions', str('sessions'), true);
   let phases: Phase[];
   try {
     if (str('phases')) phases = parsePhasesArg(str('phases')!);
@@ -186,7 +158,8 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     throw new UsageError('--sessions/--duration cannot be combined with --phases or --profile');
   }
 
-  const res = parseResolution(str('resolution') ?? (mode === 'process' ? '1920x1080' : '640x360'));
+  const res = parseResolution('resolution', str('resolution') ?? (mode === 'process' ? '1920x1080' : '640x360'),
+    { minWidth: 16, minHeight: 16, maxWidth: 7680, maxHeight: 4320 });
   if (mode === 'webrtc' && (res.width % 2 || res.height % 2 || res.width < 160)) {
     throw new UsageError('--resolution for webrtc must be even and at least 160 wide (the frame stamp needs room)');
   }
@@ -210,7 +183,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     backend: str('backend'),
     workers: positive('workers', str('workers'), true) ?? defaultWorkers(),
     spawnRate: positive('spawn-rate', str('spawn-rate'), false) ?? 2,
-    settleS: str('settle') === '0' ? 0 : positive('settle', str('settle'), false) ?? 0,
+    settleS: nonNegative('settle', str('settle'), false) ?? 0,
     connectTimeoutS: positive('connect-timeout', str('connect-timeout'), false) ?? 20,
     rate: positive('rate', str('rate'), false),
     requestTimeoutS: positive('request-timeout', str('request-timeout'), false) ?? 30,

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseDuration as parseDurationWith } from '../toolkit/args.js';
 
 /** One phase of a load profile. */
 export interface Phase {
@@ -30,19 +31,9 @@ export const MAX_PROFILE_S = 24 * 3600;
 /** Most concurrent sessions a phase may ask for. */
 export const MAX_SESSIONS = 10_000;
 
-/** Parse "30", "30s", "2m", "1h", "500ms" into seconds. */
+/** Parse "30", "30s", "2m", "1h", "500ms" into seconds (the tools' one duration syntax); a ProfileError when it cannot. */
 export function parseDuration(value: unknown): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value <= 0) throw new ProfileError(`duration must be positive, got ${value}`);
-    return value;
-  }
-  const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value) : null;
-  if (!m) throw new ProfileError(`cannot read duration ${JSON.stringify(value)} (use 30, 30s, 2m, 1h)`);
-  const n = Number(m[1]);
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  const s = n * factor;
-  if (s <= 0) throw new ProfileError(`duration must be positive, got ${JSON.stringify(value)}`);
-  return s;
+  return parseDurationWith(value, (message) => new ProfileError(message));
 }
 
 function checkSessions(v: unknown, where: string): number {

@@ -1,6 +1,9 @@
 /**
- * Checks on a client's SDP offer before it reaches libwebrtc, so that malformed input gets a
- * precise 400 instead of an opaque native error.
+ * Checks on a client's SDP offer before it reaches the media engine, so that malformed input gets
+ * a precise 400 instead of an opaque native error. The text is scanned here, bounds first, rather
+ * than parsed with sdp-transform, which keeps one value per repeated attribute and drops text after
+ * a value, where hostile offers aim (docs/security.md, "Offers"); test/fuzz/sdp-scanners.fuzz.test.ts
+ * holds the scan to sdp-transform's parse wherever that parse is lossless.
  */
 
 /** Longest SDP accepted; real offers are a few kB. */
@@ -45,11 +48,46 @@ export function checkOfferSdp(sdp: unknown): string {
   const videos = lines.filter((l) => l.startsWith('m=video '));
   if (videos.length === 0) throw new InvalidSdpError('the offer has no video section (m=video)');
   if (videos.every((l) => /^m=video 0 /.test(l))) throw new InvalidSdpError('every video section of the offer is rejected (port 0)');
-  if (!/^a=(ice-ufrag|fingerprint):/m.test(sdp)) throw new InvalidSdpError('the offer has no ICE credentials or DTLS fingerprint');
+  if (!/^a=ice-ufrag:/m.test(sdp)) throw new InvalidSdpError('the offer has no ICE credentials (a=ice-ufrag)');
+  checkFingerprints(lines);
+  checkMids(lines);
   // JSEP offers say actpass (or active/passive); holdconn asks the answerer to hold the DTLS
   // connection, which no engine here can answer usefully (libwebrtc took it and then failed).
   if (/^a=setup:holdconn/m.test(sdp)) throw new InvalidSdpError('a=setup:holdconn: a WebRTC offer must use actpass, active or passive');
   return sdp;
+}
+
+/** Bytes of each hash function's digest (RFC 8122 §5: the hash functions a fingerprint may name). */
+const FINGERPRINT_BYTES: Record<string, number> = { 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64, md5: 16, md2: 16 };
+
+/**
+ * Every a=fingerprint names a known hash and has exactly its digest's bytes as colon-separated hex,
+ * and there is at least one (RFC 8842 §5: an offer without one can never complete DTLS; libwebrtc
+ * and werift accepted such offers and failed only at the handshake, holding a place until the
+ * connect timeout).
+ */
+function checkFingerprints(lines: string[]): void {
+  const fps = lines.filter((l) => l.startsWith('a=fingerprint:'));
+  if (fps.length === 0) throw new InvalidSdpError('the offer has no DTLS fingerprint (a=fingerprint)');
+  for (const line of fps) {
+    // the longest valid line is sha-512's: 14 + 8 + 64 * 3 - 1 characters
+    const m = line.length <= 256 ? /^a=fingerprint:(\S+) ((?:[0-9A-Fa-f]{2}:)*[0-9A-Fa-f]{2})\s*$/.exec(line) : null;
+    const bytes = m ? FINGERPRINT_BYTES[m[1]!.toLowerCase()] : undefined;
+    if (!m || bytes === undefined || (m[2]!.length + 1) / 3 !== bytes) {
+      throw new InvalidSdpError(`malformed DTLS fingerprint: ${line.slice(0, 80)}${line.length > 80 ? '...' : ''} (a hash of ${Object.keys(FINGERPRINT_BYTES).join(', ')} and its digest in colon-separated hex)`);
+    }
+  }
+}
+
+/** No two media sections share a mid (RFC 8843 §7.2: a mid names one section in a bundle). */
+function checkMids(lines: string[]): void {
+  const seen = new Set<string>();
+  for (const line of lines) {
+    if (!line.startsWith('a=mid:')) continue;
+    const mid = line.slice(6).trim();
+    if (seen.has(mid)) throw new InvalidSdpError(`two media sections have a=mid:${mid.slice(0, 32)}; a mid names one section`);
+    seen.add(mid);
+  }
 }
 
 /** One m= section of an offer, as far as the WHIP/WHEP checks read it. */
@@ -65,9 +103,11 @@ function mediaSections(sdp: string): MediaSection[] {
   const sections: MediaSection[] = [];
   let current: MediaSection | null = null;
   for (const line of sdp.split(/\r?\n/)) {
-    const m = /^m=(\S+) (\d+)/.exec(line);
-    if (m) {
-      current = { kind: m[1] ?? '', rejected: m[2] === '0', direction: 'sendrecv', codecs: [] };
+    if (line.startsWith('m=')) {
+      // Every m= line starts a media description (RFC 8866 §5.14), a malformed one too: its
+      // attributes must not be read as the previous section's. A malformed one is of no kind.
+      const m = /^m=(\w+) (\d+)(?:\/\d+)? \S+/.exec(line);
+      current = { kind: m?.[1] ?? '', rejected: m?.[2] === '0', direction: 'sendrecv', codecs: [] };
       sections.push(current);
       continue;
     }

@@ -45,6 +45,8 @@ export interface SessionManagerOptions {
    * per-session measurement: its detector's CPU on top of the codecs (RTC_FACES_SESSION_COST).
    */
   faceSessionCost?: number;
+  /** Makes session and viewer ids (random UUIDs when absent; a server in a cluster passes ids that name it as the owner). */
+  newId?: () => string;
   /** Called with the live session count whenever it changes (pod-deletion-cost, metrics). */
   onCountChange?: (count: number) => void;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
@@ -152,6 +154,7 @@ export class SessionManager {
     this.negotiating++;
     this.negotiatingUnits += units - 1;
     const session = new Session({
+      ...(this.opts.newId ? { id: this.opts.newId() } : {}),
       engine: this.opts.engine.name,
       processors: this.opts.registry,
       metrics: this.opts.metrics,
@@ -203,6 +206,7 @@ export class SessionManager {
     this.negotiating++;
     this.negotiatingViewers++;
     const viewer = new Viewer({
+      ...(this.opts.newId ? { id: this.opts.newId() } : {}),
       sessionId,
       connectTimeoutMs: this.opts.connectTimeoutMs,
       disconnectGraceMs: this.opts.disconnectGraceMs ?? 3000,

@@ -39,6 +39,8 @@ export interface SessionProcessors extends ProcessorSource {
 }
 
 export interface SessionOptions {
+  /** The session's id (a random UUID when absent; a server in a cluster makes ids that name their owner). */
+  id?: string;
   engine: MediaEngineName;
   processors: SessionProcessors;
   metrics: MediaMetrics;
@@ -65,7 +67,7 @@ const NO_STATS: PeerStats = {
 
 /** A live processing session. */
 export class Session {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly createdAt = new Date();
   private state: SessionState = 'connecting';
   private peer: MediaPeer | null = null;
@@ -76,6 +78,7 @@ export class Session {
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly opts: SessionOptions) {
+    this.id = opts.id ?? randomUUID();
     this.pipeline = new FramePipeline({
       processors: opts.processors,
       metrics: opts.metrics,

@@ -14,6 +14,8 @@ export type ViewerCloseReason = 'deleted' | 'session-ended' | WatchdogVerdict | 
 export type ViewerInfo = ViewerSummary;
 
 export interface ViewerOptions {
+  /** The viewer's id (a random UUID when absent). */
+  id?: string;
   sessionId: string;
   connectTimeoutMs: number;
   disconnectGraceMs: number;
@@ -22,7 +24,7 @@ export interface ViewerOptions {
 
 /** A live WHEP viewer. */
 export class Viewer {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly createdAt = new Date();
   private state: ViewerInfo['state'] = 'connecting';
   private peer: MediaPeer | null = null;
@@ -33,6 +35,7 @@ export class Viewer {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly opts: ViewerOptions) {
+    this.id = opts.id ?? randomUUID();
     // A viewer receives no frames, so the frame-based idle and stall checks never apply.
     this.watchdog = new ConnectionWatchdog({
       connectTimeoutMs: opts.connectTimeoutMs,

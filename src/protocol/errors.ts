@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   TOO_MANY_REQUESTS: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
+  /** A request about a session another replica holds: that replica broke off or did not answer in time. */
+  OWNER_UNREACHABLE: 502,
   AT_CAPACITY: 503,
   DRAINING: 503,
   BACKEND_UNAVAILABLE: 503,

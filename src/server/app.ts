@@ -22,6 +22,7 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWhepRoutes } from './routes/whep.js';
 import { registerWhipRoutes } from './routes/whip.js';
 import { registerSdpBodyParsers } from './whip-http.js';
+import { Forwarder } from './forwarding.js';
 
 /** dist/web, built from src/web by scripts/build.mjs (this file runs from dist/src/server). */
 const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
@@ -95,6 +96,9 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
     bodyLimit: 1024 * 1024,
     // Sessions last minutes; keep-alive sockets must not hold shutdown for long.
     forceCloseConnections: 'idle',
+    // Longer than the load balancer in front keeps its connections to us (Google's: 600 s), so
+    // the balancer always closes first and never sends a request on a socket we are closing (a 502).
+    keepAliveTimeout: ctx.config.keepAliveTimeoutS * 1000,
     // Probes, scrapes and load tests would drown the log; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     // A client gets this long to send a whole request; a body that stalls one byte short no
@@ -165,6 +169,17 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
     if (req.method !== 'OPTIONS' && isProtected(req.routeOptions.url)) setIdentity(req, await auth.check(req.headers.authorization));
     return payload;
   });
+  // Several replicas: after authentication (a request without valid credentials goes nowhere),
+  // before the body is read (it is streamed to the owner), requests about another replica's
+  // session are forwarded there. A forward arriving here is not rate-limited again.
+  const forwarder = ctx.cluster && ctx.config.cluster ? new Forwarder(ctx.cluster, ctx.config.cluster, ctx.metrics) : null;
+  if (forwarder) {
+    app.addHook('onRequest', async (req) => {
+      forwarder.checkHop(req);
+    });
+    app.addHook('preParsing', (req, reply, payload) => forwarder.hook(req, reply, payload));
+    app.addHook('onClose', async () => forwarder.close());
+  }
 
   if (ctx.config.rateLimitPerMin > 0) {
     await app.register(fastifyRateLimit, {
@@ -173,7 +188,7 @@ export async function createApp(ctx: ServerContext, logger: FastifyBaseLogger): 
       timeWindow: 60_000,
       // A bounded LRU of client keys: an address flood cannot grow memory without limit.
       cache: 10_000,
-      allowList: (req) => !isProtected(req.routeOptions.url),
+      allowList: (req) => !isProtected(req.routeOptions.url) || (forwarder?.checkHop(req) ?? false),
       errorResponseBuilder: (_req, c) => new ApiError('TOO_MANY_REQUESTS',
         `rate limit of ${c.max} requests a minute exceeded; retry in ${c.after}`, { retryAfterS: Math.max(1, Math.ceil(c.ttl / 1000)) }),
     });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
+import { AdvertiseUrlError, parseAdvertiseUrl, type ReplicaAddress } from '../cluster/session-ids.js';
 import { BACKEND_CHOICES, MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
 import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../processing/faces/redact.js';
 
@@ -116,6 +117,24 @@ export interface Config {
   facesDetectIntervalMs: number;
   /** Face filters: session units an anonymize/faces session counts for in admission. */
   facesSessionCost: number;
+  /** Seconds an idle keep-alive connection stays open: longer than any load balancer in front keeps its backend connections. */
+  keepAliveTimeoutS: number;
+  /** Running as one of several replicas (RTC_CLUSTER_SECRET and RTC_ADVERTISE_URL set), or null: a single server. */
+  cluster: ClusterConfig | null;
+}
+
+/** How a replica finds and reaches the others' sessions (docs/deployment.md#several-replicas). */
+export interface ClusterConfig {
+  /** Shared by every replica: authenticates the owner named in session ids and the hop header of forwards. */
+  secret: string;
+  /** Where the other replicas reach this one (the pod IP). */
+  advertise: ReplicaAddress;
+  /** A forward whose owner does not accept the connection within this is answered 404 (the owner is gone). */
+  connectTimeoutMs: number;
+  /** A forward whose owner has not answered within this is answered 502. */
+  forwardTimeoutS: number;
+  /** Forwards in flight at once from this replica; past it 503. */
+  maxForwards: number;
 }
 
 /** A configuration value that cannot be used. */
@@ -187,6 +206,30 @@ function podIdentity(env: Env): PodIdentity | null {
   if (!podName || !namespace || !host) return null;
   const port = int(env, 'KUBERNETES_SERVICE_PORT', 443, 1, 65535);
   return { podName, namespace, apiBase: `https://${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
+
+/** The cluster settings: both RTC_CLUSTER_SECRET and RTC_ADVERTISE_URL, or neither. */
+function clusterConfig(env: Env): ClusterConfig | null {
+  const secret = env.RTC_CLUSTER_SECRET ?? '';
+  const url = (env.RTC_ADVERTISE_URL ?? '').trim();
+  if (secret === '' && url === '') return null;
+  if (secret === '') throw new ConfigError('RTC_CLUSTER_SECRET', 'must be set with RTC_ADVERTISE_URL');
+  if (url === '') throw new ConfigError('RTC_ADVERTISE_URL', 'must be set with RTC_CLUSTER_SECRET (http://POD_IP:PORT)');
+  if (secret.length < 32) throw new ConfigError('RTC_CLUSTER_SECRET', 'must be at least 32 characters');
+  let advertise: ReplicaAddress;
+  try {
+    advertise = parseAdvertiseUrl(url);
+  } catch (err) {
+    if (err instanceof AdvertiseUrlError) throw new ConfigError('RTC_ADVERTISE_URL', err.message);
+    throw err;
+  }
+  return {
+    secret,
+    advertise,
+    connectTimeoutMs: int(env, 'RTC_CLUSTER_CONNECT_TIMEOUT_MS', 2000, 50, 30_000),
+    forwardTimeoutS: int(env, 'RTC_CLUSTER_FORWARD_TIMEOUT_S', 20, 1, 300),
+    maxForwards: int(env, 'RTC_CLUSTER_MAX_FORWARDS', 256, 1, 100_000),
+  };
 }
 
 function list(env: Env, name: string): string[] {
@@ -262,6 +305,8 @@ export function loadConfig(env: Env = process.env): Config {
     facesPad: decimal(env, 'RTC_FACES_PAD', 0.3, 0, 2),
     facesDetectIntervalMs: int(env, 'RTC_FACES_DETECT_INTERVAL_MS', 100, 0, 10_000),
     facesSessionCost: decimal(env, 'RTC_FACES_SESSION_COST', 1.5, 1, 50),
+    keepAliveTimeoutS: int(env, 'RTC_KEEP_ALIVE_TIMEOUT_S', 620, 1, 3600),
+    cluster: clusterConfig(env),
   };
   // Three bodies of the largest size by default: enough for the limiter's running calls on a small pod.
   cfg.processMaxBufferedBytes = int(env, 'RTC_PROCESS_MAX_BUFFERED_BYTES', 3 * cfg.bodyLimitBytes, 1024, 2 ** 40);

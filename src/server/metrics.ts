@@ -175,6 +175,19 @@ export class Metrics implements MediaMetrics {
     registers: [this.registry],
   });
 
+  readonly clusterForwards = new client.Counter({
+    name: 'rtc_cluster_forwards_total',
+    help: 'Requests about a session another replica holds, forwarded there, by outcome (answered: the owner answered; owner_gone: 404; failed: 502; busy: 503)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clusterForwardsReceived = new client.Counter({
+    name: 'rtc_cluster_forwards_received_total',
+    help: 'Requests forwarded to this replica by another one (with a valid hop header)',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
   }

@@ -5,6 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PodDeletionCostUpdater } from '../cluster/pod-deletion-cost.js';
+import { ClusterIds } from '../cluster/session-ids.js';
 import { CapacityEstimator } from '../media/capacity-estimator.js';
 import { createMediaEngine } from '../media/engines/index.js';
 import { SessionManager } from '../media/session-manager.js';
@@ -101,7 +102,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     sessionCoresPrior: config.capacitySessionCores,
     hostCpu: config.capacityHostCpu,
   });
+  // Several replicas: session and viewer ids name this one, so any replica can forward to it.
+  const cluster = config.cluster ? new ClusterIds(config.cluster.secret, config.cluster.advertise) : null;
   const sessions = new SessionManager({
+    ...(cluster ? { newId: () => cluster.newId() } : {}),
     onCountChange: (n) => deletionCost?.set(n),
     engine,
     registry,
@@ -117,7 +121,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log: engineLog,
   });
 
-  const ctx: ServerContext = { config, registry, engine, sessions, metrics, iceServersFor: (id) => iceServersFor(config, id) };
+  const ctx: ServerContext = { config, registry, engine, sessions, metrics, cluster, iceServersFor: (id) => iceServersFor(config, id) };
   const app = await createApp(ctx, log);
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
@@ -133,7 +137,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   const backend = registry.defaultBackend;
   log.info({ host: config.host, port, backend, device: registry.get(backend).device, mediaEngine: engine.name,
-    maxSessions: config.maxSessions, capacityCores: config.capacityCores },
+    maxSessions: config.maxSessions, capacityCores: config.capacityCores, advertise: cluster?.self.url },
     `rtc-scale listening on http://${config.host}:${port} (backend ${backend}, media engine ${engine.name})`);
 
   let stopping: Promise<void> | null = null;

@@ -104,9 +104,11 @@ test('runtime stage: no npm install, only the pruned node_modules, dist and the 
   assert.ok(fs.existsSync(path.join(root, startFile.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), `${startFile} is built from a source file`);
 });
 
-test('runtime stage installs the Vulkan loader and the X/EGL libraries of the NVIDIA ICD', () => {
+test('runtime stage installs the Vulkan loader, the X/EGL libraries of the NVIDIA ICD, and libatomic1 for node', () => {
   const apt = runtime.body.filter((i) => i.op === 'RUN' && i.args.includes('apt-get install')).map((i) => i.args).join(' ');
-  for (const p of ['libvulkan1', 'libx11-6', 'libxext6', 'libegl1']) assert.match(apt, new RegExp(`\\b${p}\\b`), p);
+  // libatomic1: the official Node.js binary links against it and debian:bookworm-slim lacks it
+  // (npm run image:check found `node` failing to start without it).
+  for (const p of ['libvulkan1', 'libx11-6', 'libxext6', 'libegl1', 'libatomic1']) assert.match(apt, new RegExp(`\\b${p}\\b`), p);
   assert.match(apt, /--no-install-recommends/);
   assert.match(apt, /rm -rf \/var\/lib\/apt\/lists/);
 });
@@ -120,6 +122,9 @@ test('runtime environment: GPU capabilities, loader paths, allocator, listen add
   assert.equal(env.get('RTC_HOST'), '0.0.0.0');
   assert.equal(env.get('NODE_ENV'), 'production');
   assert.equal(env.get('NVIDIA_DISABLE_REQUIRE'), '1');
+  // Left to whoever grants the GPU (device plugin, --gpus): `all` would hand every GPU to
+  // containers that asked for none on hosts with NVIDIA's container runtime.
+  assert.equal(env.get('NVIDIA_VISIBLE_DEVICES'), undefined);
 });
 
 test('runs as a numeric non-root user, with a health check on /healthz', () => {

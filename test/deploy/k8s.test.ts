@@ -1,6 +1,7 @@
 /**
  * Renders every kustomize overlay with `kubectl kustomize` (offline), validates every object
- * against the Kubernetes (and prometheus-operator) schemas of kubernetes-models, and checks the
+ * against the Kubernetes, prometheus-operator and GKE (BackendConfig, FrontendConfig,
+ * ManagedCertificate: @kubernetes-models/gke) schemas of kubernetes-models, and checks the
  * properties the deployment depends on. Each check returns its problems as strings, so the last
  * tests can show that a broken manifest is caught.
  */
@@ -53,8 +54,8 @@ function modelModule(apiVersion: string): string | undefined {
   if (apiVersion === 'v1') return 'kubernetes-models/v1';
   if (apiVersion.startsWith('monitoring.coreos.com/')) return `@kubernetes-models/prometheus-operator/${apiVersion}`;
   if (apiVersion.startsWith('monitoring.googleapis.com/')) return undefined; // GKE managed Prometheus CRDs
-  // GKE's ManagedCertificate, FrontendConfig and BackendConfig CRDs: no models; checkTls reads them.
-  if (apiVersion.startsWith('networking.gke.io/') || apiVersion.startsWith('cloud.google.com/')) return undefined;
+  // GKE's ManagedCertificate, FrontendConfig and BackendConfig CRDs.
+  if (apiVersion.startsWith('networking.gke.io/') || apiVersion.startsWith('cloud.google.com/')) return `@kubernetes-models/gke/${apiVersion}`;
   return `kubernetes-models/${apiVersion}`;
 }
 
@@ -257,6 +258,36 @@ function checkServicePdbPolicy(objs: Obj[]): string[] {
   return p;
 }
 
+/**
+ * Several replicas: each pod advertises its pod IP (downward API), all share RTC_CLUSTER_SECRET
+ * from a Secret (required), may reach each other's HTTP port (forwarding), and the server's
+ * keep-alive outlasts Google's load balancer's 600 s on GKE. No NVIDIA_VISIBLE_DEVICES anywhere.
+ */
+function checkCluster(objs: Obj[], gke: boolean): string[] {
+  const p: string[] = [];
+  const d = media(objs);
+  const c = container(d, 'media');
+  const envList = c.env ?? [];
+  const at = (n: string): number => envList.findIndex((e) => e.name === n);
+  const podIp = envList.find((e) => e.name === 'POD_IP');
+  if (podIp?.valueFrom?.fieldRef?.fieldPath !== 'status.podIP') p.push('POD_IP from the downward API (status.podIP)');
+  const advertise = envList.find((e) => e.name === 'RTC_ADVERTISE_URL');
+  if (advertise?.value !== 'http://$(POD_IP):8080' || at('POD_IP') < 0 || at('POD_IP') > at('RTC_ADVERTISE_URL')) {
+    p.push('RTC_ADVERTISE_URL=http://$(POD_IP):8080, after POD_IP');
+  }
+  const secret = envList.find((e) => e.name === 'RTC_CLUSTER_SECRET')?.valueFrom?.secretKeyRef;
+  if (!secret || secret.name !== 'rtc-cluster' || secret.optional === true) p.push('RTC_CLUSTER_SECRET from Secret rtc-cluster, required');
+  const env = configEnv(objs, c);
+  if (env.NVIDIA_VISIBLE_DEVICES !== undefined) p.push('no NVIDIA_VISIBLE_DEVICES on the media pod (the device plugin sets it)');
+  if (gke && !(Number(env.RTC_KEEP_ALIVE_TIMEOUT_S) > 600)) p.push(`RTC_KEEP_ALIVE_TIMEOUT_S above 600 on GKE, got ${env.RTC_KEEP_ALIVE_TIMEOUT_S}`);
+  const labels = d.spec!.template.metadata?.labels;
+  const np = all<INetworkPolicy>(objs, 'NetworkPolicy').find((o) => matches(o.spec?.podSelector?.matchLabels, labels));
+  const toPeers = (np?.spec?.egress ?? []).some((r) => (r.to ?? []).some((t) => matches(t.podSelector?.matchLabels, labels) && t.namespaceSelector === undefined)
+    && (r.ports ?? []).some((x) => x.protocol === 'TCP' && x.port === 8080));
+  if (!toPeers) p.push('NetworkPolicy egress to the other media pods on TCP 8080 (forwarding), and only to them');
+  return p;
+}
+
 function checkGpu(objs: Obj[], wantGpu: boolean): string[] {
   const p: string[] = [];
   const spec = podSpec(media(objs));
@@ -384,6 +415,8 @@ function checkTls(objs: Obj[], gke: boolean): string[] {
   const paths = (ing.spec?.rules ?? []).flatMap((r) => r.http?.paths ?? []);
   const routed = paths.map((x) => x.path ?? '');
   for (const want of ['/app', '/offer', '/ice-servers', '/sessions']) if (!routed.includes(want)) p.push(`Ingress routes ${want}`);
+  // WHIP/WHEP endpoints and their resources (/whip/sessions/ID, /whep/viewers/ID) under one prefix each.
+  for (const want of ['/whip', '/whep']) if (!paths.some((x) => x.path === want && x.pathType === 'Prefix')) p.push(`Ingress routes ${want} (Prefix)`);
   for (const never of ['/metrics', '/backends']) {
     if (paths.some((x) => x.path === never || (x.pathType === 'Prefix' && never.startsWith(`${x.path}`) && x.path !== '/'))) p.push(`Ingress must not route ${never}`);
   }
@@ -543,6 +576,7 @@ for (const overlay of overlays) {
     assert.deepEqual(checkMetricsPort(objs), []);
     assert.deepEqual(checkTls(objs, GKE.includes(overlay)), []);
     assert.deepEqual(checkMonitoring(objs, overlay), []);
+    assert.deepEqual(checkCluster(objs, GKE.includes(overlay)), []);
   });
 }
 
@@ -601,6 +635,24 @@ test('the load generator Job fits the loadgen pool of gke-setup.sh, not the syst
   assert.ok(label && prefers, 'the Job prefers the loadgen pool by its label');
 });
 
+test('the load generator Job gets the deployed image (scripts/loadgen-job.sh), never an unpushed rtc-gpu-app:latest', { skip: SKIP }, () => {
+  const k = fs.readFileSync(path.join(root, 'k8s/loadgen/kustomization.yaml'), 'utf8');
+  assert.doesNotMatch(k, /newTag:\s*latest/);
+  const dir = fs.mkdtempSync(path.join(root, 'k8s/.loadgen-run-test-'));
+  try {
+    const image = 'us-central1-docker.pkg.dev/p/rtc/rtc-gpu-app';
+    fs.writeFileSync(path.join(dir, 'kustomization.yaml'),
+      `resources: ["../loadgen"]\nimages:\n  - name: rtc-gpu-app\n    newName: ${image}\n    newTag: "abc123"\n`);
+    const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+    const job = parseAllDocuments(out).map((d) => d.toJS() as Obj).find((o) => o.kind === 'Job') as unknown as { spec: { template: { spec: { containers: IContainer[] } } } };
+    assert.equal(job.spec.template.spec.containers[0]!.image, `${image}:abc123`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const script = fs.readFileSync(path.join(root, 'scripts/loadgen-job.sh'), 'utf8');
+  assert.match(script, /get deployment gpu-media/, 'the script takes the image the media Deployment runs');
+});
+
 // The checks above must be able to fail: break a copy of the rendered gke overlay in the ways a
 // careless edit would, and expect each to be reported.
 test('the checks catch broken manifests', { skip: SKIP }, async () => {
@@ -644,6 +696,13 @@ test('the checks catch broken manifests', { skip: SKIP }, async () => {
     ['DCGM exporter unprivileged', (x) => { dcgm(x).securityContext = { capabilities: { add: ['SYS_ADMIN'] } }; }, (x) => checkMonitoring(x, 'gke'), 'privileged'],
     ['DCGM without the host driver', (x) => { dcgm(x).volumeMounts = (dcgm(x).volumeMounts ?? []).filter((m) => m.mountPath !== '/usr/local/nvidia'); }, (x) => checkMonitoring(x, 'gke'), '/home/kubernetes/bin/nvidia'],
     ['DCGM by UUID', (x) => { dcgm(x).env = (dcgm(x).env ?? []).filter((e) => e.name !== 'DCGM_EXPORTER_KUBERNETES_GPU_ID_TYPE'); }, (x) => checkMonitoring(x, 'gke'), 'device-name'],
+    ['no /whip route', (x) => { const r = ingress(x).spec!.rules![0]!.http!; r.paths = r.paths.filter((q) => q.path !== '/whip'); }, (x) => checkTls(x, true), '/whip'],
+    ['no /whep route', (x) => { const r = ingress(x).spec!.rules![0]!.http!; r.paths = r.paths.filter((q) => q.path !== '/whep'); }, (x) => checkTls(x, true), '/whep'],
+    ['cluster secret optional', (x) => { mc(x).env!.find((e) => e.name === 'RTC_CLUSTER_SECRET')!.valueFrom!.secretKeyRef!.optional = true; }, (x) => checkCluster(x, true), 'RTC_CLUSTER_SECRET'],
+    ['advertised on a name', (x) => { mc(x).env!.find((e) => e.name === 'RTC_ADVERTISE_URL')!.value = 'http://gpu-media:8080'; }, (x) => checkCluster(x, true), 'RTC_ADVERTISE_URL'],
+    ['keep-alive at fastify\'s default', (x) => { for (const cm of all<IConfigMap>(x, 'ConfigMap')) delete cm.data?.RTC_KEEP_ALIVE_TIMEOUT_S; }, (x) => checkCluster(x, true), 'RTC_KEEP_ALIVE_TIMEOUT_S'],
+    ['no egress to the other replicas', (x) => { const np = find<INetworkPolicy>(x, 'NetworkPolicy', 'gpu-media')!; np.spec!.egress = np.spec!.egress!.filter((r) => !r.to); }, (x) => checkCluster(x, true), 'egress to the other media pods'],
+    ['NVIDIA_VISIBLE_DEVICES on the pod', (x) => { mc(x).env!.push({ name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' }); }, (x) => checkCluster(x, true), 'NVIDIA_VISIBLE_DEVICES'],
     ['both monitoring paths', (x) => { x.push({ apiVersion: 'monitoring.googleapis.com/v1', kind: 'PodMonitoring', metadata: { name: 'x', namespace: 'rtc' } }); }, (x) => checkMonitoring(x, 'gke'), 'no managed-Prometheus'],
   ];
   for (const [what, mutate, check, expect] of cases) {
@@ -654,7 +713,14 @@ test('the checks catch broken manifests', { skip: SKIP }, async () => {
   assert.ok(checkManagedMetrics(managedUnrecorded).some((s) => s.includes('pod:nothing:ratio')));
   const operatorOnManaged = breakIt((x) => { x.push({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'x', namespace: 'rtc' } }); }, 'gke-managed');
   assert.ok(checkMonitoring(operatorOnManaged, 'gke-managed').some((s) => s.includes('no prometheus-operator')));
-  // And the schema validation rejects a wrong type.
+  // And the schema validation rejects a wrong type, the GKE custom resources' too.
   const bad = breakIt((x) => { (mc(x).ports![0] as { containerPort: unknown }).containerPort = 'eighty'; });
   assert.ok((await schemaProblems(bad)).some((s) => s.includes('containerPort')));
+  const badGke = breakIt((x) => {
+    (find<Obj & { spec: { timeoutSec: unknown } }>(x, 'BackendConfig')!.spec).timeoutSec = 'sixty';
+    (find<Obj & { spec: { domains: unknown } }>(x, 'ManagedCertificate')!.spec).domains = 'rtc.example.invalid';
+    (find<Obj & { spec: { redirectToHttps: unknown } }>(x, 'FrontendConfig')!.spec).redirectToHttps = true;
+  });
+  const gkeProblems = await schemaProblems(badGke);
+  for (const kind of ['BackendConfig', 'ManagedCertificate', 'FrontendConfig']) assert.ok(gkeProblems.some((s) => s.startsWith(`${kind}/`)), `${kind}: ${gkeProblems.join('; ')}`);
 });

@@ -82,8 +82,8 @@ test('kustomize builds the Job and its profile ConfigMap into namespace rtc', (t
   assert.equal(vol?.configMap?.name, cm.metadata.name, 'the Job mounts the hashed ConfigMap');
 });
 
-test('scripts/load_gen.sh passes LOADGEN_URL and the arguments to the CLI', () => {
-  const r = spawnSync('bash', [path.join(root, 'scripts/load_gen.sh'), '--fps', '0'], {
+test('scripts/loadgen.sh passes LOADGEN_URL and the arguments to the CLI', () => {
+  const r = spawnSync('bash', [path.join(root, 'scripts/loadgen.sh'), '--fps', '0'], {
     env: { ...process.env, LOADGEN_URL: 'http://127.0.0.1:9' }, encoding: 'utf8',
   });
   assert.equal(r.status, 2, r.stderr);

@@ -17,7 +17,8 @@ import type { IPriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fakeBin = path.join(root, 'test/support/fake-bin');
-const scripts = ['scripts/gke-setup.sh', 'scripts/deploy.sh', 'scripts/local-tls.sh', 'scripts/lib/image-tag.sh', 'scripts/docker-entrypoint.sh'];
+const scripts = ['scripts/gke-setup.sh', 'scripts/deploy.sh', 'scripts/local-tls.sh', 'scripts/lib/image-tag.sh', 'scripts/docker-entrypoint.sh',
+  'scripts/loadgen-job.sh', 'scripts/image-check.sh'];
 
 function which(cmd: string): string | undefined {
   const r = spawnSync('bash', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -248,6 +249,7 @@ test('deploy with fakes (gke): build, push, pinned charts, secrets once, domain,
     'kubectl apply -f k8s/base/namespace.yaml',
     'kubectl --namespace rtc create secret generic turn-shared-secret --from-file=secret=',
     'kubectl --namespace rtc create secret generic rtc-auth --from-file=tokens=',
+    'kubectl --namespace rtc create secret generic rtc-cluster --from-file=secret=',
     'gcloud compute addresses describe rtc-signalling --global --project proj-1',
     'kubectl --namespace rtc create secret tls turn-tls --cert',
     'kubectl apply -k k8s/overlays/.deploy-',
@@ -257,6 +259,8 @@ test('deploy with fakes (gke): build, push, pinned charts, secrets once, domain,
   assert.equal(at(first.log, 'gcloud projects add-iam-policy-binding'), -1, 'no Google adapter on the self-managed path');
   // The secret is passed as a file and never appears on a command line.
   assert.ok(Number(fs.readFileSync(path.join(state, 'secret-turn-shared-secret'), 'utf8')) >= 40);
+  // The replicas' shared secret (RTC_CLUSTER_SECRET) likewise: at least 32 characters.
+  assert.ok(Number(fs.readFileSync(path.join(state, 'secret-rtc-cluster'), 'utf8')) >= 32);
   assert.match(fs.readFileSync(path.join(state, 'applied-kustomization.yaml'), 'utf8'), /- \.\.\/gke\n/);
   if (realKubectl) {
     const objs = renderedObjects(state);
@@ -373,6 +377,21 @@ test('deploy uses the TURN certificate given, and --skip-build builds and pushes
   const half = runScript('scripts/deploy.sh', ['--skip-build', '--tag', 'x', 'proj-1'], state, { TURN_TLS_CERT: cert });
   assert.equal(half.code, 1);
   fs.rmSync(state, { recursive: true });
+});
+
+test('loadgen-job: the Job gets the image the media Deployment runs; the previous Job goes first; nothing left behind', { skip: !realKubectl && 'kubectl not installed' }, () => {
+  const state = tmpState();
+  const image = 'us-central1-docker.pkg.dev/p/rtc/rtc-gpu-app:0123456789ab';
+  const r = runScript('scripts/loadgen-job.sh', [], state, { FAKE_DEPLOYED_IMAGE: image });
+  assert.equal(r.code, 0, r.out);
+  assertOrder(r.log, ['kubectl --namespace rtc get deployment gpu-media', 'kubectl --namespace rtc delete job rtc-loadgen', 'kubectl apply -k k8s/.loadgen-run-']);
+  const rendered = fs.readFileSync(path.join(state, 'rendered.yaml'), 'utf8');
+  assert.match(rendered, new RegExp(`image: ${image.replace(/[.]/g, '\\.')}\\n`));
+  assert.doesNotMatch(rendered, /rtc-gpu-app:latest/);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'k8s')).filter((n) => n.startsWith('.loadgen-run-')), []);
+  const none = runScript('scripts/loadgen-job.sh', [], tmpState());
+  assert.notEqual(none.code, 0, 'no Deployment: refused');
+  assert.match(none.out, /run scripts\/deploy\.sh first/);
 });
 
 test('the image tag follows the tree: the commit when clean, a different -dirty- tag for each change', () => {

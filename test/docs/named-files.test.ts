@@ -1,9 +1,12 @@
 /**
  * Files that the docs and the code's comments name exist: repository paths (`src/...`, `test/...`,
  * `docs/...`, `scripts/...`, `bench/...`, `k8s/...`, `monitoring/...`) in Markdown files and in
- * comments, and the relative links between Markdown files. Paths with a wildcard or a placeholder
- * (`*`, `<...>`, `{...}`, `$`, `...`) are patterns, not names, and are left alone. Under a
- * Markdown heading that is a folder (### `test/unit/`), paths may be relative to that folder.
+ * comments, bare file names (`stamp.ts`) as some file of the repository, and the relative links
+ * between Markdown files. Paths with a wildcard or a placeholder
+ * (`*`, `<...>`, `{...}`, `$`, `...`) are patterns, not names, and are left alone; so are the dated
+ * records in docs/measurements/, which give the commands as they were run on their date (their
+ * links are still checked). Under a Markdown heading that is a folder (### `test/unit/`), paths
+ * may be relative to that folder.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -59,6 +62,7 @@ function headingBases(lines: Array<[number, string]>): Map<number, string> {
 test('every repository path named in a doc or a comment exists', () => {
   const missing: string[] = [];
   for (const file of trackedFiles()) {
+    if (file.startsWith('docs/measurements/')) continue; // dated records: the commands as they were run then
     const isDoc = file.endsWith('.md');
     if (!isDoc && !CODE.test(file)) continue;
     const text = readFileSync(path.join(ROOT, file), 'utf8');
@@ -74,6 +78,35 @@ test('every repository path named in a doc or a comment exists', () => {
     }
   }
   assert.ok(missing.length === 0, `paths named in docs and comments that do not exist:\n${missing.join('\n')}`);
+});
+
+/** A bare file name (`stamp.ts`, `rules.yml`): not part of a longer path, not a pattern. */
+const BARE_NAME = /(?<![\w./<{$*-])([\w-]+(?:\.[\w-]+)*\.(?:ts|mjs|sh|py|ya?ml))\b(?![\w/])/g;
+
+test('every bare file name a doc or a comment gives is a file of the repository', () => {
+  const files = trackedFiles();
+  const names = new Set(files.map((f) => f.split('/').pop()!));
+  const missing: string[] = [];
+  for (const file of files) {
+    if (file.startsWith('docs/measurements/')) continue;
+    const isDoc = file.endsWith('.md');
+    if (!isDoc && !CODE.test(file)) continue;
+    const text = readFileSync(path.join(ROOT, file), 'utf8');
+    let fenced = false;
+    // In Markdown, code blocks are left out: their commands name example files of the reader's own.
+    const lines: Array<[number, string]> = isDoc
+      ? text.split('\n').flatMap((l, i): Array<[number, string]> => {
+        if (l.startsWith('```')) fenced = !fenced;
+        return fenced || l.startsWith('```') ? [] : [[i + 1, l]];
+      })
+      : commentLines(file, text);
+    for (const [n, line] of lines) {
+      for (const m of line.matchAll(BARE_NAME)) {
+        if (!names.has(m[1]!)) missing.push(`${file}:${n}: names ${m[1]}, but no file of the repository has that name`);
+      }
+    }
+  }
+  assert.ok(missing.length === 0, `file names in docs and comments that match no file:\n${missing.join('\n')}`);
 });
 
 test('every relative link between Markdown files resolves', () => {

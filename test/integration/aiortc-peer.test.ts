@@ -1,5 +1,5 @@
 /**
- * The media benchmark's peer (bench/media/aiortc_server.py) does what the benchmark relies on:
+ * The media benchmark's peer (bench/media/aiortc-server.py) does what the benchmark relies on:
  * JSON errors for bad offers, and a real session that echoes the client's video through the
  * filter (here the aiortc test client, with invert) and ends when the client leaves.
  */
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { aiortcAvailable, runAiortcClient, SYSTEM_PYTHON } from '../support/aiortc-client.js';
 
-const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/media/aiortc_server.py');
+const SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/media/aiortc-server.py');
 const available = aiortcAvailable();
 
 /** Start the peer on a free port; resolves with its URL once it printed its listening line. */

@@ -43,7 +43,7 @@ async function expectError(res: Response, status: number, code: string): Promise
   return body;
 }
 
-const OFFER_SKELETON = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 AA\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ice-ufrag:x\r\n';
+const OFFER_SKELETON = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 6F:B3:75:14:65:2B:10:5A:D9:F9:3B:FF:01:C6:22:B6:61:D9:EB:0F:54:F2:71:CD:B6:0E:45:5B:D9:EC:B2:DC\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ice-ufrag:x\r\n';
 
 function post(url: string, body: string | Buffer, type = 'application/json'): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': type }, body });

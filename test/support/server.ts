@@ -5,6 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/toolkit/free-port.js';
+
+export { freePort };
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server/main.js');
 
@@ -28,20 +31,6 @@ export interface TestServerOptions {
   startTimeoutMs?: number;
   /** Start the server with this limit on open files (prlimit --nofile). */
   openFileLimit?: number;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Thrown when the port picked for a server was taken before the server could bind it. */

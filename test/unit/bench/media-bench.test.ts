@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { parseBenchOptions, parseStaircase, UsageError } from '../../../bench/media/options.js';
+import { parseBenchOptions, parseStaircase } from '../../../bench/media/options.js';
+import { UsageError } from '../../../src/toolkit/args.js';
 import { cpuInWindow, sessionSecondsIn, type PointResult } from '../../../bench/media/point.js';
 import { CLOCK_TICKS, counterAt, readProcStat, treeCpuTicks, type CpuReading } from '../../../bench/media/proc-cpu.js';
 import { engineCheck } from '../../../bench/media/servers.js';

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIENT_ENGINES } from '../../../src/loadgen/client-media.js';
-import { HELP, parseOptions, UsageError } from '../../../src/loadgen/options.js';
+import { HELP, parseOptions } from '../../../src/loadgen/options.js';
+import { UsageError } from '../../../src/toolkit/args.js';
 
 test('--engine: libwebrtc by default, native on request, others refused', () => {
   assert.deepEqual([...CLIENT_ENGINES], ['libwebrtc', 'native']);

@@ -150,6 +150,11 @@ export class NativeClient {
     return this.peer?.buffer.counters ?? null;
   }
 
+  /** Make the next frame sent a key frame (as a PLI from the server would). */
+  requestKeyframe(): void {
+    this.peer?.onKeyframeRequest();
+  }
+
   /** Test only: the raw media paths of the transport, for a hostile peer (null before the answer). */
   get rawPathsForTests(): RawMediaPaths | null {
     return this.peer?.transportForTests.rawPathsForTests ?? null;

@@ -193,6 +193,7 @@ class WeriftControlChannel implements ControlChannel {
 export class WeriftTransport {
   private closed = false;
   private remoteSsrc: number | null = null;
+  private lastRemoteSeq: number | null = null;
   /** transport-cc feedback on the client's packets (replaces werift's generator; transport-feedback.ts says why). */
   private readonly feedback = new TransportFeedbackRecorder();
   private feedbackTimer: NodeJS.Timeout | null = null;
@@ -436,8 +437,11 @@ export class WeriftTransport {
     const send = dtls.sendRtp.bind(dtls);
     return {
       sendDatagram: (data) => dtls.iceTransport.connection.send(data),
+      lastReceived: () => (this.remoteSsrc === null || this.lastRemoteSeq === null ? null : { ssrc: this.remoteSsrc, sequenceNumber: this.lastRemoteSeq }),
+      localSsrc: () => this.transceiver.sender.ssrc,
       sendRtp: (header, payload) => send(payload, header),
       sendRtcp: (packets) => dtls.sendRtcp(packets),
+      sendRtcpBytes: (rtcp) => dtls.iceTransport.connection.send(dtls.srtcp.encrypt(rtcp)),
       rewriteRtp: (rewrite) => {
         dtls.sendRtp = async (payload: Buffer, header: RtpHeader): Promise<number> => {
           for (const [h, p] of rewrite(header, payload)) await send(p, h);
@@ -461,6 +465,7 @@ export class WeriftTransport {
     if (this.closed) return;
     if (this.remoteSsrc !== null && rtp.header.ssrc !== this.remoteSsrc) events.onStreamRestart();
     this.remoteSsrc = rtp.header.ssrc;
+    this.lastRemoteSeq = rtp.header.sequenceNumber;
     events.onRtp({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker, payload: rtp.payload });
   }
 
@@ -706,8 +711,14 @@ export const DEFAULT_RETRANSMIT_BUDGET: RetransmitBudgetOptions = { bytesPerSeco
 /** What rawPathsForTests gives a test's hostile peer. */
 export interface RawMediaPaths {
   sendDatagram(data: Buffer): Promise<void>;
+  /** The peer's media SSRC and the last sequence number received from it. */
+  lastReceived(): { ssrc: number; sequenceNumber: number } | null;
+  /** Our own media SSRC. */
+  localSsrc(): number;
   sendRtp(header: RtpHeader, payload: Buffer): Promise<number>;
   sendRtcp(packets: RtcpPacket[]): Promise<unknown>;
+  /** RTCP bytes as given (any framing), under valid SRTCP. */
+  sendRtcpBytes(rtcp: Buffer): Promise<void>;
   rewriteRtp(rewrite: (header: RtpHeader, payload: Buffer) => Array<[RtpHeader, Buffer]>): void;
 }
 

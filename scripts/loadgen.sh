@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Run the rtc-scale load generator: scripts/load_gen.sh --url http://127.0.0.1:8080 [options]
-# (all options: scripts/load_gen.sh --help). Builds the project first when dist/ is missing.
+# Run the rtc-scale load generator: scripts/loadgen.sh --url http://127.0.0.1:8080 [options]
+# (all options: scripts/loadgen.sh --help). Builds the project first when dist/ is missing.
 # Environment: LOADGEN_URL is used as --url when no --url is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -f dist/src/loadgen/cli.js ]; then
-  echo "load_gen.sh: building (dist/src/loadgen/cli.js is missing)" >&2
+  echo "loadgen.sh: building (dist/src/loadgen/cli.js is missing)" >&2
   npm run build --silent
 fi
 

@@ -3,12 +3,12 @@
 # timestamp queries, and upload+kernel+readback), on the CPU backend, and in PyTorch on the same
 # GPU when `python3 -c 'import torch'` works. Prints ONE JSON object on stdout.
 #
-#   scripts/gpu-bench.sh [bench options]      run here (needs `npm run build` first)
-#   scripts/gpu-bench.sh --pack DIR           copy everything the run needs into DIR, including
+#   bench/gpu/gpu-bench.sh [bench options]    run here (needs `npm run build` first; `npm run gpu-bench --`)
+#   bench/gpu/gpu-bench.sh --pack DIR         copy everything the run needs into DIR, including
 #                                             the node binary, for a machine without Node.js:
 #                                             then run DIR/gpu-bench.sh there
 #
-# Bench options (passed to scripts/gpu-bench/bench.mjs): --width N --height N --iterations N
+# Bench options (passed to dist/bench/gpu/gpu-bench.js, built from bench/gpu/gpu-bench.ts): --width N --height N --iterations N
 # --runs N (default 30) --warmup N (default 5) --cpu-runs N (0 skips the CPU backend) --no-torch
 # --python PATH --torch-device cpu (checks the PyTorch arithmetic where there is no GPU) --no-faces
 # --face-runs N (the anonymize filter's face detector per ONNX provider: webgpu and cpu, 360p/720p/1080p).  Environment: RTC_GPU_ALLOW_SOFTWARE=1 accepts a software adapter (lavapipe),
@@ -16,27 +16,29 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# In the repository this script lives in scripts/; in a packed folder it lives at the top.
-if [[ -f "$here/bench/bench.mjs" && -x "$here/bin/node" ]]; then
-  root="$here"; bench="$here/bench/bench.mjs"; packed=1
+# In the repository this script lives in bench/gpu/; in a packed folder it lives at the top. Both
+# have the same layout below: dist/bench/gpu/gpu-bench.js, dist/src/..., bench/gpu/torch-blur.py.
+if [[ -x "$here/bin/node" && -f "$here/dist/bench/gpu/gpu-bench.js" ]]; then
+  root="$here"; packed=1
 else
-  root="$(cd "$here/.." && pwd)"; bench="$here/gpu-bench/bench.mjs"; packed=0
+  root="$(cd "$here/../.." && pwd)"; packed=0
 fi
+bench="$root/dist/bench/gpu/gpu-bench.js"
 
 pack() {
   local dest="$1"
   [[ -n "$dest" ]] || { echo "usage: $0 --pack DIR" >&2; exit 2; }
   local node_bin
   node_bin="$(node -p 'process.execPath')"
-  [[ -f "$root/dist/src/processing/gpu/gpu-processor.js" ]] || { echo "gpu-bench: run 'npm run build' first (dist/ is missing)" >&2; exit 1; }
+  [[ -f "$bench" ]] || { echo "gpu-bench: run 'npm run build' first (dist/ is missing)" >&2; exit 1; }
   local dawn_dir="node_modules/webgpu/dist/$(node -p 'process.platform + "-" + process.arch')"
-  mkdir -p "$dest/bin" "$dest/bench" "$dest/lib" "$dest/dist/src" "$dest/$dawn_dir"
+  mkdir -p "$dest/bin" "$dest/bench/gpu" "$dest/lib" "$dest/dist/src" "$dest/dist/bench" "$dest/$dawn_dir"
   cp "$node_bin" "$dest/bin/node"
-  # The compiled processing backends and the CPU backend's WASM kernels; package.json makes
+  # The compiled benchmark with the modules it imports (the processing backends, the protocol's
+  # names they use, the command-line kit) and the CPU backend's WASM kernels; package.json makes
   # dist/*.js ES modules ("type": "module").
-  cp -r "$root/dist/src/processing" "$dest/dist/src/"
-  # processing/ takes its filter names from protocol/ (runtime imports, not only types).
-  cp -r "$root/dist/src/protocol" "$dest/dist/src/"
+  cp -r "$root/dist/src/processing" "$root/dist/src/protocol" "$root/dist/src/toolkit" "$dest/dist/src/"
+  cp -r "$root/dist/bench/gpu" "$dest/dist/bench/"
   [[ -d "$root/dist/wasm" ]] && cp -r "$root/dist/wasm" "$dest/dist/"
   printf '{ "name": "rtc-scale-gpu-bench", "private": true, "type": "module" }\n' > "$dest/package.json"
   # webgpu's loader and only this platform's dawn.node (the package ships every platform).
@@ -50,8 +52,8 @@ pack() {
   cp "$root/$ort_bin"/* "$dest/$ort_bin/"
   cp -r "$root/node_modules/onnxruntime-common" "$dest/node_modules/"
   cp -r "$root/models/blazeface" "$dest/models/"
-  cp "$root/scripts/gpu-bench/bench.mjs" "$root/scripts/gpu-bench/torch_blur.py" "$dest/bench/"
-  cp "$root/scripts/gpu-bench.sh" "$dest/gpu-bench.sh"
+  cp "$root/bench/gpu/torch-blur.py" "$dest/bench/gpu/"
+  cp "$root/bench/gpu/gpu-bench.sh" "$dest/gpu-bench.sh"
   # The Vulkan loader, used there only when the machine has none of its own (the NVIDIA driver
   # brings the ICD, not always the loader).
   local loader
@@ -77,6 +79,6 @@ if [[ "$packed" == 1 ]]; then
 else
   node_bin="$(command -v node || true)"
   [[ -n "$node_bin" ]] || { echo "gpu-bench: no node here; pack with --pack DIR on a machine that has it" >&2; exit 1; }
-  [[ -f "$root/dist/src/processing/gpu/gpu-processor.js" ]] || { echo "gpu-bench: run 'npm run build' first" >&2; exit 1; }
+  [[ -f "$bench" ]] || { echo "gpu-bench: run 'npm run build' first" >&2; exit 1; }
 fi
 exec "$node_bin" "$bench" "$@"

@@ -6,7 +6,7 @@ every speed claim against.
 Run by Debian's python3 with Debian's python3-aiortc 1.4 (apt-get install python3-aiortc
 python3-aiohttp; python3-opencv optional, for the blur):
 
-    /usr/bin/python3 bench/media/aiortc_server.py --port 8081
+    /usr/bin/python3 bench/media/aiortc-server.py --port 8081
 
 HTTP (127.0.0.1 by default):
   POST /offer          {sdp, type: "offer", filter? | video_transform?, iterations?}

@@ -1,7 +1,8 @@
 /**
- * Small SVG charts for the HTML report, drawn here so the report needs no script or network:
- * time on x, one or two y axes, series drawn as lines, steps, bars or dots, phase bands behind
- * and reference lines (an objective) across.
+ * The report kit of the project's tools: what the load generator's and the HPA simulator's HTML
+ * reports share. Small SVG charts drawn here, so a report needs no script or network (time on x,
+ * one or two y axes, series drawn as lines, steps, bars or dots, phase bands behind and reference
+ * lines, an objective, across), and the page around them: its style, the settings list, tables.
  */
 
 /** One data series. Points with a null y leave a gap. */
@@ -31,10 +32,6 @@ export interface ChartSpec {
 }
 
 const PAD = { left: 64, right: 64, top: 34, bottom: 58 };
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** Round tick values covering [0, max]: 1, 2 or 5 times a power of ten apart. */
 export function niceTicks(max: number, count = 5): number[] {
@@ -154,4 +151,52 @@ export function renderChart(spec: ChartSpec): string {
   }
   out.push('</svg>');
   return out.join('\n');
+}
+
+/** Text escaped for HTML. */
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A figure for a table cell: fixed decimals, or an en dash when there is none. */
+export function cell(v: number | null | undefined, digits = 0): string {
+  return v === null || v === undefined ? '–' : v.toFixed(digits);
+}
+
+/** A table with a header row; every cell escaped. */
+export function htmlTable(header: string[], rows: string[][]): string {
+  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+/** The reports' style; `extra` rules go after it. */
+export function reportCss(extra = ''): string {
+  return `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#212529;max-width:1100px}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13px}
+th,td{border:1px solid #dee2e6;padding:3px 7px;text-align:right}th{background:#f1f3f5}td:first-child,th:first-child{text-align:left}
+${extra ? `${extra}\n` : ''}.met{color:#2f9e44;font-weight:600}.missed{color:#e03131;font-weight:600}
+figure{margin:12px 0}svg.chart{max-width:100%;height:auto;background:#fff}
+svg .title{font-size:14px;font-weight:600}svg .tick,svg .legend{font-size:11px;fill:#495057}
+svg .label{font-size:12px;fill:#495057}svg .band{font-size:11px;fill:#868e96;text-anchor:middle}
+svg .grid{stroke:#dee2e6}svg .frame{fill:none;stroke:#adb5bd}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{color:#868e96}dd{margin:0}`;
+}
+
+/** A whole self-contained report page: title, heading, the settings as a list, then `body` (HTML). */
+export function reportPage(page: { title: string; heading: string; settings: Array<[string, string]>; body: string; extraCss?: string }): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(page.title)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><style>${reportCss(page.extraCss)}</style></head>
+<body>
+<h1>${esc(page.heading)}</h1>
+<dl>${page.settings.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
+${page.body}
+</body></html>
+`;
+}
+
+/** Charts as figures in the reports' chart block. */
+export function chartBlock(charts: string[]): string {
+  return `<div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('\n')}</div>`;
 }
