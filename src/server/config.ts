@@ -304,7 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     facesHoldDetections: int(env, 'RTC_FACES_HOLD', 5, 0, 100),
     facesPad: decimal(env, 'RTC_FACES_PAD', 0.3, 0, 2),
     facesDetectIntervalMs: int(env, 'RTC_FACES_DETECT_INTERVAL_MS', 100, 0, 10_000),
-    facesSessionCost: decimal(env, 'RTC_FACES_SESSION_COST', 1.5, 1, 50),
+    facesSessionCost: decimal(env, 'RTC_FACES_SESSION_COST', 2, 1, 50),
     keepAliveTimeoutS: int(env, 'RTC_KEEP_ALIVE_TIMEOUT_S', 620, 1, 3600),
     cluster: clusterConfig(env),
   };
