@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { astronaut, datasetAvailable, detailI420, shiftedI420, type Box } from '../support/face-frames.js';
 import { RtcClient } from '../support/rtc-client.js';
+import { WhipPublisher } from '../support/whip-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const W = 640, H = 360;
@@ -46,6 +47,32 @@ describe('an anonymize session', { skip: !datasetAvailable() && 'python3-skimage
       assert.ok(d > 0.6 * sentDetail, `faces covered the face (detail ${d} of ${sentDetail})`);
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('a WHIP publisher on /whip/anonymize', { skip: !datasetAvailable() && 'python3-skimage is not installed' }, () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ env: { RTC_BACKEND: 'cpu' } });
+  });
+  after(async () => { await server?.stop(); });
+
+  test('gets its video back with the face covered', async () => {
+    const photo = await astronaut();
+    // Her face well below the stamp band: the publisher keeps only frames whose stamp it reads.
+    const { frame, face } = shiftedI420(photo, W, H, 60, 60);
+    const inside: Box = { x: face.x + 10, y: face.y + 10, w: face.w - 20, h: face.h - 20 };
+    const sentDetail = detailI420(frame, inside);
+    const pub = await WhipPublisher.publish(server.url, '/whip/anonymize', { width: W, height: H, fps: 15, render: () => frame.data });
+    try {
+      await pub.waitForStamped(20, 30_000);
+      for (const f of pub.frames.slice(-10)) {
+        const d = detailI420({ width: f.width, height: f.height, data: f.data }, inside);
+        assert.ok(d < 0.4 * sentDetail, `a frame came back with face detail ${d} of ${sentDetail}`);
+      }
+    } finally {
+      pub.close();
     }
   });
 });
