@@ -9,6 +9,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+// The project's one seeded PRNG (the native engine's impairment and the tests use it too).
+import { mulberry32 } from '../../src/media/engines/native/impairment.js';
 
 /** Where python3-skimage keeps its data on Debian. */
 export const SKIMAGE_DATA = process.env.RTC_SKIMAGE_DATA ?? '/usr/lib/python3/dist-packages/skimage/data';
@@ -58,18 +60,6 @@ export function loadLfw(): { side: number; faces: Uint8Array[]; nonFaces: Uint8A
   return { side: w, faces: crops.slice(0, n / 2), nonFaces: crops.slice(n / 2) };
 }
 
-/** mulberry32: a small seeded PRNG, so the set is the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Bilinear resize of a grey or RGBA image (channels 1 or 4). */
 function resize(src: Uint8Array, sw: number, sh: number, ch: number, dw: number, dh: number): Uint8Array {
   const out = new Uint8Array(dw * dh * ch);
@@ -116,7 +106,7 @@ function overlaps(a: Box, b: Box, margin: number): boolean {
  * plus frames with the astronaut photo scaled so her face has that size, at random places.
  */
 export async function buildEvalSet(opts: { frameSizes: Array<[number, number]>; faceFractions: number[]; framesPerCase: number; seed?: number }): Promise<EvalFrame[]> {
-  const rand = prng(opts.seed ?? 20);
+  const rand = mulberry32(opts.seed ?? 20);
   const lfw = loadLfw();
   const astro = await loadRgba('astronaut.png');
   const coffee = await loadRgba('coffee.png');
