@@ -1,8 +1,8 @@
 /**
  * The one typed door to FFmpeg (node-av): real-time VP8/H264 encoders and decoders for the native
- * engine. Nothing else in the project imports node-av. Every encode/decode call goes through
- * node-av's async API, which runs the codec on libuv's thread pool, so the event loop never
- * waits for a frame. Hardware codecs (NVENC encode, NVDEC/cuvid decode) are used only when a
+ * engine. Nothing else in the project imports node-av. Every encode/decode goes through
+ * node-av's async send, which runs the codec on libuv's thread pool, so the event loop never
+ * waits for a frame; software codecs' results are then taken synchronously (receivesInSend). Hardware codecs (NVENC encode, NVDEC/cuvid decode) are used only when a
  * CUDA device is present and the codec opens on it; otherwise software (libvpx, libx264, FFmpeg's
  * native vp8/h264 decoders).
  */
@@ -92,13 +92,26 @@ function encoderCandidates(s: EncoderSettings): Array<{ name: FFEncoderCodec; op
   return list;
 }
 
+/**
+ * Whether the codec does its work inside avcodec_send_* (libvpx, libx264, FFmpeg's vp8 and h264
+ * decoders without frame threads): then avcodec_receive_* only hands over what is ready, and a
+ * synchronous call saves a thread-pool round trip (two per frame: the packet or frame, then
+ * EAGAIN). Hardware codecs (NVENC, cuvid) may block in receive: they stay asynchronous.
+ */
+export function receivesInSend(codecName: string): boolean {
+  return codecName === FF_ENCODER_LIBVPX_VP8 || codecName === FF_ENCODER_LIBX264 || codecName === FF_DECODER_VP8 || codecName === FF_DECODER_H264;
+}
+
 /** A real-time video encoder for I420 frames. One `encode` at a time (the caller keeps that rule). */
 export class VideoEncoder {
   private readonly frame = new Frame();
   private readonly packet = new Packet();
   private closed = false;
+  /** Software encoders finish the frame inside send (see receivesInSend). */
+  private readonly syncReceive: boolean;
 
   private constructor(private readonly ctx: CodecContext, readonly name: string, readonly width: number, readonly height: number) {
+    this.syncReceive = receivesInSend(name);
     this.frame.alloc();
     this.frame.width = width;
     this.frame.height = height;
@@ -175,7 +188,7 @@ export class VideoEncoder {
     const sent = await this.ctx.sendFrame(this.frame);
     if (sent < 0) throw new Error(`${this.name}: sendFrame failed (${sent})`);
     const out: EncodedFrame[] = [];
-    while (!this.closed && (await this.ctx.receivePacket(this.packet)) >= 0) {
+    while (!this.closed && (this.syncReceive ? this.ctx.receivePacketSync(this.packet) : await this.ctx.receivePacket(this.packet)) >= 0) {
       const d = this.packet.data;
       if (d) out.push({ data: Buffer.from(d), keyframe: this.packet.isKeyframe });
       this.packet.unref();
@@ -204,8 +217,11 @@ export class VideoDecoder {
   private readonly frame = new Frame();
   private readonly packet = new Packet();
   private closed = false;
+  /** Software decoders finish the frame inside send (see receivesInSend). */
+  private readonly syncReceive: boolean;
 
   private constructor(private readonly ctx: CodecContext, readonly name: string) {
+    this.syncReceive = receivesInSend(name);
     this.frame.alloc();
     this.packet.alloc();
   }
@@ -245,7 +261,7 @@ export class VideoDecoder {
     this.packet.unref();
     if (sent < 0) throw new Error(`${this.name}: corrupt frame (${sent})`);
     const out: I420Frame[] = [];
-    while (!this.closed && (await this.ctx.receiveFrame(this.frame)) >= 0) {
+    while (!this.closed && (this.syncReceive ? this.ctx.receiveFrameSync(this.frame) : await this.ctx.receiveFrame(this.frame)) >= 0) {
       const f = toI420(this.frame);
       this.frame.unref();
       if (f) out.push(f);
