@@ -28,11 +28,15 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY scripts/build.mjs scripts/build.mjs
 COPY src src
+# The face detector's model (BlazeFace ONNX, Apache-2.0; models/blazeface/).
+COPY models models
 # webgpu ships Dawn for every platform (about 130 MB); keep only this one's (about 20 MB).
 RUN npm run build \
  && rm -rf dist/test dist/bench \
  && npm prune --omit=dev \
  && find node_modules/webgpu/dist -mindepth 1 -maxdepth 1 -type d ! -name "linux-$(node -p process.arch)" -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 1 -type d ! -name linux -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin/napi-v6/linux -mindepth 1 -maxdepth 1 -type d ! -name "$(node -p process.arch)" -exec rm -rf {} + \
  && npm cache clean --force
 
 FROM ${RUNTIME_IMAGE} AS runtime
@@ -76,6 +80,7 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./package.json
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+COPY --from=build --chown=root:root /app/models ./models
 COPY --chmod=755 scripts/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 
 # Numeric so that Kubernetes' runAsNonRoot can verify it; the files stay root-owned and read-only.

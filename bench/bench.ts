@@ -5,7 +5,9 @@
  *  - the per-frame cost (median ms) of every filter on I420 at 640x360 and 1280x720.
  * Progress goes to stderr, so `npm run bench > bench.json` keeps the JSON clean.
  *
- * Environment: BENCH_RUNS (default 15, an integer of at least 10; a bad value stops the run), RTC_CPU_WORKERS (default: the cores),
+ * Environment: BENCH_RUNS (default 15, an integer of at least 10; a bad value stops the run),
+ * BENCH_FACES=0 / BENCH_FACES_ONLY=1 (the face filter section: skip it / run only it),
+ * RTC_CPU_WORKERS (default: the cores),
  * RTC_GPU_ALLOW_SOFTWARE=1 to measure a software GPU adapter too, BENCH_REFERENCE=0 to skip the
  * (slow) reference backend.
  */
@@ -15,8 +17,10 @@ import { CpuProcessor } from '../src/processing/cpu/cpu-processor.js';
 import { GpuProcessor } from '../src/processing/gpu/gpu-processor.js';
 import { ReferenceProcessor } from '../src/processing/reference/reference-processor.js';
 import { sha256Hex, syntheticRgba } from '../src/processing/synthetic.js';
+import { FaceDetector, type OnnxProvider } from '../src/processing/faces/face-detector.js';
+import { FaceGuard, DEFAULT_GUARD_SETTINGS } from '../src/processing/faces/face-guard.js';
 import { numberEnv } from '../src/toolkit/args.js';
-import { FILTER_NAMES, i420Size, type FilterSpec, type FrameProcessor, type ProcessTimings } from '../src/processing/types.js';
+import { KERNEL_FILTER_NAMES, i420Size, type KernelFilterSpec, type FrameProcessor, type ProcessTimings } from '../src/processing/types.js';
 
 const RUNS = numberEnv('BENCH_RUNS', process.env.BENCH_RUNS, { integer: true, min: 10, max: 100_000 }) ?? 15;
 const WARMUP = 2;
@@ -47,7 +51,7 @@ function log(msg: string): void {
 async function blur1080p(p: FrameProcessor, runs: number): Promise<Record<string, unknown>> {
   const data = syntheticRgba(WIDTH, HEIGHT);
   const out = new Uint8Array(data.length);
-  const filter: FilterSpec = { name: 'blur', iterations: ITERATIONS };
+  const filter: KernelFilterSpec = { name: 'blur', iterations: ITERATIONS };
   for (let i = 0; i < Math.min(WARMUP, runs - 1); i++) await p.processRgba({ width: WIDTH, height: HEIGHT, data }, filter, out);
   const wall: number[] = [];
   const split: ProcessTimings[] = [];
@@ -77,8 +81,8 @@ async function perFilter(p: FrameProcessor, sizes: Array<[number, number]>, runs
     const data = rgba.subarray(0, i420Size(w, h)); // any bytes will do; same input for every backend
     const out = new Uint8Array(data.length);
     const row: Record<string, number> = {};
-    for (const name of FILTER_NAMES) {
-      const filter: FilterSpec = { name, iterations: 1 };
+    for (const name of KERNEL_FILTER_NAMES) {
+      const filter: KernelFilterSpec = { name, iterations: 1 };
       for (let i = 0; i < WARMUP; i++) await p.processI420({ width: w, height: h, data }, filter, out);
       const times: number[] = [];
       for (let i = 0; i < runs; i++) {
@@ -91,6 +95,54 @@ async function perFilter(p: FrameProcessor, sizes: Array<[number, number]>, runs
     result[`${w}x${h}`] = row;
   }
   return result;
+}
+
+/**
+ * The anonymize filter's cost per I420 frame on one ONNX provider, at 360p, 720p and 1080p: the
+ * detection alone (downscaled copy + every region's model run; RTC_FACES_TILES levels, default 1
+ * as in sessions), its CPU time (all threads),
+ * and the whole filter on a frame (detect, wait, cover) as a session runs it when it detects on
+ * every frame. Median ms of `runs` calls; a provider that cannot load is reported as skipped.
+ */
+async function faceCost(provider: OnnxProvider, runs: number): Promise<Record<string, unknown>> {
+  const tiles = Number(process.env.RTC_FACES_TILES ?? 1);
+  let d: FaceDetector;
+  try {
+    d = await FaceDetector.create(provider, { tiles });
+  } catch (err) {
+    return { skipped: err instanceof Error ? err.message : String(err) };
+  }
+  const out: Record<string, unknown> = { tiles };
+  for (const [w, h] of [[640, 360], [1280, 720], [1920, 1080]] as const) {
+    const rgba = syntheticRgba(w, h);
+    const frame = { width: w, height: h, data: new Uint8Array(i420Size(w, h)) };
+    frame.data.set(rgba.subarray(0, frame.data.length));
+    const detect: number[] = [];
+    const model: number[] = [];
+    let cpu0 = process.cpuUsage();
+    for (let i = 0; i < runs + WARMUP; i++) {
+      if (i === WARMUP) cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const r = await d.detect({ kind: 'i420', frame });
+      if (i >= WARMUP) { detect.push(performance.now() - t0); model.push(r.inferenceMs); }
+    }
+    const cpu = process.cpuUsage(cpu0);
+    // CPU time of every thread per detection: steady on a shared machine where wall times swing.
+    const detectCpuMs = Math.round(((cpu.user + cpu.system) / 1000 / runs) * 100) / 100;
+    const guard = new FaceGuard('anonymize', () => d, { ...DEFAULT_GUARD_SETTINGS, minIntervalMs: 0, waitMs: 10_000 });
+    const filter: number[] = [];
+    const buf = { kind: 'i420' as const, width: w, height: h, data: frame.data.slice() };
+    for (let i = 0; i < runs + WARMUP; i++) {
+      buf.data.set(frame.data);
+      const t0 = performance.now();
+      await guard.apply(buf);
+      if (i >= WARMUP) filter.push(performance.now() - t0);
+    }
+    out[`${w}x${h}`] = { detectMs: summarize(detect).median, detectCpuMs, modelMs: summarize(model).median, filterMs: summarize(filter).median };
+    log(`faces ${provider} ${w}x${h}: ${JSON.stringify(out[`${w}x${h}`])}`);
+  }
+  await d.close();
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -118,6 +170,11 @@ async function main(): Promise<void> {
   report.blur1080pX10 = blur;
   report.perFrameI420Ms = frames;
 
+  if (process.env.BENCH_FACES_ONLY === '1') {
+    report.anonymizePerFrameI420 = { cpu: await faceCost('cpu', Math.max(10, Math.min(RUNS, 15))), webgpu: await faceCost('webgpu', 10) };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
   const cpu = await CpuProcessor.create({ workers });
   log(`cpu: ${cpu.device}`);
   blur.cpu = await blur1080p(cpu, RUNS);
@@ -145,6 +202,13 @@ async function main(): Promise<void> {
     blur.gpu = await blur1080p(gpu, RUNS);
     frames.gpu = await perFilter(gpu, FRAME_SIZES, Math.max(RUNS, 30));
     await gpu.close();
+  }
+
+  // The face filters' cost per provider (BENCH_FACES=0 skips; the WebGPU provider loads only
+  // where Dawn finds an adapter, lavapipe included).
+  if (process.env.BENCH_FACES !== '0') {
+    const faceRuns = Math.max(10, Math.min(RUNS, 15));
+    report.anonymizePerFrameI420 = { cpu: await faceCost('cpu', faceRuns), webgpu: await faceCost('webgpu', faceRuns) };
   }
 
   if (process.env.BENCH_REFERENCE !== '0') {

@@ -21,6 +21,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' || need+=(libegl1)
 # aiortc (Debian's 1.4) as a test client and as the media benchmark's peer, under Debian's own python3.
 /usr/bin/python3 -c 'import aiortc, aiohttp, numpy' >/dev/null 2>&1 || need+=(python3-aiortc python3-aiohttp python3-numpy)
+# The face tests and evaluation read scikit-image's public test images (astronaut.png, lfw_subset.npy).
+[ -e /usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy ] || need+=(python3-skimage)
 
 # Dawn refuses Debian 12's own Mesa 22 lavapipe; Mesa >= 25 from bookworm-backports works.
 mesa_ok() {

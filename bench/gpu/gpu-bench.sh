@@ -10,7 +10,8 @@
 #
 # Bench options (passed to dist/bench/gpu/gpu-bench.js, built from bench/gpu/gpu-bench.ts): --width N --height N --iterations N
 # --runs N (default 30) --warmup N (default 5) --cpu-runs N (0 skips the CPU backend) --no-torch
-# --python PATH --torch-device cpu (checks the PyTorch arithmetic where there is no GPU).  Environment: RTC_GPU_ALLOW_SOFTWARE=1 accepts a software adapter (lavapipe),
+# --python PATH --torch-device cpu (checks the PyTorch arithmetic where there is no GPU) --no-faces
+# --face-runs N (the anonymize filter's face detector per ONNX provider: webgpu and cpu, 360p/720p/1080p).  Environment: RTC_GPU_ALLOW_SOFTWARE=1 accepts a software adapter (lavapipe),
 # RTC_GPU_DAWN_OPTIONS (comma separated, e.g. backend=vulkan), RTC_CPU_WORKERS.
 set -euo pipefail
 
@@ -43,6 +44,14 @@ pack() {
   # webgpu's loader and only this platform's dawn.node (the package ships every platform).
   cp "$root/node_modules/webgpu/index.js" "$root/node_modules/webgpu/package.json" "$dest/node_modules/webgpu/"
   cp "$root/$dawn_dir/dawn.node" "$dest/$dawn_dir/"
+  # The face detector: onnxruntime-node (its JS, and only this platform's binary: CPU and WebGPU
+  # providers), onnxruntime-common, and the model (dist/src/.. -> models/ next to dist/).
+  local ort_bin="node_modules/onnxruntime-node/bin/napi-v6/$(node -p 'process.platform + "/" + process.arch')"
+  mkdir -p "$dest/$ort_bin" "$dest/node_modules/onnxruntime-node" "$dest/models"
+  cp -r "$root/node_modules/onnxruntime-node/dist" "$root/node_modules/onnxruntime-node/package.json" "$dest/node_modules/onnxruntime-node/"
+  cp "$root/$ort_bin"/* "$dest/$ort_bin/"
+  cp -r "$root/node_modules/onnxruntime-common" "$dest/node_modules/"
+  cp -r "$root/models/blazeface" "$dest/models/"
   cp "$root/bench/gpu/torch-blur.py" "$dest/bench/gpu/"
   cp "$root/bench/gpu/gpu-bench.sh" "$dest/gpu-bench.sh"
   # The Vulkan loader, used there only when the machine has none of its own (the NVIDIA driver

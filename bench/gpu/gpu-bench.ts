@@ -11,15 +11,17 @@
  * Options: --width N --height N --iterations N --runs N (default 30) --warmup N (default 5)
  *          --cpu-runs N (0 skips the CPU backend) --no-torch --python PATH
  *          --torch-device cpu (runs torch-blur.py on the CPU: checks its checksum where there is no GPU)
+ *          --no-faces, --face-runs N (the face detector per ONNX provider; default 20 runs)
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuProcessor } from '../../src/processing/cpu/cpu-processor.js';
+import { FaceDetector, type OnnxProvider } from '../../src/processing/faces/face-detector.js';
 import { GpuProcessor, type RgbaBlurKernel } from '../../src/processing/gpu/gpu-processor.js';
 import { sha256Hex, syntheticRgba } from '../../src/processing/synthetic.js';
-import type { FilterSpec, ProcessTimings } from '../../src/processing/types.js';
+import type { KernelFilterSpec as FilterSpec, ProcessTimings } from '../../src/processing/types.js';
 import { numberArg, numberEnv, parseCommandLine, stringArg, UsageError } from '../../src/toolkit/args.js';
 
 /** torch-blur.py stays in the source tree (not compiled): dist/bench/gpu -> bench/gpu, in the repository and in a packed folder alike. */
@@ -35,6 +37,8 @@ interface GpuBenchOptions {
   torch: boolean;
   python: string;
   torchDevice: string;
+  faces: boolean;
+  faceRuns: number;
 }
 
 /** Parse argv (without node and script). */
@@ -42,6 +46,7 @@ function parseGpuBenchOptions(argv: string[]): GpuBenchOptions {
   const values = parseCommandLine(argv, {
     width: { type: 'string' }, height: { type: 'string' }, iterations: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' },
     'cpu-runs': { type: 'string' }, 'no-torch': { type: 'boolean' }, python: { type: 'string' }, 'torch-device': { type: 'string' },
+    'no-faces': { type: 'boolean' }, 'face-runs': { type: 'string' },
   });
   const int = (name: string, min: number, def: number): number => numberArg(name, stringArg(values, name), { integer: true, min, max: 100_000 }) ?? def;
   return {
@@ -54,6 +59,8 @@ function parseGpuBenchOptions(argv: string[]): GpuBenchOptions {
     torch: values['no-torch'] !== true,
     python: stringArg(values, 'python') ?? 'python3',
     torchDevice: stringArg(values, 'torch-device') ?? 'cuda',
+    faces: values['no-faces'] !== true,
+    faceRuns: int('face-runs', 1, 20),
   };
 }
 
@@ -161,6 +168,43 @@ function benchTorch(opts: GpuBenchOptions): TorchResult {
   }
 }
 
+/**
+ * The anonymize filter's face detector (BlazeFace through onnxruntime-node) per provider (webgpu:
+ * the GPU; cpu) at 360p, 720p and 1080p: one detection = a downscaled copy and one model run per
+ * region of the pyramid (levels 1 and 2: 4 and 19 runs at 16:9). Median ms of `faceRuns`.
+ */
+async function benchFaces(opts: GpuBenchOptions): Promise<Record<string, unknown>> {
+  if (!opts.faces) return { available: false, reason: 'skipped (--no-faces)' };
+  const out: Record<string, unknown> = { available: true };
+  for (const provider of ['webgpu', 'cpu'] as OnnxProvider[]) {
+    let d: FaceDetector;
+    try {
+      d = await FaceDetector.create(provider, { maxPending: 4 });
+    } catch (err) {
+      out[provider] = { available: false, reason: err instanceof Error ? err.message : String(err) };
+      continue;
+    }
+    const r: Record<string, unknown> = { available: true };
+    for (const [w, h] of [[640, 360], [1280, 720], [1920, 1080]] as const) {
+      const frame = { width: w, height: h, data: new Uint8Array((w * h * 3) / 2).fill(100) };
+      for (const tiles of [1, 2]) {
+        const detect: number[] = [];
+        const model: number[] = [];
+        for (let i = 0; i < opts.faceRuns + 2; i++) {
+          const t0 = performance.now();
+          const res = await d.detect({ kind: 'i420', frame }, tiles);
+          if (i >= 2) { detect.push(performance.now() - t0); model.push(res.inferenceMs); }
+        }
+        r[`${w}x${h} tiles ${tiles}`] = { detect_ms: summarize(detect), model_ms: summarize(model) };
+        log(`faces ${provider} ${w}x${h} tiles ${tiles}: ${summarize(detect).median} ms`);
+      }
+    }
+    await d.close();
+    out[provider] = r;
+  }
+  return out;
+}
+
 function round2(v: number): number {
   return Math.round(v * 100) / 100;
 }
@@ -181,6 +225,7 @@ async function main(argv: string[]): Promise<number> {
   const webgpuPerIteration = webgpu.available ? await benchWebGpu(opts, input, spec, 'per-iteration') : webgpu;
   const cpu = await benchCpu(opts, input, spec);
   const torch = benchTorch(opts);
+  const faces = await benchFaces(opts);
   const sums = [webgpu, webgpuPerIteration, cpu, torch].flatMap((b) => (b.available ? [b.checksum] : []));
   const result = {
     workload: {
@@ -195,6 +240,7 @@ async function main(argv: string[]): Promise<number> {
     webgpu_per_iteration: webgpuPerIteration,
     cpu,
     torch,
+    faces,
     checksums_match: sums.length >= 2 ? sums.every((s) => s === sums[0]) : null,
     torch_matches_webgpu: webgpu.available && torch.available ? torch.checksum === webgpu.checksum : null,
     // > 1: ours is faster (torch median / ours median), for each of our two blur kernels.

@@ -34,6 +34,16 @@ export function gpuDashboard(): dashboard.Dashboard {
       { expr: `rtc_gpu_fallback{${NS}}`, legend: '{{pod}}' },
     ], { description: '1 when a GPU was expected (RTC_EXPECT_GPU / RTC_BACKEND=gpu) but the pod processes on CPU (RtcGpuFallbackToCpu).', unit: 'short', min: 0, max: 1 }))
 
+    .withRow(row('Face filters (anonymize, faces)'))
+    .withPanel(timeseriesPanel('Face model run p50 / p95 by provider', [
+      { expr: `histogram_quantile(0.5, sum by (provider, le) (rate(rtc_face_inference_seconds_bucket{${NS}}[$__rate_interval])))`, legend: '{{provider}} p50' },
+      { expr: `histogram_quantile(0.95, sum by (provider, le) (rate(rtc_face_inference_seconds_bucket{${NS}}[$__rate_interval])))`, legend: '{{provider}} p95' },
+    ], { description: 'One BlazeFace run (one region of a frame) on the WebGPU or the CPU execution provider; a detection is 1 to 19 runs (RTC_FACES_TILES).', unit: 's', min: 0 }))
+    .withPanel(timeseriesPanel('Faces per frame, and frames covered whole', [
+      { expr: `sum by (filter) (rate(rtc_faces_per_frame_sum{${NS}}[$__rate_interval])) / sum by (filter) (rate(rtc_faces_per_frame_count{${NS}}[$__rate_interval]))`, legend: '{{filter}} faces per frame' },
+      { expr: `sum(rate(rtc_face_frames_covered_whole_total{${NS}}[$__rate_interval])) / sum(rate(rtc_faces_per_frame_count{filter="anonymize",${NS}}[$__rate_interval]))`, legend: 'fraction of anonymize frames covered whole' },
+    ], { description: 'Mean faces covered or drawn per frame, and the share of anonymize frames the fail-closed rule covered whole (no detection fresh enough: RTC_FACES_MAX_AGE_MS).', unit: 'short', min: 0 }))
+
     .withRow(row('Per GPU (DCGM)'))
     .withPanel(timeseriesPanel('GPU utilisation', [
       { expr: 'DCGM_FI_DEV_GPU_UTIL', legend: GPU_LEGEND },

@@ -4,7 +4,9 @@
  * with fake frames and a fake processor.
  */
 import { performance } from 'node:perf_hooks';
-import type { BackendChoice } from '../protocol/index.js';
+import type { BackendChoice, BackendName } from '../protocol/index.js';
+import { isFaceFilter, isKernelSpec, kernelSpec } from '../processing/filter-spec.js';
+import { DEFAULT_GUARD_SETTINGS, FaceGuard, type FaceFilterMode } from '../processing/faces/face-guard.js';
 import type { FilterSpec, FrameProcessor, I420Frame } from '../processing/types.js';
 import { LatestFrameSlot } from './latest-frame-slot.js';
 import type { MediaMetrics } from './media-metrics.js';
@@ -13,12 +15,14 @@ import { RateMeter, SampleWindow } from './rolling-stats.js';
 /** Where processors come from: the registry, or a fake in tests. */
 export interface ProcessorSource {
   getWithFallback(choice: BackendChoice): FrameProcessor;
+  /** A face filter for one stream; without it (test fakes) face filters cover whole frames. */
+  createFaceGuard?(mode: FaceFilterMode, backendOf: () => BackendName): FaceGuard;
 }
 
 export interface FramePipelineOptions {
   processors: ProcessorSource;
   metrics: Pick<MediaMetrics, 'framesReceived' | 'framesSent' | 'framesDropped' | 'frameQueueWaitSeconds' |
-    'frameProcessingSeconds' | 'frameServerLatencySeconds'>;
+    'frameProcessingSeconds' | 'frameServerLatencySeconds'> & Partial<Pick<MediaMetrics, 'facesPerFrame' | 'faceFramesCoveredWhole'>>;
   filter: FilterSpec;
   backend: BackendChoice;
   /** Largest width x height processed; bigger frames are refused and reported through onOversize. */
@@ -41,6 +45,8 @@ export interface PipelineStats {
   fpsOut: number;
   processingMs: { p50: number | null; p95: number | null };
   serverLatencyMs: { p50: number | null; p95: number | null };
+  /** Face filters only: faces covered in the last frame, and frames covered whole (fail-closed). */
+  faces?: { lastFrame: number; framesCoveredWhole: number; detectionAgeMs: number | null };
 }
 
 /** Latest-frame-wins processing loop of one session. */
@@ -64,6 +70,9 @@ export class FramePipeline {
   private readonly fpsOut = new RateMeter();
   private readonly processingMs = new SampleWindow();
   private readonly serverLatencyMs = new SampleWindow();
+  /** The face filter state while the filter is one (dropped when it changes: a new stream of boxes). */
+  private faceGuard: FaceGuard | null = null;
+  private faceStats: NonNullable<PipelineStats['faces']> = { lastFrame: 0, framesCoveredWhole: 0, detectionAgeMs: null };
 
   constructor(private readonly opts: FramePipelineOptions) {
     this.filter = opts.filter;
@@ -142,6 +151,7 @@ export class FramePipeline {
       fpsOut: this.fpsOut.rate(now),
       processingMs: { p50: r(this.processingMs.percentile(50)), p95: r(this.processingMs.percentile(95)) },
       serverLatencyMs: { p50: r(this.serverLatencyMs.percentile(50)), p95: r(this.serverLatencyMs.percentile(95)) },
+      ...(isKernelSpec(this.filter) ? {} : { faces: { ...this.faceStats } }),
     };
   }
 
@@ -169,12 +179,49 @@ export class FramePipeline {
     }
   }
 
+  /**
+   * A face filter: the frame copied to the output and covered there by the stream's guard (which
+   * reads the frame before covering it). Returns the processor whose backend detected.
+   */
+  private async processFaces(frame: I420Frame, mode: FaceFilterMode): Promise<FrameProcessor> {
+    const processor = this.opts.processors.getWithFallback(this.backend);
+    if (this.faceGuard === null || this.faceGuard.mode !== mode) {
+      const backendOf = (): BackendName => this.opts.processors.getWithFallback(this.backend).name === 'gpu' ? 'gpu' : 'cpu';
+      this.faceGuard = this.opts.processors.createFaceGuard?.(mode, backendOf) ?? new FaceGuard(mode, () => null, DEFAULT_GUARD_SETTINGS);
+    }
+    this.outBuf.set(frame.data);
+    const outcome = await this.faceGuard.apply({ kind: 'i420', width: frame.width, height: frame.height, data: this.outBuf });
+    this.activeBackend = processor.name;
+    this.opts.metrics.facesPerFrame?.observe({ filter: mode }, outcome.faces);
+    if (outcome.wholeFrame) {
+      this.faceStats.framesCoveredWhole++;
+      this.opts.metrics.faceFramesCoveredWhole?.inc();
+    }
+    this.faceStats.lastFrame = outcome.faces;
+    this.faceStats.detectionAgeMs = outcome.detectionAgeMs;
+    return processor;
+  }
+
   /** Process one frame; on a failing GPU retry once on CPU. Returns the processor used, or null. */
   private async processWithFallback(frame: I420Frame): Promise<FrameProcessor | null> {
+    const filter = this.filter;
+    if (isFaceFilter(filter.name)) {
+      try {
+        return await this.processFaces(frame, filter.name);
+      } catch (err) {
+        // Never send a frame the face filter did not finish: drop it.
+        this.opts.log('warn', 'face filter failed', { err: String(err) });
+        this.framesFailed++;
+        this.opts.metrics.framesDropped.inc({ reason: 'error' });
+        return null;
+      }
+    }
+    this.faceGuard = null;
+    const kernel = kernelSpec(filter);
     const first = this.opts.processors.getWithFallback(this.backend);
     const tryOn = async (p: FrameProcessor): Promise<boolean> => {
       try {
-        await p.processI420(frame, this.filter, this.outBuf);
+        await p.processI420(frame, kernel, this.outBuf);
         this.activeBackend = p.name;
         return true;
       } catch (err) {

@@ -39,4 +39,8 @@ export interface MediaMetrics {
   sessionsClosed: CounterLike<'reason'>;
   capacityUtilization: GaugeLike;
   sessionsByCodec: GaugeLike<'engine' | 'codec' | 'encoder'>;
+  /** Faces covered (anonymize) or drawn (faces) per frame. */
+  facesPerFrame: HistogramLike<'filter'>;
+  /** Frames the anonymize filter covered whole because no detection was fresh enough. */
+  faceFramesCoveredWhole: CounterLike;
 }

@@ -5,7 +5,7 @@
  * cannot over-admit while answers are being built.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { BackendChoice, CapacityInfo } from '../protocol/index.js';
+import { isFaceFilter, type BackendChoice, type CapacityInfo } from '../protocol/index.js';
 import type { FilterSpec } from '../processing/types.js';
 import type { CapacityEstimator } from './capacity-estimator.js';
 import type { MediaEngine, PeerOptions } from './engine.js';
@@ -40,6 +40,11 @@ export interface SessionManagerOptions {
   /** ICE gathering longer than this answers with what was gathered. */
   iceGatheringTimeoutMs?: number;
   portRange?: { min: number; max: number };
+  /**
+   * Session units a face-filter session (anonymize, faces) counts for in admission and in the
+   * per-session measurement: its detector's CPU on top of the codecs (RTC_FACES_SESSION_COST).
+   */
+  faceSessionCost?: number;
   /** Makes session and viewer ids (random UUIDs when absent; a server in a cluster passes ids that name it as the owner). */
   newId?: () => string;
   /** Called with the live session count whenever it changes (pod-deletion-cost, metrics). */
@@ -102,6 +107,8 @@ export class SessionManager {
   private negotiating = 0;
   /** Of `negotiating`, the viewers (they weigh the engine's viewerCost, not a whole session). */
   private negotiatingViewers = 0;
+  /** Extra units of the face-filter sessions still negotiating (their cost minus 1 each). */
+  private negotiatingUnits = 0;
   private draining = false;
   private readonly emptyWaiters: Array<() => void> = [];
   private readonly fdLimit = openFileLimit();
@@ -142,8 +149,10 @@ export class SessionManager {
   async accept(offer: { sdp: unknown; filter: FilterSpec; backend: BackendChoice; standard?: boolean }): Promise<Answer> {
     const sdp = checkOfferSdp(offer.sdp);
     if (offer.standard) checkStandardOffer(sdp, 'publish', this.opts.engine.codecs.map((c) => c.mimeType));
-    this.admit();
+    const units = this.unitsOf(offer.filter);
+    this.admit(units);
     this.negotiating++;
+    this.negotiatingUnits += units - 1;
     const session = new Session({
       ...(this.opts.newId ? { id: this.opts.newId() } : {}),
       engine: this.opts.engine.name,
@@ -171,8 +180,14 @@ export class SessionManager {
       throw err;
     } finally {
       this.negotiating--;
+      this.negotiatingUnits -= units - 1;
       this.countChanged();
     }
+  }
+
+  /** Session units a session with `filter` counts for: 1, or the face filters' cost. */
+  private unitsOf(filter: FilterSpec): number {
+    return isFaceFilter(filter.name) ? this.opts.faceSessionCost ?? 1 : 1;
   }
 
   /**
@@ -326,14 +341,17 @@ export class SessionManager {
     const w = this.opts.engine.viewerCost;
     let young = 0;
     let mature = 0;
-    for (const s of this.sessions.values()) if (now - s.createdAt.getTime() < WARMUP_MS) young++; else mature++;
+    for (const s of this.sessions.values()) {
+      const u = this.unitsOf(s.filter);
+      if (now - s.createdAt.getTime() < WARMUP_MS) young += u; else mature += u;
+    }
     for (const v of this.viewers.values()) if (now - v.createdAt.getTime() < WARMUP_MS) young += w; else mature += w;
     return { young, mature };
   }
 
   /** Session units whose cost the estimator has not seen yet: negotiating, or still warming up. */
   private unmeasured(): number {
-    const negotiating = this.negotiating - this.negotiatingViewers + this.negotiatingViewers * this.opts.engine.viewerCost;
+    const negotiating = this.negotiating - this.negotiatingViewers + this.negotiatingViewers * this.opts.engine.viewerCost + this.negotiatingUnits;
     return negotiating + this.warmth().young;
   }
 

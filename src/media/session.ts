@@ -136,6 +136,11 @@ export class Session {
     this.peer = peer;
   }
 
+  /** The filter the session runs now. */
+  get filter(): FilterSpec {
+    return this.pipeline.filter;
+  }
+
   get isClosed(): boolean {
     return this.state === 'closed';
   }
@@ -201,6 +206,7 @@ export class Session {
       framesDropped: p.framesDropped,
       processingMs: p.processingMs,
       serverLatencyMs: p.serverLatencyMs,
+      faces: p.faces ?? null,
     };
   }
 

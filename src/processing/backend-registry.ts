@@ -7,6 +7,8 @@ import type { BackendChoice as BackendChoiceName } from '../protocol/index.js';
 import { GpuProcessor } from './gpu/gpu-processor.js';
 import type { BackendInfo, BackendName } from '../protocol/index.js';
 import type { FrameProcessor } from './types.js';
+import { FaceDetector, type FaceDetectorOptions, type OnnxProvider } from './faces/face-detector.js';
+import { DEFAULT_GUARD_SETTINGS, FaceGuard, type FaceFilterMode, type FaceGuardSettings } from './faces/face-guard.js';
 
 export interface BackendRegistryOptions {
   /** The default backend: auto picks gpu when a usable adapter exists, else cpu. */
@@ -14,6 +16,10 @@ export interface BackendRegistryOptions {
   cpuWorkers: number;
   gpuAllowSoftware: boolean;
   gpuDawnOptions: string[];
+  /** Face detector tuning (the anonymize and faces filters); defaults when absent. */
+  faces?: Partial<FaceDetectorOptions>;
+  /** How face filters cover faces and when they fail closed; defaults when absent. */
+  faceGuard?: Partial<FaceGuardSettings>;
   /** Called when something changes that operators must see (GPU missing, lost). */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -40,6 +46,12 @@ export class BackendRegistry {
   private defaultName: BackendName = 'cpu';
   private gpu: GpuProcessor | null = null;
   private readonly lostListeners: Array<(reason: string) => void> = [];
+  /** Face detectors by provider: loading (a promise) or loaded; created on first use. */
+  private readonly detectors = new Map<OnnxProvider, { ready: FaceDetector | null; loading: Promise<FaceDetector | null> }>();
+  private readonly detectorReasons = new Map<OnnxProvider, string>();
+  private faceOptions: Partial<FaceDetectorOptions> = {};
+  private guardSettings: FaceGuardSettings = DEFAULT_GUARD_SETTINGS;
+  private closed = false;
 
   private constructor(readonly requested: ServingBackend, private readonly log: NonNullable<BackendRegistryOptions['log']>) {}
 
@@ -47,6 +59,8 @@ export class BackendRegistry {
   static async create(options: BackendRegistryOptions): Promise<BackendRegistry> {
     const log = options.log ?? (() => {});
     const reg = new BackendRegistry(options.backend, log);
+    reg.faceOptions = options.faces ?? {};
+    reg.guardSettings = { ...DEFAULT_GUARD_SETTINGS, ...options.faceGuard };
     reg.processors.set('cpu', await CpuProcessor.create({ workers: options.cpuWorkers }));
 
     if (options.backend !== 'cpu') {
@@ -117,6 +131,71 @@ export class BackendRegistry {
     });
   }
 
+  /**
+   * The face detector for a backend, when loaded: the WebGPU provider for gpu (while the GPU
+   * backend runs and its detector loaded), else the CPU provider. Starts loading on first call;
+   * returns null while nothing is loaded yet or loading failed (the caller fails closed).
+   */
+  faceDetector(backend: BackendName): FaceDetector | null {
+    if (backend === 'gpu' && this.processors.has('gpu')) {
+      const gpu = this.loadDetector('webgpu');
+      if (gpu.ready) return gpu.ready;
+    }
+    return this.loadDetector('cpu').ready;
+  }
+
+  /**
+   * A face filter for one stream, detecting on the backend `backendOf()` names at each detection
+   * (so a session switched to CPU, or a GPU lost, moves its detection too).
+   */
+  createFaceGuard(mode: FaceFilterMode, backendOf: () => BackendName, settings: Partial<FaceGuardSettings> = {}, detector?: FaceDetector | null): FaceGuard {
+    const source = detector !== undefined ? () => detector : () => this.faceDetector(backendOf());
+    return new FaceGuard(mode, source, { ...this.guardSettings, ...settings });
+  }
+
+  /** The face detector for a backend, waiting for it to load (/process); null when none can run. */
+  async faceDetectorReady(backend: BackendName): Promise<FaceDetector | null> {
+    if (backend === 'gpu' && this.processors.has('gpu')) {
+      const gpu = await this.loadDetector('webgpu').loading;
+      if (gpu) return gpu;
+    }
+    return this.loadDetector('cpu').loading;
+  }
+
+  /** Providers whose detector loaded, and why the others did not (for /backends and logs). */
+  faceDetectorStatus(): Array<{ provider: OnnxProvider; loaded: boolean; reason: string | null }> {
+    return (['webgpu', 'cpu'] as const).map((provider) => ({
+      provider, loaded: this.detectors.get(provider)?.ready != null, reason: this.detectorReasons.get(provider) ?? null,
+    }));
+  }
+
+  private loadDetector(provider: OnnxProvider): { ready: FaceDetector | null; loading: Promise<FaceDetector | null> } {
+    let entry = this.detectors.get(provider);
+    if (entry) return entry;
+    const e: { ready: FaceDetector | null; loading: Promise<FaceDetector | null> } = { ready: null, loading: Promise.resolve(null) };
+    e.loading = FaceDetector.create(provider, this.faceOptions).then(
+      async (d) => {
+        // Closed or GPU lost while loading: this detector is not wanted any more.
+        if (this.closed || this.detectors.get(provider) !== e) {
+          await d.close();
+          return null;
+        }
+        e.ready = d;
+        this.log('info', `face detector loaded on ${provider}`);
+        return d;
+      },
+      (err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.detectorReasons.set(provider, reason);
+        this.log(provider === 'cpu' ? 'error' : 'warn', `face detector on ${provider} failed to load (${reason}); ${provider === 'cpu' ? 'face filters cover whole frames' : 'detecting on CPU'}`);
+        return null;
+      },
+    );
+    entry = e;
+    this.detectors.set(provider, entry);
+    return entry;
+  }
+
   /** Listen for the GPU going away (sessions then continue on CPU). */
   onGpuLost(listener: (reason: string) => void): void {
     this.lostListeners.push(listener);
@@ -130,14 +209,24 @@ export class BackendRegistry {
     this.gpu = null;
     this.log('error', `GPU device lost (${reason}); continuing on CPU`);
     void lost.close().catch(() => {});
+    const gpuDetector = this.detectors.get('webgpu');
+    this.detectors.delete('webgpu');
+    this.detectorReasons.set('webgpu', `device lost: ${reason}`);
+    void gpuDetector?.loading.then((d) => d?.close()).catch(() => {});
     for (const l of this.lostListeners) l(reason);
   }
 
   /** Close every processor. */
   async close(): Promise<void> {
+    this.closed = true;
     const all = [...this.processors.values()];
     this.processors.clear();
     this.gpu = null;
-    await Promise.allSettled(all.map((p) => p.close()));
+    const detectors = [...this.detectors.values()];
+    this.detectors.clear();
+    await Promise.allSettled([
+      ...all.map((p) => p.close()),
+      ...detectors.map(async (d) => (await d.loading)?.close()),
+    ]);
   }
 }

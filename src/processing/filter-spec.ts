@@ -2,10 +2,10 @@
  * Parsing and validation of filter requests, shared by the HTTP routes, the data channel and
  * the processors. The exact arithmetic of each filter is documented in reference/kernels.ts.
  */
-import { FILTER_NAMES, isFilterName, MAX_ITERATIONS, type FilterName } from '../protocol/index.js';
-import type { FilterSpec } from './types.js';
+import { FILTER_NAMES, isFaceFilter, isFilterName, MAX_ITERATIONS, type FilterName } from '../protocol/index.js';
+import type { FilterSpec, KernelFilterSpec } from './types.js';
 
-export { isFilterName, MAX_ITERATIONS };
+export { isFaceFilter, isFilterName, MAX_ITERATIONS };
 
 /** True when the filter's output depends on `iterations`. */
 export function isIterated(name: FilterName): boolean {
@@ -30,4 +30,15 @@ export function makeFilterSpec(name: unknown, iterations: unknown = 1): FilterSp
     throw new FilterSpecError('INVALID_PARAMETER', `iterations must be an integer from 1 to ${MAX_ITERATIONS}, got ${JSON.stringify(iterations)}`);
   }
   return { name, iterations: n };
+}
+
+/** True when a FrameProcessor runs the filter (an image kernel, not a face filter). */
+export function isKernelSpec(spec: FilterSpec): spec is KernelFilterSpec {
+  return !isFaceFilter(spec.name);
+}
+
+/** A FilterSpec a FrameProcessor runs; throws FilterSpecError for a face filter. */
+export function kernelSpec(spec: FilterSpec): KernelFilterSpec {
+  if (isKernelSpec(spec)) return spec;
+  throw new FilterSpecError('INVALID_PARAMETER', `filter ${spec.name} is not an image kernel`);
 }

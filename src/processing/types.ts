@@ -8,15 +8,20 @@
  * The /process workload runs on RGBA8 images (4 bytes a pixel, row-major, no padding).
  */
 
-import type { FilterName } from '../protocol/index.js';
+import type { FilterName, KernelFilterName } from '../protocol/index.js';
 
-/** The filters every backend implements, bit-exact: the protocol's names. */
-export { FILTER_NAMES, type FilterName } from '../protocol/index.js';
+/** Every filter name, and the kernels every backend implements bit-exact: the protocol's names. */
+export { FILTER_NAMES, KERNEL_FILTER_NAMES, FACE_FILTER_NAMES, isFaceFilter, type FilterName, type KernelFilterName, type FaceFilterName } from '../protocol/index.js';
 
 /** A filter and its parameters. `iterations` repeats the convolution filters (blur, sharpen); the others run once. */
 export interface FilterSpec {
   readonly name: FilterName;
   readonly iterations: number;
+}
+
+/** A filter a FrameProcessor runs: one of the image kernels (face filters run in faces/). */
+export interface KernelFilterSpec extends FilterSpec {
+  readonly name: KernelFilterName;
 }
 
 /** Backends a client may ask for; `auto` resolves to gpu when a hardware adapter exists, else cpu. */
@@ -56,9 +61,9 @@ export interface FrameProcessor {
   /** Human-readable device: "WebAssembly SIMD, 2 workers", "NVIDIA H100 (Vulkan)", ... */
   readonly device: string;
   /** Process an I420 frame into `out` (same size as `frame.data`). */
-  processI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings>;
+  processI420(frame: I420Frame, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings>;
   /** Process an RGBA image into `out` (same size as `image.data`). */
-  processRgba(image: RgbaImage, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings>;
+  processRgba(image: RgbaImage, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings>;
   /** Release workers, buffers, devices. The processor is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -3,8 +3,16 @@
  * bounds on a filter request. The server's processing layer implements exactly these filters.
  */
 
-/** The filters every backend implements, bit-exact. */
-export const FILTER_NAMES = ['none', 'invert', 'grayscale', 'blur', 'edges', 'sharpen'] as const;
+/** The image kernels every backend implements, bit-exact. */
+export const KERNEL_FILTER_NAMES = ['none', 'invert', 'grayscale', 'blur', 'edges', 'sharpen'] as const;
+export type KernelFilterName = (typeof KERNEL_FILTER_NAMES)[number];
+
+/** The filters backed by the face detector: `anonymize` hides every face, `faces` draws the boxes. */
+export const FACE_FILTER_NAMES = ['anonymize', 'faces'] as const;
+export type FaceFilterName = (typeof FACE_FILTER_NAMES)[number];
+
+/** Every filter a client may ask for. */
+export const FILTER_NAMES = [...KERNEL_FILTER_NAMES, ...FACE_FILTER_NAMES] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
 
 /** The most iterations any request may ask for: bounds the work of one call. */
@@ -25,6 +33,11 @@ export type MediaEngineName = (typeof MEDIA_ENGINE_NAMES)[number];
 /** True when `v` is one of the filter names. */
 export function isFilterName(v: unknown): v is FilterName {
   return typeof v === 'string' && (FILTER_NAMES as readonly string[]).includes(v);
+}
+
+/** True when `name` is a face filter (runs the detector, not a kernel). */
+export function isFaceFilter(name: FilterName): name is FaceFilterName {
+  return (FACE_FILTER_NAMES as readonly string[]).includes(name);
 }
 
 /** True when `v` is a backend a client may ask for (auto, gpu, cpu). */

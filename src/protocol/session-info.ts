@@ -61,6 +61,18 @@ export interface SessionInfo extends MediaStats {
   processingMs: Percentiles;
   /** Frame arrival to processed frame handed to the encoder. */
   serverLatencyMs: Percentiles;
+  /** Face filters only (null otherwise): what the detector found and the fail-closed count. */
+  faces: FaceStats | null;
+}
+
+/** A face-filter session's figures. */
+export interface FaceStats {
+  /** Faces covered (anonymize) or drawn (faces) in the latest frame. */
+  lastFrame: number;
+  /** Frames covered whole because no detection was fresh enough (fail-closed). */
+  framesCoveredWhole: number;
+  /** Age of the detection the latest frame used, ms (null: none yet). */
+  detectionAgeMs: number | null;
 }
 
 /** Why a value is not a SessionInfo: the first field that is wrong. */
@@ -96,6 +108,15 @@ function nullableNumber(o: Record<string, unknown>, field: string, max = Number.
   if (v === undefined || v === null) return null;
   if (!isNonNegative(v) || v > max) throw new SessionInfoError(`${field} must be a number from 0 to ${max} or null`);
   return v;
+}
+
+/** The `faces` field: absent or null reads as null. */
+function faceStats(v: unknown): FaceStats | null {
+  if (v === undefined || v === null) return null;
+  if (!isRecord(v) || !isCount(v.lastFrame) || !isCount(v.framesCoveredWhole) || !isNullableNonNegative(v.detectionAgeMs)) {
+    throw new SessionInfoError('faces must be { lastFrame, framesCoveredWhole, detectionAgeMs } or null');
+  }
+  return { lastFrame: v.lastFrame, framesCoveredWhole: v.framesCoveredWhole, detectionAgeMs: v.detectionAgeMs };
 }
 
 /**
@@ -153,5 +174,6 @@ export function parseSessionInfo(v: unknown): SessionInfo {
     sendBitrateKbps: nullableNumber(o, 'sendBitrateKbps'),
     encodeMs: nullableNumber(o, 'encodeMs'),
     decodeMs: nullableNumber(o, 'decodeMs'),
+    faces: faceStats(o.faces),
   };
 }

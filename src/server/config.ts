@@ -8,6 +8,7 @@ import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
 import { AdvertiseUrlError, parseAdvertiseUrl, type ReplicaAddress } from '../cluster/session-ids.js';
 import { MEDIA_SETTINGS, type NumericSetting } from '../media/media-settings.js';
 import { BACKEND_CHOICES, MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
+import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../processing/faces/redact.js';
 
 export type BackendSetting = (typeof BACKEND_CHOICES)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -97,6 +98,26 @@ export interface Config {
   authOperatorScope: string;
   /** Longest a JWT may still be valid for (exp - now); longer-lived ones are refused. */
   authJwtMaxTtlS: number;
+  /** Face filters: how anonymize hides a face (RTC_FACES_STYLE). */
+  facesStyle: AnonymizeStyle;
+  /** Face filters: lowest detector score that counts as a face. */
+  facesMinScore: number;
+  /** Face filters in sessions: detection pyramid levels past the whole frame (each finds faces half as small, at more model runs). */
+  facesTiles: number;
+  /** The same for POST /process (one image: no frame rate to keep). */
+  facesProcessTiles: number;
+  /** Face filters: newest detection older than this (ms, frame to frame) -> anonymize covers the whole frame. */
+  facesMaxAgeMs: number;
+  /** Face filters: how long a frame waits for the detection started on it, ms. */
+  facesWaitMs: number;
+  /** Face filters: detections a lost face's box stays covered for. */
+  facesHoldDetections: number;
+  /** Face filters: padding added to each side of a face box, as a fraction of its size. */
+  facesPad: number;
+  /** Face filters: least time between two detection starts of one session, ms (0: every frame). */
+  facesDetectIntervalMs: number;
+  /** Face filters: session units an anonymize/faces session counts for in admission. */
+  facesSessionCost: number;
   /** Seconds an idle keep-alive connection stays open: longer than any load balancer in front keeps its backend connections. */
   keepAliveTimeoutS: number;
   /** Running as one of several replicas (RTC_CLUSTER_SECRET and RTC_ADVERTISE_URL set), or null: a single server. */
@@ -281,6 +302,16 @@ export function loadConfig(env: Env = process.env): Config {
     authOperatorTokens: list(env, 'RTC_AUTH_OPERATOR_TOKENS'),
     authOperatorScope: (env.RTC_AUTH_OPERATOR_SCOPE ?? 'rtc:operator').trim(),
     authJwtMaxTtlS: int(env, 'RTC_AUTH_JWT_MAX_TTL_S', 86_400, 60, 366 * 86_400),
+    facesStyle: oneOf(env, 'RTC_FACES_STYLE', 'blur', ANONYMIZE_STYLES),
+    facesMinScore: decimal(env, 'RTC_FACES_MIN_SCORE', 0.5, 0.05, 0.99),
+    facesTiles: int(env, 'RTC_FACES_TILES', 1, 0, 3),
+    facesProcessTiles: int(env, 'RTC_FACES_PROCESS_TILES', 2, 0, 3),
+    facesMaxAgeMs: int(env, 'RTC_FACES_MAX_AGE_MS', 250, 10, 5000),
+    facesWaitMs: int(env, 'RTC_FACES_WAIT_MS', 20, 0, 1000),
+    facesHoldDetections: int(env, 'RTC_FACES_HOLD', 5, 0, 100),
+    facesPad: decimal(env, 'RTC_FACES_PAD', 0.3, 0, 2),
+    facesDetectIntervalMs: int(env, 'RTC_FACES_DETECT_INTERVAL_MS', 100, 0, 10_000),
+    facesSessionCost: decimal(env, 'RTC_FACES_SESSION_COST', 2, 1, 50),
     keepAliveTimeoutS: int(env, 'RTC_KEEP_ALIVE_TIMEOUT_S', 620, 1, 3600),
     cluster: clusterConfig(env),
   };

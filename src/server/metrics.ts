@@ -130,6 +130,28 @@ export class Metrics implements MediaMetrics {
     registers: [this.registry],
   });
 
+  readonly faceInferenceSeconds = new client.Histogram({
+    name: 'rtc_face_inference_seconds',
+    help: 'Time of one face detector model run (one region of a frame) by execution provider (cpu, webgpu)',
+    labelNames: ['provider'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly facesPerFrame = new client.Histogram({
+    name: 'rtc_faces_per_frame',
+    help: 'Faces covered (anonymize) or drawn (faces) in one frame',
+    labelNames: ['filter'] as const,
+    buckets: [0, 1, 2, 3, 4, 6, 8, 12, 16, 32],
+    registers: [this.registry],
+  });
+
+  readonly faceFramesCoveredWhole = new client.Counter({
+    name: 'rtc_face_frames_covered_whole_total',
+    help: 'Frames the anonymize filter covered whole because no face detection was fresh enough (fail-closed)',
+    registers: [this.registry],
+  });
+
   /** Where rtc_media_packets_dropped_total reads its counts (the media engine's, set once it exists). */
   mediaDropSource: () => Record<string, number> = () => ({});
 

@@ -38,6 +38,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     cpuWorkers: config.cpuWorkers,
     gpuAllowSoftware: config.gpuAllowSoftware,
     gpuDawnOptions: config.gpuDawnOptions,
+    faces: {
+      minScore: config.facesMinScore,
+      tiles: config.facesTiles,
+      onInference: (provider, seconds) => metrics.faceInferenceSeconds.observe({ provider }, seconds),
+    },
+    faceGuard: {
+      style: config.facesStyle,
+      maxAgeMs: config.facesMaxAgeMs,
+      waitMs: config.facesWaitMs,
+      holdDetections: config.facesHoldDetections,
+      pad: config.facesPad,
+      minIntervalMs: config.facesDetectIntervalMs,
+      tiles: config.facesTiles,
+    },
     log: (level, msg) => log[level](msg),
   });
 
@@ -102,6 +116,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     connectTimeoutMs: config.connectTimeoutS * 1000,
     idleTimeoutMs: config.idleTimeoutS * 1000,
     stallTimeoutMs: config.stallTimeoutS * 1000,
+    faceSessionCost: config.facesSessionCost,
     ...(config.icePortMax > 0 ? { portRange: { min: config.icePortMin, max: config.icePortMax } } : {}),
     log: engineLog,
   });

@@ -300,6 +300,10 @@ export class LivePanel {
     this.setStat('backend', srv ? `${srv.activeBackend} · ${srv.filter}${srv.filter === 'blur' || srv.filter === 'sharpen' ? ` x${srv.iterations}` : ''}` : '–');
     this.setStat('dropped', srv ? `${srv.framesDropped} of ${srv.framesReceived}` : '–');
     this.setStat('stamps', readable === null ? '–' : `${readable} %`);
+    // Face filters: what the detector found beside the video, and how often it failed closed.
+    const faces = srv?.faces ?? null;
+    this.setStat('faces', faces ? `${faces.lastFrame} · ${faces.detectionAgeMs === null ? 'none yet' : `${fmtMs(faces.detectionAgeMs)} ms`}` : '–');
+    this.setStat('faces-whole', faces ? `${faces.framesCoveredWhole} of ${srv?.framesSent ?? 0}` : '–');
   }
 
   private setStat(key: string, text: string): void {

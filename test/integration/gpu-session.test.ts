@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { stampBandHeight } from '../../src/loadgen/stamp.js';
 import { referenceRgba } from '../../src/processing/reference/reference-processor.js';
 import { sha256Hex, syntheticRgba } from '../../src/processing/synthetic.js';
-import { FILTER_NAMES } from '../../src/processing/types.js';
+import { KERNEL_FILTER_NAMES } from '../../src/processing/types.js';
 import { probeGpuAdapter, type GpuProbe } from '../support/processors.js';
 import { RtcClient, meanLuma } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -66,7 +66,7 @@ describe('server on the gpu backend', () => {
     if (!srv) return t.skip(skip ?? 'no server');
     const [w, h, iterations] = [67, 41, 10];
     const input = syntheticRgba(w, h);
-    for (const filter of FILTER_NAMES) {
+    for (const filter of KERNEL_FILTER_NAMES) {
       const q = `width=${w}&height=${h}&iterations=${iterations}&filter=${filter}`;
       const gpu = await getJson(`${srv.url}/process?${q}&backend=gpu`);
       const cpu = await getJson(`${srv.url}/process?${q}&backend=cpu`);

@@ -32,13 +32,13 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Start Chromium with a throw-away profile. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/** Start Chromium with a throw-away profile (and `extraArgs`, e.g. a .y4m file as the fake camera). */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<TestBrowser> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'rtc-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
     viewport: DESKTOP,
   });
   return {

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { referenceI420, referenceRgba } from '../../src/processing/reference/reference-processor.js';
-import { FILTER_NAMES, i420Size, type FilterName, type FilterSpec, type FrameProcessor } from '../../src/processing/types.js';
+import { KERNEL_FILTER_NAMES, i420Size, type KernelFilterName, type KernelFilterSpec, type FrameProcessor } from '../../src/processing/types.js';
 import { mulberry32 as prng } from './prng.js';
 
 /** The checks of the contract, by title: what `skip` names. */
@@ -64,14 +64,14 @@ function sizeOf(format: Format, w: number, h: number): number {
   return format === 'rgba' ? w * h * 4 : i420Size(w, h);
 }
 
-function reference(format: Format, w: number, h: number, data: Uint8Array, filter: FilterSpec): Uint8Array {
+function reference(format: Format, w: number, h: number, data: Uint8Array, filter: KernelFilterSpec): Uint8Array {
   const out = new Uint8Array(data.length);
   if (format === 'rgba') referenceRgba({ width: w, height: h, data }, filter, out);
   else referenceI420({ width: w, height: h, data }, filter, out);
   return out;
 }
 
-async function run(p: FrameProcessor, format: Format, w: number, h: number, data: Uint8Array, filter: FilterSpec): Promise<Uint8Array> {
+async function run(p: FrameProcessor, format: Format, w: number, h: number, data: Uint8Array, filter: KernelFilterSpec): Promise<Uint8Array> {
   const out = new Uint8Array(data.length).fill(0xa5); // bytes a backend forgets to write show up
   if (format === 'rgba') await p.processRgba({ width: w, height: h, data }, filter, out);
   else await p.processI420({ width: w, height: h, data }, filter, out);
@@ -106,9 +106,9 @@ function assertSameBytes(actual: Uint8Array, expected: Uint8Array, format: Forma
 }
 
 /** Every filter; the iterated ones with each iteration count in `iterations`. */
-function cases(iterations: readonly number[]): FilterSpec[] {
-  const out: FilterSpec[] = [];
-  for (const name of FILTER_NAMES) {
+function cases(iterations: readonly number[]): KernelFilterSpec[] {
+  const out: KernelFilterSpec[] = [];
+  for (const name of KERNEL_FILTER_NAMES) {
     const counts = name === 'blur' || name === 'sharpen' ? iterations : [1, 3]; // 3: must be ignored
     for (const n of counts) out.push({ name, iterations: n });
   }
@@ -142,11 +142,11 @@ const CHECKS: Record<ProcessorCheck, (p: FrameProcessor, name: string, fresh: ()
   [PROCESSOR_CHECKS.rgbaLarge]: (p) => sameAsReference(p, 'rgba', LARGE, 0x7373, (rand) => [1 + Math.floor(rand() * 9), 10]),
   [PROCESSOR_CHECKS.concurrent]: async (p) => {
     const rand = prng(seed ^ 0x9999);
-    const jobs: Array<{ format: Format; w: number; h: number; filter: FilterSpec; data: Uint8Array }> = [];
+    const jobs: Array<{ format: Format; w: number; h: number; filter: KernelFilterSpec; data: Uint8Array }> = [];
     for (let i = 0; i < 16; i++) {
       const format: Format = rand() < 0.5 ? 'i420' : 'rgba';
       const [w, h] = i % 4 === 0 ? [160 + Math.floor(rand() * 40), 90 + Math.floor(rand() * 20)] : [1 + Math.floor(rand() * 70), 1 + Math.floor(rand() * 50)];
-      const name: FilterName = FILTER_NAMES[Math.floor(rand() * FILTER_NAMES.length)]!;
+      const name: KernelFilterName = KERNEL_FILTER_NAMES[Math.floor(rand() * KERNEL_FILTER_NAMES.length)]!;
       jobs.push({ format, w, h, filter: { name, iterations: 1 + Math.floor(rand() * 10) }, data: randomFrame(rand, sizeOf(format, w, h)) });
     }
     const results = await Promise.all(jobs.map((j) => run(p, j.format, j.w, j.h, j.data, j.filter)));
@@ -174,7 +174,7 @@ const CHECKS: Record<ProcessorCheck, (p: FrameProcessor, name: string, fresh: ()
     }
   },
   [PROCESSOR_CHECKS.badSizes]: async (p) => {
-    const f: FilterSpec = { name: 'invert', iterations: 1 };
+    const f: KernelFilterSpec = { name: 'invert', iterations: 1 };
     await assert.rejects(p.processRgba({ width: 4, height: 4, data: new Uint8Array(63) }, f, new Uint8Array(64)), RangeError, 'rgba input short');
     await assert.rejects(p.processRgba({ width: 4, height: 4, data: new Uint8Array(64) }, f, new Uint8Array(8)), RangeError, 'rgba output short');
     await assert.rejects(p.processI420({ width: 4, height: 4, data: new Uint8Array(10) }, f, new Uint8Array(24)), RangeError, 'i420 input short');

@@ -20,6 +20,8 @@ export interface RtcClientOptions {
   dataChannel?: boolean;
   iceServers?: RTCIceServer[];
   iceTransportPolicy?: 'all' | 'relay';
+  /** The I420 picture of frame `n` (default: the synthetic moving video); the stamp is written over its top band. */
+  render?: (n: number) => Uint8Array;
 }
 
 /** A frame that came back, with the stamp it carried (null when unreadable). */
@@ -119,7 +121,7 @@ export class RtcClient {
 
   private sendFrame(): void {
     const n = this.framesSent++;
-    const data = this.video.render(n);
+    const data = this.opts.render ? this.opts.render(n).slice() : this.video.render(n);
     writeStamp(data, this.opts.width, this.opts.height, { frameNumber: n, sendTimeMs: Date.now() });
     this.sent.set(n, data.slice());
     if (this.sent.size > KEEP_SENT) this.sent.delete(this.sent.keys().next().value!);

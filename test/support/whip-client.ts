@@ -163,14 +163,20 @@ export class WhipPublisher extends WhipPeer {
   private readonly video: SyntheticVideo;
   private readonly sent = new Map<number, Uint8Array>();
 
-  private constructor(baseUrl: string, opts: WhipPeerOptions & { width: number; height: number; fps: number; direction: 'sendonly' | 'sendrecv' }) {
+  private readonly render: ((n: number) => Uint8Array) | null;
+
+  private constructor(baseUrl: string, opts: WhipPeerOptions & { width: number; height: number; fps: number; direction: 'sendonly' | 'sendrecv'; render?: (n: number) => Uint8Array }) {
     super(baseUrl, opts);
     this.video = new SyntheticVideo(opts.width, opts.height);
+    this.render = opts.render ?? null;
     this.pc.addTransceiver(this.source.createTrack(), { direction: opts.direction });
   }
 
   /** Publish to `path` (e.g. "/whip/invert"), then send frames. Throws WhipHttpError on an error status. */
-  static async publish(baseUrl: string, path: string, options: WhipPeerOptions & { width?: number; height?: number; fps?: number; direction?: 'sendonly' | 'sendrecv' } = {}): Promise<WhipPublisher> {
+  static async publish(
+    baseUrl: string, path: string,
+    options: WhipPeerOptions & { width?: number; height?: number; fps?: number; direction?: 'sendonly' | 'sendrecv'; render?: (n: number) => Uint8Array } = {},
+  ): Promise<WhipPublisher> {
     const p = new WhipPublisher(baseUrl, { width: 320, height: 240, fps: 15, direction: 'sendrecv', ...options });
     try {
       await p.negotiate(path);
@@ -185,7 +191,8 @@ export class WhipPublisher extends WhipPeer {
 
   private sendFrame(width: number, height: number): void {
     const n = this.framesSent++;
-    const data = this.video.render(n);
+    // A picture source (a test's photo) or the synthetic video; the stamp goes over its top band.
+    const data = this.render ? this.render(n).slice() : this.video.render(n);
     writeStamp(data, width, height, { frameNumber: n, sendTimeMs: Date.now() });
     this.sent.set(n, data.slice());
     if (this.sent.size > KEEP_SENT) this.sent.delete(this.sent.keys().next().value!);

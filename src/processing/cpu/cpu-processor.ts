@@ -9,7 +9,7 @@
  * of callers cannot grow memory without bound.
  */
 import { performance } from 'node:perf_hooks';
-import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings, RgbaImage } from '../types.js';
+import type { KernelFilterSpec, FrameProcessor, I420Frame, ProcessTimings, RgbaImage } from '../types.js';
 import { imageBytes, planJob, regionLayout, type JobShape, type PixelFormat } from './kernel-plan.js';
 import { WasmArena } from './wasm-arena.js';
 import { compileKernels, createSharedMemory, instantiateKernels, type KernelExports } from './wasm-kernels.js';
@@ -87,12 +87,12 @@ export class CpuProcessor implements FrameProcessor {
   }
 
   /** Process an I420 frame into `out`. */
-  processI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  processI420(frame: I420Frame, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     return this.process('i420', frame, filter, out);
   }
 
   /** Process an RGBA image into `out`. */
-  processRgba(image: RgbaImage, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  processRgba(image: RgbaImage, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     return this.process('rgba', image, filter, out);
   }
 
@@ -105,7 +105,7 @@ export class CpuProcessor implements FrameProcessor {
     await this.pool.close();
   }
 
-  private async process(format: PixelFormat, img: RgbaImage | I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  private async process(format: PixelFormat, img: RgbaImage | I420Frame, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     const t0 = performance.now();
     if (this.closed) throw new CpuProcessorClosedError();
     const shape: JobShape = { format, width: img.width, height: img.height, filter };

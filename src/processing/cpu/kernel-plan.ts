@@ -9,7 +9,7 @@
  * control word until they meet (see assembly/stream.ts): the split follows how fast each worker
  * actually runs, and a worker the OS does not schedule does not hold the call back.
  */
-import { i420Planes, i420Size, type FilterSpec } from '../types.js';
+import { i420Planes, i420Size, type KernelFilterSpec } from '../types.js';
 import type { KernelCall } from './wasm-kernels.js';
 
 export type PixelFormat = 'i420' | 'rgba';
@@ -19,7 +19,7 @@ export interface JobShape {
   readonly format: PixelFormat;
   readonly width: number;
   readonly height: number;
-  readonly filter: FilterSpec;
+  readonly filter: KernelFilterSpec;
 }
 
 /** Where a job's buffers are in the shared memory. */

@@ -7,7 +7,7 @@
  * one submit, one mapAsync. Pipelines are built once at start; buffers once per frame size.
  */
 import { performance } from 'node:perf_hooks';
-import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings, RgbaImage } from '../types.js';
+import type { KernelFilterSpec, FrameProcessor, I420Frame, ProcessTimings, RgbaImage } from '../types.js';
 import { backendLabel, describeAdapter, softwareReason } from './adapter-info.js';
 import { BusyTracker } from './busy-tracker.js';
 import { createDawn, MapMode, type DawnGpu } from './dawn.js';
@@ -192,11 +192,11 @@ export class GpuProcessor implements FrameProcessor {
     return this.dev;
   }
 
-  async processI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  async processI420(frame: I420Frame, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     return this.track(this.run('i420', frame.width, frame.height, frame.data, filter, out));
   }
 
-  async processRgba(image: RgbaImage, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  async processRgba(image: RgbaImage, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     return this.track(this.run('rgba', image.width, image.height, image.data, filter, out));
   }
 
@@ -227,7 +227,7 @@ export class GpuProcessor implements FrameProcessor {
     return null;
   }
 
-  private async run(kind: LayoutKind, width: number, height: number, data: Uint8Array, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  private async run(kind: LayoutKind, width: number, height: number, data: Uint8Array, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     const refused = this.unavailable();
     if (refused || !this.dev) throw refused ?? new GpuUnavailableError('GPU backend closed');
     // Checked before any GPU call: a zero-sized binding is a validation error that loses the device.
@@ -254,7 +254,7 @@ export class GpuProcessor implements FrameProcessor {
     }
   }
 
-  private async runInSlot(slot: FrameSlot, data: Uint8Array, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  private async runInSlot(slot: FrameSlot, data: Uint8Array, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     const dev = this.dev;
     if (!dev) throw new GpuUnavailableError('GPU backend closed');
     const layout = slot.layout;

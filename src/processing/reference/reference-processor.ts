@@ -3,13 +3,13 @@
  * Every other backend is tested byte for byte against it.
  */
 import { performance } from 'node:perf_hooks';
-import { i420Planes, type FilterSpec, type FrameProcessor, type I420Frame, type ProcessTimings, type RgbaImage } from '../types.js';
+import { i420Planes, type KernelFilterSpec, type FrameProcessor, type I420Frame, type ProcessTimings, type RgbaImage } from '../types.js';
 import {
   blurPlane, copyPlane, fillPlane, invertPlane, lumaOfRgba, sharpenPlane, sobelPlane, type PlaneView,
 } from './kernels.js';
 
 /** Apply `filter` to an I420 frame, synchronously. */
-export function referenceI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): void {
+export function referenceI420(frame: I420Frame, filter: KernelFilterSpec, out: Uint8Array): void {
   const planes = i420Planes(frame.width, frame.height);
   const view = (buf: Uint8Array, p: { offset: number; width: number; height: number }): PlaneView =>
     ({ data: buf, offset: p.offset, width: p.width, height: p.height, stride: 1 });
@@ -38,7 +38,7 @@ export function referenceI420(frame: I420Frame, filter: FilterSpec, out: Uint8Ar
 }
 
 /** Apply `filter` to an RGBA image, synchronously. */
-export function referenceRgba(image: RgbaImage, filter: FilterSpec, out: Uint8Array): void {
+export function referenceRgba(image: RgbaImage, filter: KernelFilterSpec, out: Uint8Array): void {
   const { width, height } = image;
   const ch = (buf: Uint8Array, c: number): PlaneView => ({ data: buf, offset: c, width, height, stride: 4 });
   const alpha = (): void => copyPlane(ch(image.data, 3), ch(out, 3));
@@ -79,14 +79,14 @@ export class ReferenceProcessor implements FrameProcessor {
   readonly name = 'reference' as const;
   readonly device = 'TypeScript reference (main thread)';
 
-  async processI420(frame: I420Frame, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  async processI420(frame: I420Frame, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     const t0 = performance.now();
     referenceI420(frame, filter, out);
     const ms = performance.now() - t0;
     return { upload: 0, compute: ms, download: 0, total: ms };
   }
 
-  async processRgba(image: RgbaImage, filter: FilterSpec, out: Uint8Array): Promise<ProcessTimings> {
+  async processRgba(image: RgbaImage, filter: KernelFilterSpec, out: Uint8Array): Promise<ProcessTimings> {
     const t0 = performance.now();
     referenceRgba(image, filter, out);
     const ms = performance.now() - t0;

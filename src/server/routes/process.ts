@@ -6,10 +6,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { sha256Hex, syntheticRgba } from '../../processing/synthetic.js';
 import type { FilterSpec, FrameProcessor, ProcessTimings, RgbaImage } from '../../processing/types.js';
+import { isKernelSpec } from '../../processing/filter-spec.js';
+import type { FaceFrameOutcome } from '../../processing/faces/face-guard.js';
+import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../../processing/faces/redact.js';
 import type { ServerContext } from '../context.js';
 import { ConcurrencyLimiter, LimiterFullError } from '../concurrency-limiter.js';
 import { ApiError } from '../errors.js';
-import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
+import { asParams, backendParam, type Params, filterParam, intParam, sizeParams } from '../params.js';
 import { decodePng, encodePng, PngDecodeError, type DecodedPng } from '../png-codec.js';
 import { checkPngHeader, PngGuardError, type PngHeader } from '../png-guard.js';
 import { UploadBudget } from '../upload-budget.js';
@@ -59,8 +62,8 @@ interface Job {
 async function run<R = Uint8Array>(
   ctx: ServerContext, limiter: ConcurrencyLimiter, p: FrameProcessor,
   size: { width: number; height: number }, filter: FilterSpec, prepare: () => Job | Promise<Job>,
-  finish?: (out: Uint8Array) => Promise<R>,
-): Promise<{ timings: ProcessTimings; out: R }> {
+  finish?: (out: Uint8Array) => Promise<R>, style?: AnonymizeStyle,
+): Promise<{ timings: ProcessTimings; out: R; faces?: FaceFrameOutcome }> {
   const work = size.width * size.height * (filter.name === 'blur' || filter.name === 'sharpen' ? filter.iterations : 1);
   if (work > ctx.config.processMaxWork) {
     throw new ApiError('INVALID_PARAMETER',
@@ -70,11 +73,19 @@ async function run<R = Uint8Array>(
     return await limiter.run(async () => {
       const job = await prepare();
       const t0 = performance.now();
-      const timings = await p.processRgba(job.image, filter, job.out);
+      let faces: FaceFrameOutcome | undefined;
+      let timings: ProcessTimings;
+      if (isKernelSpec(filter)) {
+        timings = await p.processRgba(job.image, filter, job.out);
+      } else {
+        faces = await runFaceFilter(ctx, p, filter, job, style);
+        const ms = performance.now() - t0;
+        timings = { upload: 0, compute: ms, download: 0, total: ms };
+      }
       ctx.metrics.processRequestSeconds.observe({ backend: p.name, filter: filter.name }, (performance.now() - t0) / 1000);
       // Encoding the answer is work too (a 4K PNG: hundreds of ms): it keeps the place.
       const out = finish ? await finish(job.out) : (job.out as R);
-      return { timings, out };
+      return { timings, out, ...(faces ? { faces } : {}) };
     });
   } catch (err) {
     if (err instanceof ApiError) throw err;
@@ -85,6 +96,42 @@ async function run<R = Uint8Array>(
     if (err instanceof RangeError) throw new ApiError('INVALID_PARAMETER', err.message);
     throw new ApiError('BACKEND_UNAVAILABLE', `processing on ${p.name} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * A face filter on one image: wait for the detector of the processor's backend (loading it on
+ * first use), detect on the image and cover (or draw) in the output. One image has no later frame
+ * to carry boxes to: its own detection is always waited for, and without a detector (or when it
+ * fails) `anonymize` covers the whole image.
+ */
+async function runFaceFilter(ctx: ServerContext, p: FrameProcessor, filter: FilterSpec, job: Job, style: AnonymizeStyle | undefined): Promise<FaceFrameOutcome> {
+  const mode = filter.name === 'faces' ? 'faces' : 'anonymize';
+  const backend = p.name === 'gpu' ? 'gpu' : 'cpu';
+  const detector = await ctx.registry.faceDetectorReady(backend);
+  const guard = ctx.registry.createFaceGuard(mode, () => backend, {
+    ...(style ? { style } : {}), waitMs: 60_000, maxAgeMs: 60_000, holdDetections: 0, minIntervalMs: 0, tiles: ctx.config.facesProcessTiles,
+  }, detector);
+  job.out.set(job.image.data);
+  const outcome = await guard.apply({ kind: 'rgba', width: job.image.width, height: job.image.height, data: job.out });
+  ctx.metrics.facesPerFrame.observe({ filter: mode }, outcome.faces);
+  if (outcome.wholeFrame) ctx.metrics.faceFramesCoveredWhole.inc();
+  return outcome;
+}
+
+/** The anonymize style a request asks for (`style=blur|pixelate`), or undefined for the server's default. */
+function styleParam(q: Params): AnonymizeStyle | undefined {
+  const v = q.style;
+  if (v === undefined) return undefined;
+  const style = ANONYMIZE_STYLES.find((a) => a === v);
+  if (style) return style;
+  throw new ApiError('INVALID_PARAMETER', `style must be one of ${ANONYMIZE_STYLES.join(', ')}, got ${JSON.stringify(v)}`);
+}
+
+/** Headers telling what a face filter did: faces covered, and whether the whole image was covered. */
+function faceHeaders(reply: FastifyReply, faces: FaceFrameOutcome | undefined): void {
+  if (!faces) return;
+  reply.header('X-Rtc-Faces', String(faces.faces));
+  reply.header('X-Rtc-Faces-Covered-Whole', faces.wholeFrame ? '1' : '0');
 }
 
 function round(t: ProcessTimings): ProcessTimings {
@@ -166,6 +213,7 @@ function registerProcessUpload(
   }, async (req, reply) => {
     const q = asParams(req.query, 'query');
     const filter = filterParam(q, 'blur', 1);
+    const style = styleParam(q);
     const processor = resolveProcessor(ctx, backendParam(q));
     const body = req.body;
     if (!Buffer.isBuffer(body)) {
@@ -180,7 +228,7 @@ function registerProcessUpload(
         throw err;
       }
       // Decoding a large PNG is real work too: it happens inside the limiter.
-      const { timings: t, out: encoded } = await run(ctx, limiter, processor, header, filter, async () => {
+      const { timings: t, out: encoded, faces } = await run(ctx, limiter, processor, header, filter, async () => {
         let png: DecodedPng;
         try {
           png = await decodePng(body, limits.maxPixels);
@@ -192,8 +240,9 @@ function registerProcessUpload(
           throw new ApiError('INVALID_IMAGE', `PNG header says ${header.width}x${header.height}, its data ${png.width}x${png.height}`);
         }
         return { image: png, out: new Uint8Array(png.data.length) };
-      }, (pixels) => encodePng(pixels, header.width, header.height));
+      }, (pixels) => encodePng(pixels, header.width, header.height), style);
       serverTiming(reply, round(t));
+      faceHeaders(reply, faces);
       reply.header('X-Rtc-Backend', processor.name);
       return reply.type('image/png').send(encoded);
     }
@@ -203,9 +252,10 @@ function registerProcessUpload(
       throw new ApiError('INVALID_IMAGE', `raw RGBA of ${width}x${height} is ${width * height * 4} bytes, got ${body.length}`);
     }
     const data = new Uint8Array(body.buffer, body.byteOffset, body.length);
-    const { timings, out } = await run(ctx, limiter, processor, { width, height }, filter,
-      () => ({ image: { width, height, data }, out: new Uint8Array(data.length) }));
+    const { timings, out, faces } = await run(ctx, limiter, processor, { width, height }, filter,
+      () => ({ image: { width, height, data }, out: new Uint8Array(data.length) }), undefined, style);
     serverTiming(reply, round(timings));
+    faceHeaders(reply, faces);
     reply.header('X-Rtc-Backend', processor.name);
     return reply.type('application/octet-stream').send(Buffer.from(out.buffer, out.byteOffset, out.length));
   });

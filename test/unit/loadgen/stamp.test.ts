@@ -8,23 +8,23 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { referenceI420 } from '../../../src/processing/reference/reference-processor.js';
-import { makeFilterSpec } from '../../../src/processing/filter-spec.js';
-import type { FilterSpec } from '../../../src/processing/types.js';
+import { kernelSpec, makeFilterSpec } from '../../../src/processing/filter-spec.js';
+import type { KernelFilterSpec } from '../../../src/processing/types.js';
 import { readStamp, stampAgeMs, stampBandHeight, writeStamp, StampGeometryError, type FrameStamp } from '../../../src/loadgen/stamp.js';
 import { SyntheticVideo } from '../../../src/loadgen/synthetic-video.js';
 
-const FILTERS: FilterSpec[] = [
-  makeFilterSpec('none'),
-  makeFilterSpec('invert'),
-  makeFilterSpec('grayscale'),
-  makeFilterSpec('blur', 1),
-  makeFilterSpec('blur', 3),
-  makeFilterSpec('edges'),
-  makeFilterSpec('sharpen', 1),
-  makeFilterSpec('sharpen', 2),
+const FILTERS: KernelFilterSpec[] = [
+  kernelSpec(makeFilterSpec('none')),
+  kernelSpec(makeFilterSpec('invert')),
+  kernelSpec(makeFilterSpec('grayscale')),
+  kernelSpec(makeFilterSpec('blur', 1)),
+  kernelSpec(makeFilterSpec('blur', 3)),
+  kernelSpec(makeFilterSpec('edges')),
+  kernelSpec(makeFilterSpec('sharpen', 1)),
+  kernelSpec(makeFilterSpec('sharpen', 2)),
 ];
 
-function applyFilter(data: Uint8Array, width: number, height: number, filter: FilterSpec): Uint8Array {
+function applyFilter(data: Uint8Array, width: number, height: number, filter: KernelFilterSpec): Uint8Array {
   const out = new Uint8Array(data.length);
   referenceI420({ width, height, data }, filter, out);
   return out;
@@ -79,7 +79,7 @@ test('stamp survives a filter applied twice (filter, then blur as a rough stand-
   const [w, h] = [640, 360];
   const frame = stampedFrame(w, h, { frameNumber: 42, sendTimeMs: 1000 });
   for (const filter of FILTERS) {
-    const out = applyFilter(applyFilter(frame, w, h, filter), w, h, makeFilterSpec('blur', 2));
+    const out = applyFilter(applyFilter(frame, w, h, filter), w, h, kernelSpec(makeFilterSpec('blur', 2)));
     assert.deepEqual(readStamp(out, w, h), { frameNumber: 42, sendTimeMs: 1000 }, filter.name);
   }
 });
@@ -200,7 +200,7 @@ async function vp8Child(): Promise<void> {
   const sizes = new Set<string>();
   let current = FILTERS[0]!;
   let switchedAt = Date.now();
-  const key = (f: FilterSpec): string => `${f.name}x${f.iterations}`;
+  const key = (f: KernelFilterSpec): string => `${f.name}x${f.iterations}`;
 
   const source1 = new wrtc.RTCVideoSource();
   const source2 = new wrtc.RTCVideoSource();

@@ -143,4 +143,37 @@ describe('FramePipeline', () => {
     await settle();
     assert.deepEqual(out, []);
   });
+
+  it('a face filter with no detector covers every frame whole, never in the clear, and counts it', async () => {
+    const gpu = new FakeProcessor('gpu', 1);
+    const cpu = new FakeProcessor('cpu', 2);
+    const frames: Uint8Array[] = [];
+    let whole = 0;
+    const p = new FramePipeline({
+      processors: { getWithFallback: (c) => (c === 'cpu' ? cpu : gpu) }, // no createFaceGuard: no detector
+      metrics: {
+        framesReceived: noopCounter, framesSent: noopCounter, framesDropped: noopCounter, frameQueueWaitSeconds: noopHistogram,
+        frameProcessingSeconds: noopHistogram, frameServerLatencySeconds: noopHistogram, facesPerFrame: noopHistogram,
+        faceFramesCoveredWhole: { inc: () => { whole++; } },
+      },
+      filter: { name: 'anonymize', iterations: 1 },
+      backend: 'cpu',
+      maxPixels: 64 * 64,
+      output: (f) => frames.push(f.data.slice()),
+      onOversize: () => {},
+      log: () => {},
+    });
+    // A checkerboard: any blur of it changes most bytes of the luma plane.
+    const input = new Uint8Array(32 * 32 * 1.5).fill(128);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) input[y * 32 + x] = (x + y) % 2 ? 230 : 20;
+    p.push({ width: 32, height: 32, data: input });
+    for (let i = 0; i < 20 && frames.length === 0; i++) await settle();
+    assert.equal(frames.length, 1);
+    let same = 0;
+    for (let i = 0; i < 32 * 32; i++) if (frames[0]![i] === input[i]) same++;
+    assert.ok(same < 32 * 32 * 0.1, `${same} luma bytes unchanged`);
+    assert.equal(whole, 1);
+    assert.equal(p.stats().faces?.framesCoveredWhole, 1);
+    assert.equal(gpu.calls + cpu.calls, 0);
+  });
 });

@@ -1,6 +1,6 @@
 /**
- * BackendRegistry with the GPU backend: a lost device moves work to CPU and /backends reports the
- * GPU unavailable with the reason; software adapters are used only when allowed.
+ * BackendRegistry with the GPU backend: a lost device moves work (and face detection) to CPU and
+ * /backends reports the GPU unavailable with the reason; software adapters are used only when allowed.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -36,6 +36,28 @@ test('after the GPU device is lost, sessions get the CPU processor and /backends
     const out = new Uint8Array(6);
     await reg.getWithFallback('gpu').processI420({ width: 2, height: 2, data }, { name: 'invert', iterations: 1 }, out);
     assert.deepEqual([...out], [245, 245, 245, 245, 245, 245]);
+  } finally {
+    await reg.close();
+  }
+});
+
+test('face detection follows the backend: WebGPU while the GPU runs, CPU once it is lost', async (t) => {
+  const found = await probeGpuAdapter();
+  if (!found.ok) return skipWithoutGpu(t, `no WebGPU adapter: ${found.reason}`);
+  const reg = await BackendRegistry.create({ ...base, backend: 'gpu', gpuAllowSoftware: true });
+  try {
+    // Not loaded before first use; then the gpu backend's detector is the WebGPU provider's.
+    assert.equal(reg.faceDetector('cpu'), null);
+    assert.equal((await reg.faceDetectorReady('gpu'))?.provider, 'webgpu');
+    assert.equal(reg.faceDetector('gpu')?.provider, 'webgpu');
+    assert.equal((await reg.faceDetectorReady('cpu'))?.provider, 'cpu');
+    const gpu = reg.get('gpu');
+    assert.ok(gpu instanceof GpuProcessor);
+    const lost = new Promise<string>((resolve) => reg.onGpuLost(resolve));
+    gpu.gpuDevice?.destroy();
+    await lost;
+    assert.equal(reg.faceDetector('gpu')?.provider, 'cpu');
+    assert.match(reg.faceDetectorStatus().find((s) => s.provider === 'webgpu')?.reason ?? '', /device lost/);
   } finally {
     await reg.close();
   }

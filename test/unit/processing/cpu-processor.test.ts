@@ -13,7 +13,7 @@ import {
 import { byteRange, segment } from '../../../src/processing/cpu/kernel-plan.js';
 import { referenceI420, referenceRgba } from '../../../src/processing/reference/reference-processor.js';
 import { syntheticRgba } from '../../../src/processing/synthetic.js';
-import { FILTER_NAMES, i420Size } from '../../../src/processing/types.js';
+import { KERNEL_FILTER_NAMES, i420Size } from '../../../src/processing/types.js';
 
 /** Deterministic bytes (the conformance suite does the random ones). */
 function pattern(bytes: number, salt: number): Uint8Array {
@@ -52,7 +52,7 @@ describe('work splitting', () => {
     const p = await CpuProcessor.create({ workers: 3, splitMinBytes: 0 });
     try {
       for (const [w, h] of [[1, 1], [2, 1], [1, 5], [4, 3], [16, 4], [33, 7], [40, 2]] as const) {
-        for (const name of FILTER_NAMES) {
+        for (const name of KERNEL_FILTER_NAMES) {
           const filter = { name, iterations: 4 };
           const rgba = pattern(w * h * 4, w + h);
           const want = new Uint8Array(rgba.length);

@@ -11,7 +11,7 @@ import vm from 'node:vm';
 import { BufferUsage } from '../../../src/processing/gpu/dawn.js';
 import { GpuFrameTooLargeError, GpuProcessor, GpuUnavailableError } from '../../../src/processing/gpu/gpu-processor.js';
 import { referenceRgba } from '../../../src/processing/reference/reference-processor.js';
-import type { FilterSpec } from '../../../src/processing/types.js';
+import type { KernelFilterSpec } from '../../../src/processing/types.js';
 import { skipWithoutGpu, testDawnOptions } from '../../support/processors.js';
 import { mulberry32 as rng } from '../../support/prng.js';
 
@@ -62,7 +62,7 @@ describe('GpuProcessor beyond the FrameProcessor contract (test/unit/processing/
       for (const [w, h] of [[70, 45], [33, 65], [1, 40], [40, 1]] as Array<[number, number]>) {
         const data = randomBytes(w * h * 4, next);
         for (const iterations of [1, 4, 5, 6, 10, 11, 12]) {
-          const spec: FilterSpec = { name: 'blur', iterations };
+          const spec: KernelFilterSpec = { name: 'blur', iterations };
           const want = new Uint8Array(data.length);
           referenceRgba({ width: w, height: h, data }, spec, want);
           for (const p of [gpu, perIteration]) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { blurPlane, sharpenPlane, sobelPlane, type PlaneView } from '../../../src/processing/reference/kernels.js';
 import { referenceI420, referenceRgba } from '../../../src/processing/reference/reference-processor.js';
-import { i420Size, type FilterSpec } from '../../../src/processing/types.js';
+import { i420Size, type KernelFilterSpec } from '../../../src/processing/types.js';
 
 function plane(width: number, height: number, values: number[]): PlaneView {
   assert.equal(values.length, width * height);
@@ -34,12 +34,12 @@ const sobel = (w: number, h: number, v: number[]): number[] => {
   return [...dst.data];
 };
 
-const rgba = (w: number, h: number, data: number[], filter: FilterSpec): number[] => {
+const rgba = (w: number, h: number, data: number[], filter: KernelFilterSpec): number[] => {
   const out = new Uint8Array(w * h * 4);
   referenceRgba({ width: w, height: h, data: Uint8Array.from(data) }, filter, out);
   return [...out];
 };
-const i420 = (w: number, h: number, data: number[], filter: FilterSpec): number[] => {
+const i420 = (w: number, h: number, data: number[], filter: KernelFilterSpec): number[] => {
   const out = new Uint8Array(i420Size(w, h));
   referenceI420({ width: w, height: h, data: Uint8Array.from(data) }, filter, out);
   return [...out];

@@ -26,6 +26,7 @@ describe('session info', () => {
     const full: SessionInfo = {
       ...(wire as unknown as SessionInfo), engine: 'native', codec: 'video/H264', encoder: 'h264_nvenc', decoder: 'h264_cuvid',
       rttMs: 0.8, lossRatio: 0.01, sendBitrateKbps: 1500, encodeMs: 2.1, decodeMs: 0.6,
+      faces: { lastFrame: 2, framesCoveredWhole: 3, detectionAgeMs: 40 },
     };
     assert.deepEqual(parseSessionInfo(full), full);
   });
@@ -36,6 +37,7 @@ describe('session info', () => {
       ['iterations', 1.5], ['backend', 'reference'], ['activeBackend', 'auto'], ['engine', 'gstreamer'], ['width', -1], ['height', 2.5],
       ['fpsIn', Number.NaN], ['fpsOut', '30'], ['framesReceived', null], ['framesDropped', -3], ['processingMs', { p50: '1' }],
       ['serverLatencyMs', null], ['codec', 8], ['encoder', {}], ['rttMs', -1], ['lossRatio', 1.5], ['sendBitrateKbps', 'fast'],
+      ['faces', { lastFrame: -1, framesCoveredWhole: 0, detectionAgeMs: null }], ['faces', 3],
     ];
     for (const [field, value] of cases) {
       assert.throws(() => parseSessionInfo({ ...wire, [field]: value }), (err: unknown) =>
