@@ -42,6 +42,11 @@ export interface PeerEvents {
   /** The client opened its data channel. */
   onChannel(channel: ControlChannel): void;
   onConnectionState(state: PeerConnectionState): void;
+  /**
+   * The client sent a key frame whose header claims a picture over the pixel limit; the engine
+   * dropped it undecoded (engines that read headers before decoding: native). Absent: ignored.
+   */
+  onOversizeFrame?(width: number, height: number): void;
 }
 
 /** Media-level statistics of one peer, for /sessions and the data channel: the protocol's MediaStats. */

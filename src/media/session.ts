@@ -86,11 +86,7 @@ export class Session {
       backend: opts.backend,
       maxPixels: opts.maxPixels,
       output: (frame) => this.peer?.sendFrame(frame),
-      onOversize: (w, h) => {
-        // A frame this big costs its decoder hundreds of MB: end the session rather than keep decoding.
-        this.control.sendError('FRAME_TOO_LARGE', `frames of ${w}x${h} exceed the server's limit of ${opts.maxPixels} pixels`);
-        this.close('frame-too-large');
-      },
+      onOversize: (w, h) => this.frameTooLarge(w, h),
       log: (level, msg, extra) => opts.log(level, msg, { session: this.id, ...extra }),
     });
     this.control = new SessionControl({
@@ -124,7 +120,15 @@ export class Session {
       },
       onChannel: (channel) => this.control.attach(channel),
       onConnectionState: (state) => this.watchdog.connectionState(state),
+      onOversizeFrame: (w, h) => this.frameTooLarge(w, h),
     };
+  }
+
+  /** A frame (decoded, or its header read by the engine) over the pixel limit: it costs its decoder hundreds of MB, so the session ends rather than keep decoding. */
+  private frameTooLarge(w: number, h: number): void {
+    if (this.state === 'closed') return;
+    this.control.sendError('FRAME_TOO_LARGE', `frames of ${w}x${h} exceed the server's limit of ${this.opts.maxPixels} pixels`);
+    this.close('frame-too-large');
   }
 
   /** Attach the answered peer (its frames may already have started). */

@@ -52,6 +52,12 @@ async function metric(url: string, name: string, label: string): Promise<number>
   return m ? Number(m[1]) : 0;
 }
 
+async function closedFor(url: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^rtc_sessions_closed_total\\{reason="${reason}"\\} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
 async function sessionLive(url: string, id: string): Promise<boolean> {
   return (await fetch(`${url}/sessions/${id}`)).status === 200;
 }
@@ -269,7 +275,7 @@ for (const engine of ['native', 'libwebrtc'] as const) {
       }
     });
 
-    it('key frames whose header claims 16383x16383: never decoded at that size, memory bounded', async () => {
+    it('key frames whose header claims 16383x16383: never decoded at that size, memory bounded, the session ended with FRAME_TOO_LARGE', async () => {
       const p = await attacker();
       const from = Date.now();
       try {
@@ -294,11 +300,16 @@ for (const engine of ['native', 'libwebrtc'] as const) {
         if (engine === 'native') {
           assert.ok(grew < 150, `RSS grew ${Math.round(grew)} MB`);
           assert.ok(await metric(server.url, 'rtc_media_packets_dropped_total', 'frame-oversize') >= 1);
+          // the same rule as for a decoded frame over RTC_MAX_PIXELS: the client is told, the session ends
+          assert.equal(await sessionLive(server.url, p.sessionId), false, 'the session ended');
+          assert.ok(await closedFor(server.url, 'frame-too-large') >= 1);
+          figures.lyingKeyframeRecovery = 'closed with FRAME_TOO_LARGE before any decode';
+        } else {
+          lying = false;
+          const t = Date.now();
+          p.requestKeyframe();
+          figures.lyingKeyframeRecovery = await recovered(p, t, true);
         }
-        lying = false;
-        const t = Date.now();
-        p.requestKeyframe();
-        figures.lyingKeyframeRecovery = await recovered(p, t, engine === 'libwebrtc');
       } finally {
         p.close();
         // libwebrtc decodes before the project sees a frame: it allocates for the lie and burns CPU

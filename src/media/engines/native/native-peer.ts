@@ -311,6 +311,8 @@ export class NativePeer implements MediaPeer {
         this.receiveCounters.oversizeFrames++;
         countDrop('frame-oversize');
         this.buffer.requestKeyframe(performance.now());
+        // an SPS this reader cannot read is dropped as well, but says no size to report
+        if (Number.isFinite(size.width) && Number.isFinite(size.height)) this.events.onOversizeFrame?.(size.width, size.height);
         return;
       }
       this.decodeQueue.length = 0; // nothing before a key frame is needed
