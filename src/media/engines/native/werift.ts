@@ -27,7 +27,7 @@ import type { SelectedCodec } from './offer-codecs.js';
 import { TransportFeedbackRecorder } from './transport-feedback.js';
 import { weriftTransportFeedback } from './transport/werift-feedback.js';
 import { countDrop } from './transport/packet-drops.js';
-import { RetransmitBudget, type RetransmitBudgetOptions, type RetransmitCounters } from './transport/retransmit-budget.js';
+import { DEFAULT_RTX_PACKETS_PER_SECOND, RetransmitBudget, type RetransmitBudgetOptions } from './transport/retransmit-budget.js';
 import { checkProtectedDatagram, isMediaDatagram } from './transport/rtp-framing.js';
 import { SsrcFollower } from './transport/ssrc-follower.js';
 import { installWeriftFixes } from './transport/werift-fixes.js';
@@ -193,11 +193,6 @@ export class WeriftTransport {
     retransmitBudget: RetransmitBudgetOptions,
   ) {
     this.rtxBudget = new RetransmitBudget(retransmitBudget);
-  }
-
-  /** The NACK answers allowed and refused so far. */
-  get retransmitCounters(): RetransmitCounters {
-    return this.rtxBudget.counters;
   }
 
   /** Answer `offerSdp`; resolves once ICE gathering completed (or timed out) with the full answer. */
@@ -412,7 +407,7 @@ export class WeriftTransport {
 
   /**
    * Test only: the paths a hostile peer takes (the tests of the server's media-level defences):
-   * raw datagrams on the ICE connection, RTP with any header and RTCP under valid SRTP, and a
+   * raw datagrams on the ICE connection, RTCP under valid SRTP, and a
    * rewrite of every outgoing RTP packet before SRTP (return [] to drop it, several to add some).
    */
   get rawPathsForTests(): RawMediaPaths {
@@ -422,7 +417,6 @@ export class WeriftTransport {
       sendDatagram: (data) => dtls.iceTransport.connection.send(data),
       lastReceived: () => (this.remoteSsrc === null || this.lastRemoteSeq === null ? null : { ssrc: this.remoteSsrc, sequenceNumber: this.lastRemoteSeq }),
       localSsrc: () => this.transceiver.sender.ssrc,
-      sendRtp: (header, payload) => send(payload, header),
       sendRtcp: (packets) => dtls.sendRtcp(packets),
       sendRtcpBytes: (rtcp) => dtls.iceTransport.connection.send(dtls.srtcp.encrypt(rtcp)),
       rewriteRtp: (rewrite) => {
@@ -689,7 +683,7 @@ export interface OfferConfig {
 }
 
 /** 1 Mbit/s (RTC_RTX_BUDGET_KBPS) and 300 packets/s of NACK answers: ~3x the loss a 720p stream at 2.5 Mbit/s shows at 10 %. */
-export const DEFAULT_RETRANSMIT_BUDGET: RetransmitBudgetOptions = { bytesPerSecond: (MEDIA_SETTINGS.retransmitBudgetKbps.default * 1000) / 8, packetsPerSecond: 300 };
+export const DEFAULT_RETRANSMIT_BUDGET: RetransmitBudgetOptions = { bytesPerSecond: (MEDIA_SETTINGS.retransmitBudgetKbps.default * 1000) / 8, packetsPerSecond: DEFAULT_RTX_PACKETS_PER_SECOND };
 
 /** What rawPathsForTests gives a test's hostile peer. */
 export interface RawMediaPaths {
@@ -698,7 +692,6 @@ export interface RawMediaPaths {
   lastReceived(): { ssrc: number; sequenceNumber: number } | null;
   /** Our own media SSRC. */
   localSsrc(): number;
-  sendRtp(header: RtpHeader, payload: Buffer): Promise<number>;
   sendRtcp(packets: RtcpPacket[]): Promise<unknown>;
   /** RTCP bytes as given (any framing), under valid SRTCP. */
   sendRtcpBytes(rtcp: Buffer): Promise<void>;
