@@ -99,6 +99,12 @@ function overlaps(a: Box, b: Box, margin: number): boolean {
   return a.x < b.x + b.w + margin && b.x < a.x + a.w + margin && a.y < b.y + b.h + margin && b.y < a.y + a.h + margin;
 }
 
+/** The face-free background of every evaluation frame (skimage's coffee.png resized), RGBA. */
+export async function backgroundFrame(width: number, height: number): Promise<Uint8Array> {
+  const coffee = await loadRgba('coffee.png');
+  return resize(coffee.data, coffee.width, coffee.height, 4, width, height);
+}
+
 /**
  * The evaluation frames: for each frame size and face size (a fraction of the frame's height), frames holding up to 4 LFW faces and
  * 2 LFW non-face crops at random places (the crops widened by half a face each side with the

@@ -102,9 +102,13 @@ export interface Config {
   facesStyle: AnonymizeStyle;
   /** Face filters: lowest detector score that counts as a face. */
   facesMinScore: number;
-  /** Face filters in sessions: detection pyramid levels past the whole frame (each finds faces half as small, at more model runs). */
+  /** Face filters in sessions: detection pyramid levels past the whole frame that every detection looks at (each finds faces half as small, at more model runs). */
   facesTiles: number;
-  /** The same for POST /process (one image: no frame rate to keep). */
+  /** Face filters in sessions: deepest pyramid level reached; levels past facesTiles are swept a few regions a detection. */
+  facesSweepTiles: number;
+  /** Face filters in sessions: most model runs per detection (the facesTiles levels always run; the rest go to tracked faces and the sweep). */
+  facesRuns: number;
+  /** Pyramid levels for POST /process, all in one detection (one image: no frame rate to keep). */
   facesProcessTiles: number;
   /** Face filters: newest detection older than this (ms, frame to frame) -> anonymize covers the whole frame. */
   facesMaxAgeMs: number;
@@ -305,7 +309,9 @@ export function loadConfig(env: Env = process.env): Config {
     facesStyle: oneOf(env, 'RTC_FACES_STYLE', 'blur', ANONYMIZE_STYLES),
     facesMinScore: decimal(env, 'RTC_FACES_MIN_SCORE', 0.5, 0.05, 0.99),
     facesTiles: int(env, 'RTC_FACES_TILES', 1, 0, 3),
-    facesProcessTiles: int(env, 'RTC_FACES_PROCESS_TILES', 2, 0, 3),
+    facesSweepTiles: int(env, 'RTC_FACES_SWEEP_TILES', 3, 0, 3),
+    facesRuns: int(env, 'RTC_FACES_RUNS', 10, 1, 128),
+    facesProcessTiles: int(env, 'RTC_FACES_PROCESS_TILES', 3, 0, 3),
     facesMaxAgeMs: int(env, 'RTC_FACES_MAX_AGE_MS', 250, 10, 5000),
     facesWaitMs: int(env, 'RTC_FACES_WAIT_MS', 20, 0, 1000),
     facesHoldDetections: int(env, 'RTC_FACES_HOLD', 5, 0, 100),

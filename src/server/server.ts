@@ -51,6 +51,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       pad: config.facesPad,
       minIntervalMs: config.facesDetectIntervalMs,
       tiles: config.facesTiles,
+      sweepTiles: config.facesSweepTiles,
+      runs: config.facesRuns,
     },
     log: (level, msg) => log[level](msg),
   });

@@ -53,6 +53,17 @@ export const DEFAULT_DETECTOR_OPTIONS: FaceDetectorOptions = { minScore: 0.5, ti
 /** Boxes of different regions that overlap this much are one face (MediaPipe's value). */
 const NMS_IOU = 0.3;
 
+/**
+ * Extra score a box of a fine region (pyramid level 2 and deeper, model-input.ts) needs. Those
+ * levels look at dozens of small squares, mostly background, and most false positives came from
+ * there: on the evaluation set (three seeds, 3 levels) this margin halved them (567 -> 242) and
+ * lost 1 face of 910 (docs/measurements/2026-12-06-faces-recall.md).
+ */
+export const FINE_SCORE_MARGIN = 0.05;
+
+/** Most regions one detection may look at (a 3-level pyramid at 16:9 is 69): bounds one call's work. */
+const MAX_REGIONS = 512;
+
 /** Too many detections are waiting: the caller must go on without one. */
 export class DetectorBusyError extends Error {
   constructor(pending: number) {
@@ -144,22 +155,26 @@ export class FaceDetector {
 
   /**
    * Copy the frame now (the caller may reuse its buffer as soon as this returns) and detect on it
-   * in the worker, with `tiles` pyramid levels past the whole frame. Throws DetectorBusyError past
-   * `maxPending`, or the model's (or the worker's) error.
+   * in the worker: on every region of `tiles` pyramid levels past the whole frame, or on the
+   * regions given (a stream's schedule, model-input.ts planDetection). Throws DetectorBusyError
+   * past `maxPending`, or the model's (or the worker's) error.
    */
-  detect(src: DetectorFrame, tiles = this.opts.tiles): Promise<DetectionResult> {
+  detect(src: DetectorFrame, tiles: number | readonly Region[] = this.opts.tiles): Promise<DetectionResult> {
     if (this.closed) return Promise.reject(new Error('face detector is closed'));
     if (this.broken !== null) return Promise.reject(new Error(`face detector (${this.provider}) ${this.broken}`));
     if (this.pendingCount >= this.opts.maxPending) return Promise.reject(new DetectorBusyError(this.pendingCount));
     const t0 = performance.now();
     const width = src.kind === 'rgba' ? src.image.width : src.frame.width;
     const height = src.kind === 'rgba' ? src.image.height : src.frame.height;
+    const regions = typeof tiles === 'number' ? detectionRegions(width, height, tiles) : [...tiles];
+    if (regions.length === 0 || regions.length > MAX_REGIONS) return Promise.reject(new RangeError(`a detection looks at 1 to ${MAX_REGIONS} regions, not ${regions.length}`));
     const data = (src.kind === 'rgba' ? src.image.data : src.frame.data).slice();
-    const regions = detectionRegions(width, height, tiles);
     const id = this.nextId++;
     this.pendingCount++;
     const answer = new Promise<{ boxes: NormBox[][]; runMs: number[] }>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    const req: FaceWorkerRequest = { id, kind: src.kind, width, height, data, regions, minScore: this.opts.minScore, nmsIou: NMS_IOU };
+    const req: FaceWorkerRequest = {
+      id, kind: src.kind, width, height, data, regions, minScore: this.opts.minScore, fineMinScore: Math.min(0.99, this.opts.minScore + FINE_SCORE_MARGIN), nmsIou: NMS_IOU,
+    };
     this.worker.postMessage(req, [data.buffer]);
     return answer.then(({ boxes, runMs }) => {
       for (const ms of runMs) this.opts.onInference?.(this.provider, ms / 1000);

@@ -5,7 +5,11 @@
  * stream's budget, `minIntervalMs`, says not yet), then waits at most `waitMs` for it: where the
  * model is cheap (CPU, ~2 ms) every frame is covered by boxes from itself; where it is not
  * (lavapipe WebGPU, ~50 ms) the frame goes on with the boxes of the newest finished detection,
- * carried forward. Boxes are smoothed across detections, padded (more the older they are, for
+ * carried forward. What one detection looks at is a schedule (model-input.ts planDetection): the
+ * coarse pyramid levels (`tiles`) every time, a region around each small face it tracks, and a few
+ * regions of the finer levels (down to `sweepTiles`) in turn, at most `runs` model runs in all; so a
+ * small face is found within one sweep of appearing and then followed at one run a detection.
+ * Boxes are smoothed across detections, padded (more the older they are, for
  * motion) and held `holdDetections` detections after the face is lost. If the newest detection
  * was taken from a frame more than `maxAgeMs` before this one — or none has finished, or the
  * detector failed or is absent — `anonymize` covers the whole frame instead. `faces` (a tuning
@@ -13,13 +17,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { DetectionResult, FaceBox } from './face-detector.js';
-import type { DetectorFrame } from './model-input.js';
+import { planDetection, type DetectorFrame, type Region } from './model-input.js';
 import { drawBoxes, redactBoxes, redactWholeFrame, type AnonymizeStyle, type Planar } from './redact.js';
 import { iou } from './blazeface.js';
 
 /** What the guard needs of a detector (the shared FaceDetector, or a slowed one in tests). */
 export interface Detector {
-  detect(src: DetectorFrame, tiles?: number): Promise<DetectionResult>;
+  detect(src: DetectorFrame, tiles?: number | readonly Region[]): Promise<DetectionResult>;
 }
 
 /** The face filters. */
@@ -38,13 +42,17 @@ export interface FaceGuardSettings {
   pad: number;
   /** Least time between two detection starts of one stream (0: every frame). */
   minIntervalMs: number;
-  /** Detection pyramid levels past the whole frame (model-input.ts). */
+  /** Detection pyramid levels past the whole frame that every detection looks at (model-input.ts). */
   tiles: number;
+  /** Deepest pyramid level the stream reaches: the levels past `tiles` are swept a few regions a detection. */
+  sweepTiles: number;
+  /** Most model runs one detection may make (the `tiles` levels always run): the rest go to tracked faces and the sweep. */
+  runs: number;
 }
 
 /** Defaults: the values config.ts documents. */
 export const DEFAULT_GUARD_SETTINGS: FaceGuardSettings = {
-  style: 'blur', maxAgeMs: 250, waitMs: 20, holdDetections: 5, pad: 0.3, minIntervalMs: 100, tiles: 1,
+  style: 'blur', maxAgeMs: 250, waitMs: 20, holdDetections: 5, pad: 0.3, minIntervalMs: 100, tiles: 1, sweepTiles: 3, runs: 10,
 };
 
 /** What happened to one frame. */
@@ -78,8 +86,13 @@ export class FaceGuard {
   /** Frame time of the newest finished detection. */
   private resultAt: number | null = null;
   private resultProvider: string | null = null;
+  /** The sweep's position in the fine levels, and which tracked faces get regions next (planDetection). */
+  private sweepCursor = 0;
+  private faceCursor = 0;
   /** Detections that failed or were refused (busy), for stats. */
   failures = 0;
+  /** The boxes the last frame covered or drew, in frame pixels, padded (empty when it was covered whole). */
+  lastBoxes: readonly FaceBox[] = [];
 
   constructor(
     readonly mode: FaceFilterMode,
@@ -101,14 +114,17 @@ export class FaceGuard {
     if (this.mode === 'faces') {
       const boxes = this.tracks.map((t) => t.box);
       drawBoxes(frame, boxes);
+      this.lastBoxes = boxes;
       return { faces: boxes.length, wholeFrame: false, ...outcome };
     }
     if (age === null || age > this.settings.maxAgeMs) {
       redactWholeFrame(frame, this.settings.style);
+      this.lastBoxes = [];
       return { faces: 0, wholeFrame: true, ...outcome };
     }
     const boxes = this.tracks.map((t) => padBox(t.box, this.settings.pad + MOTION_PAD_PER_S * Math.max(0, age) / 1000));
     redactBoxes(frame, boxes, this.settings.style);
+    this.lastBoxes = boxes;
     return { faces: boxes.length, wholeFrame: false, ...outcome };
   }
 
@@ -122,9 +138,13 @@ export class FaceGuard {
     const src: DetectorFrame = frame.kind === 'rgba'
       ? { kind: 'rgba', image: { width: frame.width, height: frame.height, data: frame.data } }
       : { kind: 'i420', frame: { width: frame.width, height: frame.height, data: frame.data } };
+    // The coarse levels, a region around each small tracked face, the next part of the sweep.
+    const plan = planDetection(frame.width, frame.height, this.settings, this.tracks.map((t) => t.box), this.sweepCursor, this.faceCursor);
+    this.sweepCursor = plan.cursor;
+    this.faceCursor += plan.faceRegions;
     let p: Promise<DetectionResult>;
     try {
-      p = d.detect(src, this.settings.tiles);
+      p = d.detect(src, plan.regions);
     } catch {
       this.failures++;
       return;

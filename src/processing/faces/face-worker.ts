@@ -27,6 +27,8 @@ export interface FaceWorkerRequest {
   data: Uint8Array;
   regions: Region[];
   minScore: number;
+  /** Lowest score in a `fine` region (face-detector.ts FINE_SCORE_MARGIN). */
+  fineMinScore: number;
   nmsIou: number;
 }
 
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
           const t = performance.now();
           const outputs = await model.run(input, dims);
           runMs.push(performance.now() - t);
-          boxes.push(weightedNms(decodeBlazeface(outputs, req.minScore), req.nmsIou));
+          boxes.push(weightedNms(decodeBlazeface(outputs, r.fine ? req.fineMinScore : req.minScore), req.nmsIou));
         }
         port.postMessage({ type: 'result', id: req.id, boxes, runMs } satisfies FaceWorkerMessage);
       } catch (err) {

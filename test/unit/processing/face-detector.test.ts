@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { BLAZEFACE_GRIDS, blazefaceAnchors, decodeBlazeface, iou, weightedNms } from '../../../src/processing/faces/blazeface.js';
 import { FaceDetector, DetectorBusyError } from '../../../src/processing/faces/face-detector.js';
-import { detectionRegions } from '../../../src/processing/faces/model-input.js';
+import { detectionRegions, faceRegion, planDetection, pyramidLevels, type DetectionSchedule, type Region } from '../../../src/processing/faces/model-input.js';
 import { drawBoxes, redactBoxes } from '../../../src/processing/faces/redact.js';
 import type { RgbaImage } from '../../../src/processing/types.js';
 import { buildEvalSet } from '../../../bench/faces/dataset.js';
@@ -60,6 +60,74 @@ describe('BlazeFace decoding', () => {
     assert.ok(l2.every((r) => r.side === 180));
     assert.equal(Math.max(...l2.map((r) => r.x + r.side)), 640);
     assert.equal(detectionRegions(512, 512, 1).length, 1); // square: no level-1 tiles
+    // Level 3 (faces of 0.1 of the height): 50 squares of a quarter of the short side; levels 2+ are fine.
+    const levels = pyramidLevels(640, 360, 3);
+    assert.deepEqual(levels.map((l) => l.length), [1, 3, 15, 50]);
+    assert.ok(levels[3]!.every((r) => r.side === 90 && r.fine === true));
+    assert.ok([...levels[0]!, ...levels[1]!].every((r) => r.fine === undefined));
+  });
+});
+
+describe('detection schedule (planDetection)', () => {
+  const schedule: DetectionSchedule = { tiles: 1, sweepTiles: 3, runs: 10 };
+  const key = (r: Region): string => `${r.x},${r.y},${r.side}`;
+  const fine = pyramidLevels(640, 360, 3).slice(2).flat().map(key);
+  /** Small faces spread over the frame (each wants a region of its own). */
+  const faces = (n: number): Array<{ x: number; y: number; w: number; h: number }> =>
+    Array.from({ length: n }, (_, i) => ({ x: 20 + (i % 8) * 75, y: 20 + Math.floor(i / 8) * 80, w: 36, h: 36 }));
+
+  test('a face region is three times the face, centred, moved inside the frame, never under 64 px', () => {
+    assert.deepEqual(faceRegion({ x: 300, y: 150, w: 40, h: 50 }, 640, 360), { x: 245, y: 100, side: 150 });
+    assert.deepEqual(faceRegion({ x: 0, y: 340, w: 36, h: 20 }, 640, 360), { x: 0, y: 252, side: 108 });
+    assert.equal(faceRegion({ x: 100, y: 100, w: 5, h: 5 }, 640, 360).side, 64);
+  });
+
+  test('every detection runs the coarse levels and stays within the run budget', () => {
+    for (const n of [0, 1, 5, 32]) {
+      const p = planDetection(640, 360, schedule, faces(n), 0);
+      assert.deepEqual(p.regions.slice(0, 4), detectionRegions(640, 360, 1));
+      assert.equal(p.regions.length, 10, `${n} faces`);
+      assert.equal(p.faceRegions, Math.min(n, 3)); // at most half of the 6 runs left
+    }
+    // A budget under the coarse levels: they run anyway, nothing else.
+    assert.equal(planDetection(640, 360, { ...schedule, runs: 2 }, faces(3), 0).regions.length, 4);
+  });
+
+  test('the sweep covers every fine region within sweepDetections detections, whatever the faces', () => {
+    for (const n of [0, 2, 32]) {
+      let cursor = 0, faceCursor = 0;
+      const seen = new Set<string>();
+      const first = planDetection(640, 360, schedule, faces(n), 0);
+      assert.equal(first.sweepRegions, 65);
+      assert.equal(first.sweepDetections, Math.ceil(65 / 3));
+      for (let i = 0; i < first.sweepDetections; i++) {
+        const p = planDetection(640, 360, schedule, faces(n), cursor, faceCursor);
+        for (const r of p.regions.slice(4 + p.faceRegions)) seen.add(key(r));
+        cursor = p.cursor;
+        faceCursor += p.faceRegions;
+      }
+      assert.deepEqual([...seen].sort(), [...fine].sort(), `${n} faces`);
+    }
+  });
+
+  test('face regions rotate when not all fit; large faces (found by the coarse levels) get none', () => {
+    const many = faces(7);
+    const got = new Set<string>();
+    let faceCursor = 0;
+    for (let i = 0; i < 3; i++) {
+      const p = planDetection(640, 360, schedule, many, 0, faceCursor);
+      for (const r of p.regions.slice(4, 4 + p.faceRegions)) got.add(key(r));
+      faceCursor += p.faceRegions;
+    }
+    assert.equal(got.size, 7);
+    const big = planDetection(640, 360, schedule, [{ x: 200, y: 50, w: 150, h: 150 }], 0);
+    assert.equal(big.faceRegions, 0);
+  });
+
+  test('no sweep when the sweep depth is within the coarse levels: one full detection (POST /process)', () => {
+    const p = planDetection(640, 360, { tiles: 3, sweepTiles: 3, runs: 10 }, [], 0);
+    assert.deepEqual(p.regions, detectionRegions(640, 360, 3));
+    assert.equal(p.sweepDetections, 0);
   });
 });
 
@@ -80,6 +148,27 @@ describe('FaceDetector', { skip: !datasetAvailable() && 'python3-skimage is not 
       // A blank frame has no face.
       const blank = await d.detect({ kind: 'rgba', image: { width: 320, height: 180, data: new Uint8Array(320 * 180 * 4).fill(90) } });
       assert.equal(blank.boxes.length, 0);
+    } finally {
+      await d.close();
+    }
+  });
+
+  test('small faces: the third pyramid level finds faces of 0.1 of the frame height; given regions are what it reads', async () => {
+    const d = await FaceDetector.create('cpu');
+    try {
+      const [lfw, astro] = await buildEvalSet({ frameSizes: [[640, 360]], faceFractions: [0.1], framesPerCase: 1 });
+      for (const f of [lfw!, astro!]) {
+        const found = (await d.detect({ kind: 'rgba', image: f }, 3)).boxes;
+        for (const face of f.faces) assert.ok(found.some((b) => iou(b, face) > 0.3), `${f.label}: ${JSON.stringify(face)} in ${JSON.stringify(found)}`);
+      }
+      // Only the region given is read: a square around her face finds it, one beside it nothing.
+      const face = astro!.faces[0]!;
+      const around = faceRegion(face, 640, 360);
+      assert.equal((await d.detect({ kind: 'rgba', image: astro! }, [around])).boxes.filter((b) => iou(b, face) > 0.3).length, 1);
+      const beside = { x: around.x + around.side < 540 ? around.x + around.side : around.x - around.side, y: around.y, side: around.side };
+      assert.equal((await d.detect({ kind: 'rgba', image: astro! }, [beside])).boxes.filter((b) => iou(b, face) > 0).length, 0);
+      await assert.rejects(d.detect({ kind: 'rgba', image: astro! }, []), RangeError);
+      await assert.rejects(d.detect({ kind: 'rgba', image: astro! }, Array.from({ length: 513 }, () => around)), RangeError);
     } finally {
       await d.close();
     }

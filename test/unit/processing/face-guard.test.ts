@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FaceDetector, type DetectionResult } from '../../../src/processing/faces/face-detector.js';
 import { FaceGuard, DEFAULT_GUARD_SETTINGS, type Detector, type FaceFrameOutcome, type FaceGuardSettings } from '../../../src/processing/faces/face-guard.js';
-import type { DetectorFrame } from '../../../src/processing/faces/model-input.js';
+import { planDetection, type DetectorFrame, type Region } from '../../../src/processing/faces/model-input.js';
+import { backgroundFrame, buildEvalSet, coveredFraction } from '../../../bench/faces/dataset.js';
 import type { RgbaImage } from '../../../src/processing/types.js';
 import { astronaut, datasetAvailable, detailI420, shiftedI420 } from '../../support/face-frames.js';
 
@@ -93,5 +94,54 @@ describe('anonymize fails closed', { skip: !datasetAvailable() && 'python3-skima
     let changed = 0;
     for (let i = 0; i < W * H; i++) if (out.data[i] !== frame.data[i]) changed++;
     assert.ok(changed > 0 && changed < W * H * 0.05, `${changed} luma bytes changed`);
+  });
+});
+
+describe('the detection schedule of a session', { skip: !datasetAvailable() && 'python3-skimage is not installed' }, () => {
+  let real: FaceDetector;
+  before(async () => { real = await FaceDetector.create('cpu'); });
+  after(async () => { await real.close(); });
+
+  /**
+   * A stream of the bare background, then the astronaut with her face 0.1 of the frame height (36 px
+   * at 360p, which the coarse levels alone mostly miss), still; one detection a frame, each waited for.
+   */
+  async function smallFaceStream(s: Partial<FaceGuardSettings>, frames: number): Promise<{ covered: boolean[]; runs: number[]; whole: number }> {
+    const [, astro] = await buildEvalSet({ frameSizes: [[W, H]], faceFractions: [0.1], framesPerCase: 1 });
+    const bg = await backgroundFrame(W, H);
+    let clock = 0;
+    const runs: number[] = [];
+    const counting: Detector = {
+      detect(src: DetectorFrame, plan?: number | readonly Region[]) {
+        runs.push(typeof plan === 'object' ? plan.length : -1);
+        return real.detect(src, plan);
+      },
+    };
+    const guard = new FaceGuard('anonymize', () => counting, { ...DEFAULT_GUARD_SETTINGS, minIntervalMs: 0, waitMs: 60_000, maxAgeMs: 60_000, ...s }, () => clock);
+    const covered: boolean[] = [];
+    let whole = 0;
+    for (let i = 0; i < 2 + frames; i++) {
+      clock += 100;
+      const o = await guard.apply({ kind: 'rgba', width: W, height: H, data: (i < 2 ? bg : astro!.data).slice() });
+      if (i < 2) continue;
+      if (o.wholeFrame) whole++;
+      covered.push(o.wholeFrame || coveredFraction(astro!.faces[0]!, guard.lastBoxes) >= 0.9);
+    }
+    return { covered, runs, whole };
+  }
+
+  test('a small face that appears is covered within one sweep, then at every detection, within the run budget', async () => {
+    const schedule = { tiles: 1, sweepTiles: 3, runs: 10 };
+    const sweep = planDetection(W, H, schedule, [], 0).sweepDetections;
+    assert.equal(sweep, 22); // 65 fine regions, at least 3 a detection (6 while no face is tracked)
+    const { covered, runs, whole } = await smallFaceStream(schedule, sweep + 8);
+    const first = covered.indexOf(true);
+    assert.ok(first >= 0 && first < sweep, `first covered at detection ${first + 1} of ${covered.length}`);
+    assert.ok(covered.slice(first).every(Boolean), covered.map((c) => (c ? 'x' : '.')).join(''));
+    assert.equal(whole, 0);
+    assert.ok(runs.every((n) => n >= 4 && n <= 10), JSON.stringify(runs));
+    // Without the sweep (the coarse levels only, the sessions' schedule before it) she is never found.
+    const coarse = await smallFaceStream({ tiles: 1, sweepTiles: 1, runs: 10 }, 12);
+    assert.ok(coarse.covered.every((c) => !c) && coarse.runs.every((n) => n === 4), JSON.stringify(coarse));
   });
 });
