@@ -8,7 +8,7 @@ import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
 import { AdvertiseUrlError, parseAdvertiseUrl, type ReplicaAddress } from '../cluster/session-ids.js';
 import { MEDIA_SETTINGS, type NumericSetting } from '../media/media-settings.js';
 import { BACKEND_CHOICES, MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
-import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../processing/faces/redact.js';
+import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../protocol/index.js';
 
 export type BackendSetting = (typeof BACKEND_CHOICES)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
