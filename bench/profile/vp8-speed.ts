@@ -7,7 +7,7 @@
  * Usage: node dist/bench/profile/vp8-speed.js [WxH] [seconds] [kbps] [cpu-used,...] [key frame every N frames, default 75]
  */
 import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
-import { VideoDecoder, VideoEncoder } from '../../src/media/engines/native/ffmpeg.js';
+import { VideoDecoder, VideoEncoder } from '../../src/media/engines/native/codecs/ffmpeg.js';
 
 function psnrY(a: Uint8Array, b: Uint8Array, pixels: number): number {
   let se = 0;

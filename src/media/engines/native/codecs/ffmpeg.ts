@@ -14,9 +14,9 @@ import {
   FF_ENCODER_H264_NVENC, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBX264, Frame, Log, Packet, Rational,
   type FFDecoderCodec, type FFEncoderCodec,
 } from 'node-av';
-import type { I420Frame } from '../../engine.js';
-import { MEDIA_SETTINGS } from '../../media-settings.js';
-import type { NativeCodecName } from './offer-codecs.js';
+import type { I420Frame } from '../../../engine.js';
+import { MEDIA_SETTINGS } from '../../../media-settings.js';
+import type { NativeCodecName } from '../stack-types.js';
 
 // FFmpeg logs to stderr from native threads; the engine reports through its own counters.
 Log.setLevel(AV_LOG_QUIET);
