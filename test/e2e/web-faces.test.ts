@@ -86,6 +86,7 @@ describe('the web page with anonymize', { skip: !datasetAvailable() && 'python3-
     };
     await waitFor('pixelate in the offer', async () => (await styles()).includes('pixelate')
       && /anonymize \(pixelate\)/.test((await page.locator('[data-stat="backend"]').textContent()) ?? ''));
+    await screenshotBoth(page, 'web-faces-pixelate');
     await page.selectOption('#live-style', 'blur');
     await waitFor('blur over the data channel', async () => (await styles()).includes('blur')
       && /anonymize \(blur\)/.test((await page.locator('[data-stat="backend"]').textContent()) ?? ''));
