@@ -98,7 +98,7 @@ export interface Config {
   authOperatorScope: string;
   /** Longest a JWT may still be valid for (exp - now); longer-lived ones are refused. */
   authJwtMaxTtlS: number;
-  /** Face filters: how anonymize hides a face (RTC_FACES_STYLE). */
+  /** Face filters: how anonymize hides a face unless a session or request chooses its own `style` (RTC_FACES_STYLE). */
   facesStyle: AnonymizeStyle;
   /** Face filters: lowest detector score that counts as a face. */
   facesMinScore: number;

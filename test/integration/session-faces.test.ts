@@ -3,7 +3,8 @@
  * camera, and every frame that comes back after the detector's first answer has her face
  * covered; the session's statistics report the face; switching to `faces` over the data channel
  * draws instead. The style is the session's: asked for in the offer, changed over the data channel
- * and PATCH, reported in the session's info; a WHIP publisher asks for it in the query.
+ * and PATCH, reported in the session's info; a WHIP publisher asks for it in the query. On a full
+ * node, a switch to a face filter is refused with AT_CAPACITY and the session keeps its filter.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -85,6 +86,43 @@ describe('an anonymize session', { skip: !datasetAvailable() && 'python3-skimage
       const last = client.received[client.received.length - 1]!;
       const d = detailI420({ width: last.width, height: last.height, data: last.data }, inside);
       assert.ok(d > 0.6 * sentDetail, `faces covered the face (detail ${d} of ${sentDetail})`);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('a switch to anonymize on a full node', { skip: !datasetAvailable() && 'python3-skimage is not installed' }, () => {
+  let server: TestServer;
+  before(async () => {
+    // One core at target 1 and 0.5 of a core a session (never estimated below 0.25): a `none`
+    // session fits, and the 9 units a face filter adds at RTC_FACES_SESSION_COST 10 (at least
+    // 2.25 cores) never do, measured or not.
+    server = await startTestServer({ env: {
+      RTC_BACKEND: 'cpu', RTC_CAPACITY_CORES: '1', RTC_CAPACITY_TARGET: '1', RTC_CAPACITY_SESSION_CORES: '0.5', RTC_FACES_SESSION_COST: '10',
+    } });
+  });
+  after(async () => { await server?.stop(); });
+
+  test('is refused with AT_CAPACITY over PATCH and the data channel, and the session keeps its filter', async () => {
+    const photo = await astronaut();
+    const { frame } = shiftedI420(photo, W, H, 60, -20);
+    const client = await RtcClient.connect(server.url, { width: W, height: H, fps: 15, offer: { filter: 'none', backend: 'cpu' }, render: () => frame.data });
+    try {
+      const res = await fetch(`${server.url}/sessions/${client.sessionId}`, {
+        method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter: 'anonymize' }),
+      });
+      const body = await res.json() as { error: { code: string; message: string } };
+      assert.equal(res.status, 503, JSON.stringify(body));
+      assert.equal(body.error.code, 'AT_CAPACITY');
+      assert.equal(res.headers.get('retry-after'), '5');
+      await client.send({ type: 'set', filter: 'faces' });
+      await client.waitFor(() => client.messages.some((m) => isError(m) && m.error.code === 'AT_CAPACITY'), 10_000, 'AT_CAPACITY over the data channel');
+      const info = await (await fetch(`${server.url}/sessions/${client.sessionId}`)).json() as { filter: string };
+      assert.equal(info.filter, 'none');
+      // A kernel costs what `none` does: still allowed on the full node.
+      await client.send({ type: 'set', filter: 'invert' });
+      await client.waitFor(() => client.messages.some((m) => isAck(m) && m.session.filter === 'invert'), 10_000, 'ack of invert');
     } finally {
       client.close();
     }
