@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 // The project's one seeded PRNG (the native engine's impairment and the tests use it too).
-import { mulberry32 } from '../../src/media/engines/native/impairment.js';
+import { mulberry32 } from '../../src/media/engines/native/transport/impairment.js';
 
 /** Where python3-skimage keeps its data on Debian. */
 export const SKIMAGE_DATA = process.env.RTC_SKIMAGE_DATA ?? '/usr/lib/python3/dist-packages/skimage/data';

@@ -54,6 +54,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       sweepTiles: config.facesSweepTiles,
       runs: config.facesRuns,
     },
+    onDetectorRestart: (provider) => metrics.faceDetectorRestarts.inc({ provider }),
     log: (level, msg) => log[level](msg),
   });
 

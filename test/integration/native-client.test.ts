@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { ControlChannel, I420Frame, MediaPeer } from '../../src/media/engine.js';
 import { createNativeEngine } from '../../src/media/engines/native/index.js';
 import { NativeClient } from '../../src/media/engines/native/native-client.js';
-import { PLAYOUT_DELAY_URI } from '../../src/media/engines/native/werift.js';
+import { PLAYOUT_DELAY_URI } from '../../src/media/engines/native/transport/werift-peer-setup.js';
 import { readStamp, writeStamp } from '../../src/loadgen/stamp.js';
 import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { readStamp } from '../../src/loadgen/stamp.js';
 import { createNativeEngine, NativePeer, type NativeEngineOptions } from '../../src/media/engines/native/index.js';
-import { warmUpWerift } from '../../src/media/engines/native/werift.js';
+import { warmUpWerift } from '../../src/media/engines/native/transport/werift-warm-up.js';
 import { percentile } from '../../src/protocol/index.js';
 import { RtcClient } from '../support/rtc-client.js';
 import { startEchoHarness, type EchoHarness } from '../support/native-echo-harness.js';

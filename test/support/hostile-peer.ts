@@ -8,7 +8,7 @@
  */
 import { GenericNack, PictureLossIndication, RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback, RtpHeader, type RtcpPacket } from 'werift';
 import { NativeClient } from '../../src/media/engines/native/native-client.js';
-import type { RawMediaPaths } from '../../src/media/engines/native/werift.js';
+import type { RawMediaPaths } from '../../src/media/engines/native/transport/transport-types.js';
 import { readStamp, stampAgeMs, writeStamp } from '../../src/loadgen/stamp.js';
 import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
 import { percentile } from '../../src/protocol/percentile.js';

@@ -5,20 +5,25 @@
 import {
   NegotiationError, type AnsweredPeer, type EngineCodec, type MediaEngine, type MediaPeer, type PeerEvents, type PeerOptions, type ViewerEvents,
 } from '../../engine.js';
-import { DEFAULT_BITRATE, validateBitrate, type BitrateBounds } from './bitrate-controller.js';
-import { validateImpairment, type ImpairmentOptions } from './impairment.js';
-import { probeCodecs, softwareCodecNames, type CodecProbe } from './ffmpeg.js';
+import { DEFAULT_BITRATE, validateBitrate, type BitrateBounds } from './congestion/bitrate-controller.js';
+import { validateImpairment, type ImpairmentOptions } from './transport/impairment.js';
+import { probeCodecs, softwareCodecNames, type CodecProbe } from './codecs/ffmpeg.js';
 import { DEFAULT_MAX_PIXELS, EncoderLimitError, NativePeer, type PeerSettings } from './native-peer.js';
 import { NativeViewerPeer } from './native-viewer-peer.js';
 import { checkSetting, MEDIA_SETTINGS } from '../../media-settings.js';
-import { selectVideoCodec, supportedVideoCodecs, type SelectedCodec } from './offer-codecs.js';
-import { RtpSendStream } from './rtp-send-stream.js';
-import { encoderKey } from './shared-encoder.js';
+import { selectVideoCodec, supportedVideoCodecs } from './codecs/offer-codecs.js';
+import type { SelectedCodec } from './stack-types.js';
+import { RtpSendStream } from './send/rtp-send-stream.js';
+import { encoderKey } from './send/shared-encoder.js';
 import { dropCounts } from './transport/packet-drops.js';
-import { DEFAULT_RETRANSMIT_BUDGET, defaultHostAddresses, warmUpWerift, WeriftTransport, type TransportConfig } from './werift.js';
+import { DEFAULT_RETRANSMIT_BUDGET } from './transport/retransmit-budget.js';
+import type { TransportConfig } from './transport/transport-types.js';
+import { answerOffer } from './transport/werift-answerer.js';
+import { defaultHostAddresses } from './transport/werift-peer-setup.js';
+import { warmUpWerift } from './transport/werift-warm-up.js';
 
-export type { ImpairmentOptions } from './impairment.js';
-export type { BitrateBounds } from './bitrate-controller.js';
+export type { ImpairmentOptions } from './transport/impairment.js';
+export type { BitrateBounds } from './congestion/bitrate-controller.js';
 export { NativePeer } from './native-peer.js';
 export { NativeViewerPeer } from './native-viewer-peer.js';
 
@@ -120,7 +125,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
       let peer: NativePeer | null = null;
       let answered;
       try {
-        answered = await WeriftTransport.answer(offerSdp, transportConfig(codec, peerOptions), {
+        answered = await answerOffer(offerSdp, transportConfig(codec, peerOptions), {
           onRtp: (p) => peer?.onRtp(p),
           onKeyframeRequest: () => peer?.onKeyframeRequest(),
           onRemb: (bps) => peer?.onRemb(bps),
@@ -151,12 +156,12 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
       let viewer: NativeViewerPeer | null = null;
       let answered;
       try {
-        answered = await WeriftTransport.answer(offerSdp, transportConfig(codec, peerOptions), {
+        answered = await answerOffer(offerSdp, transportConfig(codec, peerOptions), {
           onRtp: () => undefined,
           onKeyframeRequest: () => stream?.requestKeyframe(),
           onRemb: (bps) => stream?.onRemb(bps),
           onReceiverReport: (f) => stream?.onReceiverReport(f),
-          onTransportFeedback: (r) => stream?.onTransportFeedback(r),
+          onTransportFeedback: (r) => stream?.onTransportFeedback(r, performance.now()),
           // a viewer has no control channel
           onChannel: (ch) => ch.close(),
           onConnectionState: (s) => viewer?.onConnectionState(s),

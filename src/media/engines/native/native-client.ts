@@ -6,11 +6,13 @@
  */
 import type { ControlChannel, I420Frame, IceServer, PeerConnectionState, PeerStats } from '../../engine.js';
 import { MEDIA_SETTINGS } from '../../media-settings.js';
-import { DEFAULT_BITRATE, type BitrateBounds } from './bitrate-controller.js';
+import { DEFAULT_BITRATE, type BitrateBounds } from './congestion/bitrate-controller.js';
 import { DEFAULT_MAX_PIXELS, NativePeer, type NativePeerCounters, type PeerSettings } from './native-peer.js';
-import type { ReceiveCounters } from './receive-buffer.js';
-import { selectVideoCodec } from './offer-codecs.js';
-import { defaultHostAddresses, WeriftTransport, type OfferedTransport, type RawMediaPaths } from './werift.js';
+import type { ReceiveCounters } from './receive/receive-buffer.js';
+import { selectVideoCodec } from './codecs/offer-codecs.js';
+import type { RawMediaPaths } from './transport/transport-types.js';
+import { makeOffer, type OfferedTransport } from './transport/werift-offerer.js';
+import { defaultHostAddresses } from './transport/werift-peer-setup.js';
 
 /** Callbacks of a native client; called on the event loop. */
 export interface NativeClientEvents {
@@ -57,7 +59,7 @@ export class NativeClient {
   /** Gather and build the offer (VP8 sendrecv + "control" data channel); read it from `offerSdp`. */
   static async create(events: NativeClientEvents, options: NativeClientOptions = {}): Promise<NativeClient> {
     const client = new NativeClient(events, options);
-    client.offered = await WeriftTransport.offer({
+    client.offered = await makeOffer({
       iceServers: options.iceServers ?? [],
       iceGatheringTimeoutMs: options.iceGatheringTimeoutMs ?? 5000,
       additionalHostAddresses: options.additionalHostAddresses ?? defaultHostAddresses(),

@@ -10,20 +10,21 @@
  */
 import type { I420Frame, MediaPeer, PeerConnectionState, PeerEvents, PeerStats } from '../../engine.js';
 import { SampleWindow } from '../../rolling-stats.js';
-import type { BitrateBounds } from './bitrate-controller.js';
-import type { FeedbackResult } from './delay-estimator.js';
+import type { BitrateBounds } from './congestion/bitrate-controller.js';
+import type { FeedbackResult } from './stack-types.js';
 import { claimedFrameSize } from './codecs/frame-size.js';
-import { VideoDecoder } from './ffmpeg.js';
-import { Impairment, type ImpairmentOptions } from './impairment.js';
-import type { SelectedCodec } from './offer-codecs.js';
-import { ReceiveBuffer, type IncomingRtp } from './receive-buffer.js';
-import { RtpSendStream } from './rtp-send-stream.js';
-import type { RtpDepacketizer } from './rtp/codec-payload.js';
-import { H264Depacketizer } from './rtp/h264.js';
-import { Vp8Depacketizer } from './rtp/vp8.js';
-import { encoderKey, SharedEncoder } from './shared-encoder.js';
+import { VideoDecoder } from './codecs/ffmpeg.js';
+import { Impairment, type ImpairmentOptions } from './transport/impairment.js';
+import type { SelectedCodec } from './stack-types.js';
+import { ReceiveBuffer } from './receive/receive-buffer.js';
+import type { IncomingRtp } from './stack-types.js';
+import { RtpSendStream } from './send/rtp-send-stream.js';
+import type { RtpDepacketizer } from './payload/codec-payload.js';
+import { H264Depacketizer } from './payload/h264.js';
+import { Vp8Depacketizer } from './payload/vp8.js';
+import { encoderKey, SharedEncoder } from './send/shared-encoder.js';
 import { countDrop } from './transport/packet-drops.js';
-import type { WeriftTransport } from './werift.js';
+import type { WeriftTransport } from './transport/werift-transport.js';
 
 /** Per-peer settings, from the engine options. */
 export interface PeerSettings {
@@ -260,7 +261,7 @@ export class NativePeer implements MediaPeer {
   /** From the transport: transport-cc feedback on our packets. */
   onTransportFeedback(results: FeedbackResult[]): void {
     if (this.closed) return;
-    this.ownStream.onTransportFeedback(results);
+    this.ownStream.onTransportFeedback(results, performance.now());
   }
 
   /** From the transport: the client's report on our stream. */

@@ -7,10 +7,10 @@
  */
 import type { MediaPeer, PeerConnectionState, PeerStats, ViewerEvents } from '../../engine.js';
 import type { NativePeer } from './native-peer.js';
-import type { SelectedCodec } from './offer-codecs.js';
-import type { RtpSendStream } from './rtp-send-stream.js';
-import type { SharedEncoder } from './shared-encoder.js';
-import type { WeriftTransport } from './werift.js';
+import type { SelectedCodec } from './stack-types.js';
+import type { RtpSendStream } from './send/rtp-send-stream.js';
+import type { SharedEncoder } from './send/shared-encoder.js';
+import type { WeriftTransport } from './transport/werift-transport.js';
 
 /** The native engine's viewer peer. */
 export class NativeViewerPeer implements MediaPeer {

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { VideoEncoder } from '../../../../src/media/engines/native/ffmpeg.js';
+import { VideoEncoder } from '../../../../src/media/engines/native/codecs/ffmpeg.js';
 import { claimedFrameSize, h264FrameSize, vp8FrameSize } from '../../../../src/media/engines/native/codecs/frame-size.js';
-import type { NativeCodecName } from '../../../../src/media/engines/native/offer-codecs.js';
+import type { NativeCodecName } from '../../../../src/media/engines/native/stack-types.js';
 import { SyntheticVideo } from '../../../../src/loadgen/synthetic-video.js';
 
 async function keyframe(codec: NativeCodecName, width: number, height: number): Promise<Buffer> {

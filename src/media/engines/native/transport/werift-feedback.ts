@@ -1,10 +1,10 @@
 /**
  * The engine's transport-cc feedback messages (transport-feedback.ts) as werift's RTCP packets:
  * the conversion between the project's feedback recorder and werift's serializer, apart from the
- * transport that sends them (werift.ts).
+ * transport that sends them (werift-transport.ts).
  */
 import { PacketStatus, RecvDelta, RtcpHeader, RtcpTransportLayerFeedback, RunLengthChunk, TransportWideCC } from 'werift';
-import type { FeedbackMessage } from '../transport-feedback.js';
+import type { FeedbackMessage } from '../congestion/transport-feedback.js';
 
 /** A feedback message as werift's RTCP packet (run-length chunks, exact deltas, padded to 32 bits). */
 export function weriftTransportFeedback(m: FeedbackMessage, senderSsrc: number, mediaSourceSsrc: number): RtcpTransportLayerFeedback {

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   STATUS_LARGE_DELTA, STATUS_NOT_RECEIVED, STATUS_SMALL_DELTA, TransportFeedbackRecorder, type FeedbackMessage,
-} from '../../../src/media/engines/native/transport-feedback.js';
-import { weriftTransportFeedback } from '../../../src/media/engines/native/transport/werift-feedback.js';
+} from '../../../../src/media/engines/native/congestion/transport-feedback.js';
+import { weriftTransportFeedback } from '../../../../src/media/engines/native/transport/werift-feedback.js';
 
 /** Expand a message into (sequence number, arrival µs or null) as the client reads it. */
 function decode(m: FeedbackMessage): Array<{ seq: number; arrivalUs: number | null }> {

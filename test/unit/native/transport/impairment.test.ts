@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Impairment } from '../../../src/media/engines/native/impairment.js';
+import { Impairment } from '../../../../src/media/engines/native/transport/impairment.js';
 
 describe('impairment', () => {
   it('is deterministic for a seed and does what its ratios say', () => {

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ReceiveBuffer, type IncomingRtp } from '../../../src/media/engines/native/receive-buffer.js';
-import { Vp8Depacketizer, Vp8Packetizer } from '../../../src/media/engines/native/rtp/vp8.js';
+import { ReceiveBuffer } from '../../../../src/media/engines/native/receive/receive-buffer.js';
+import type { IncomingRtp } from '../../../../src/media/engines/native/stack-types.js';
+import { Vp8Depacketizer, Vp8Packetizer } from '../../../../src/media/engines/native/payload/vp8.js';
 
 const KEY_HEADER = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01];
 

@@ -4,10 +4,12 @@
  * decodability state. A publisher's stream back to itself is one; each WHEP viewer is another.
  * Several streams can share one encoder (shared-encoder.ts): the encoded frame is packetized
  * once and the payloads go to every stream.
+ *
+ * No clock of its own: the driver passes the time (`nowMs`, performance.now()'s clock).
  */
-import { BitrateController, type BitrateBounds } from './bitrate-controller.js';
-import { DelayBasedEstimator, type FeedbackResult } from './delay-estimator.js';
-import type { WeriftTransport } from './werift.js';
+import { BitrateController, type BitrateBounds } from '../congestion/bitrate-controller.js';
+import { DelayBasedEstimator } from '../congestion/delay-estimator.js';
+import type { FeedbackResult, RtpSender } from '../stack-types.js';
 
 /** Counters of one send stream (for tests and logs). */
 export interface SendStreamCounters {
@@ -20,9 +22,6 @@ export interface SendStreamCounters {
   receiverReports: number;
   transportFeedback: number;
 }
-
-/** The transport operations a send stream uses (WeriftTransport has them; tests can pass a fake). */
-export type SendTransport = Pick<WeriftTransport, 'sendRtp' | 'transportCc' | 'isSending'>;
 
 /** One outgoing RTP video stream. */
 export class RtpSendStream {
@@ -39,7 +38,7 @@ export class RtpSendStream {
   /** Set by the encoder that feeds this stream: ask it for a key frame. */
   onKeyframeNeeded: (() => void) | null = null;
 
-  constructor(private readonly transport: SendTransport, bounds: BitrateBounds) {
+  constructor(private readonly transport: RtpSender, bounds: BitrateBounds) {
     this.bitrate = new BitrateController(bounds, false);
     this.delayEstimator = transport.transportCc ? new DelayBasedEstimator(bounds.startKbps, bounds.minKbps, bounds.maxKbps) : null;
   }
@@ -59,7 +58,7 @@ export class RtpSendStream {
    * frame was not sent: the transport is not up yet, or it is a delta frame before this stream's
    * first key frame.
    */
-  sendFrame(payloads: readonly Buffer[], timestamp: number, keyframe: boolean): boolean {
+  sendFrame(payloads: readonly Buffer[], timestamp: number, keyframe: boolean, nowMs: number): boolean {
     if (!this.transport.isSending) {
       this.needsKeyframe = true;
       return false;
@@ -72,7 +71,7 @@ export class RtpSendStream {
     payloads.forEach((payload, k) => {
       const twcc = this.transport.sendRtp(payload, this.sequenceNumber, timestamp, k === payloads.length - 1);
       // RTP header, extensions and SRTP tag on top of the payload: ~50 bytes
-      if (twcc !== null) this.delayEstimator?.onPacketSent(twcc, payload.length + 50, performance.now());
+      if (twcc !== null) this.delayEstimator?.onPacketSent(twcc, payload.length + 50, nowMs);
       this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
       this.counters.rtpPacketsSent++;
     });
@@ -99,10 +98,10 @@ export class RtpSendStream {
   }
 
   /** transport-cc feedback on this stream's packets. */
-  onTransportFeedback(results: FeedbackResult[]): void {
+  onTransportFeedback(results: FeedbackResult[], nowMs: number): void {
     if (!this.delayEstimator) return;
     this.counters.transportFeedback++;
-    this.bitrate.onDelayEstimate(this.delayEstimator.onFeedback(results, performance.now()));
+    this.bitrate.onDelayEstimate(this.delayEstimator.onFeedback(results, nowMs));
   }
 
   /** The receiver's report on this stream: fraction lost (0..1). */

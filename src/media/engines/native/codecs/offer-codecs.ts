@@ -4,19 +4,7 @@
  * packetization-mode=1 and a (constrained) baseline profile-level-id, which libx264 and every
  * browser decoder handle.
  */
-
-export type NativeCodecName = 'VP8' | 'H264';
-
-/** The codec chosen from an offer, with the client's payload types. */
-export interface SelectedCodec {
-  name: NativeCodecName;
-  payloadType: number;
-  rtxPayloadType: number | null;
-  /** fmtp parameters to answer with (H264: the client's, VP8: none). */
-  fmtp: string | null;
-  /** H264 profile-level-id as offered (6 hex digits). */
-  profileLevelId: string | null;
-}
+import type { SelectedCodec } from '../stack-types.js';
 
 interface RtpMap {
   pt: number;

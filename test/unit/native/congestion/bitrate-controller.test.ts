@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BitrateController } from '../../../src/media/engines/native/bitrate-controller.js';
+import { BitrateController } from '../../../../src/media/engines/native/congestion/bitrate-controller.js';
 
 describe('bitrate control', () => {
   it('follows receiver reports and REMB within the bounds; reopens libvpx only on settled large changes', () => {

@@ -5,15 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readStamp, writeStamp } from '../../../src/loadgen/stamp.js';
-import { SyntheticVideo } from '../../../src/loadgen/synthetic-video.js';
-import { VideoDecoder, VideoEncoder, encoderThreads } from '../../../src/media/engines/native/ffmpeg.js';
-import { Impairment } from '../../../src/media/engines/native/impairment.js';
-import { type NativeCodecName } from '../../../src/media/engines/native/offer-codecs.js';
-import { ReceiveBuffer, type IncomingRtp } from '../../../src/media/engines/native/receive-buffer.js';
-import type { RtpDepacketizer, RtpPacketizer } from '../../../src/media/engines/native/rtp/codec-payload.js';
-import { H264Depacketizer, H264Packetizer } from '../../../src/media/engines/native/rtp/h264.js';
-import { Vp8Depacketizer, Vp8Packetizer } from '../../../src/media/engines/native/rtp/vp8.js';
+import { readStamp, writeStamp } from '../../../../src/loadgen/stamp.js';
+import { SyntheticVideo } from '../../../../src/loadgen/synthetic-video.js';
+import { VideoDecoder, VideoEncoder, encoderThreads } from '../../../../src/media/engines/native/codecs/ffmpeg.js';
+import { Impairment } from '../../../../src/media/engines/native/transport/impairment.js';
+import type { NativeCodecName } from '../../../../src/media/engines/native/stack-types.js';
+import { ReceiveBuffer } from '../../../../src/media/engines/native/receive/receive-buffer.js';
+import type { IncomingRtp } from '../../../../src/media/engines/native/stack-types.js';
+import type { RtpDepacketizer, RtpPacketizer } from '../../../../src/media/engines/native/payload/codec-payload.js';
+import { H264Depacketizer, H264Packetizer } from '../../../../src/media/engines/native/payload/h264.js';
+import { Vp8Depacketizer, Vp8Packetizer } from '../../../../src/media/engines/native/payload/vp8.js';
 
 const W = 640;
 const H = 360;
@@ -68,9 +69,13 @@ describe('codec round trip through the RTP processors', () => {
   it('H264: libx264 (baseline) -> RFC 6184 -> reorder -> h264 decoder, stamps intact', async () => {
     await roundTrip('H264', new H264Packetizer(), new H264Depacketizer());
   });
-  it('sizes encoder threads by frame size, within the cores', () => {
-    assert.equal(encoderThreads(640, 360, 8), 1);
-    assert.equal(encoderThreads(1280, 720, 8), 3);
-    assert.equal(encoderThreads(1920, 1080, 2), 2);
+  it('sizes encoder threads by frame size, within the cores; libvpx VP8 keeps one thread up to 1080p', () => {
+    assert.equal(encoderThreads('H264', 640, 360, 8), 1);
+    assert.equal(encoderThreads('H264', 1280, 720, 8), 3);
+    assert.equal(encoderThreads('H264', 1920, 1080, 2), 2);
+    assert.equal(encoderThreads('VP8', 1280, 720, 8), 1);
+    assert.equal(encoderThreads('VP8', 1920, 1080, 8), 1);
+    assert.equal(encoderThreads('VP8', 3840, 2160, 8), 4);
+    assert.equal(encoderThreads('VP8', 3840, 2160, 2), 2);
   });
 });

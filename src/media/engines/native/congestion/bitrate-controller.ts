@@ -6,7 +6,7 @@
  * and the client's REMB when it sends one. It decides when a change is large and settled enough to apply, because
  * libvpx in FFmpeg cannot change its bitrate without reopening the encoder (libx264 can).
  */
-import { MEDIA_SETTINGS } from '../../media-settings.js';
+import { MEDIA_SETTINGS } from '../../../media-settings.js';
 
 export interface BitrateBounds {
   minKbps: number;

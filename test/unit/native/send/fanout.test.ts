@@ -7,14 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SyntheticVideo } from '../../../src/loadgen/synthetic-video.js';
-import { DEFAULT_BITRATE } from '../../../src/media/engines/native/bitrate-controller.js';
-import type { NativeCodecName, SelectedCodec } from '../../../src/media/engines/native/offer-codecs.js';
-import { RtpSendStream, type SendTransport } from '../../../src/media/engines/native/rtp-send-stream.js';
-import type { RtpDepacketizer } from '../../../src/media/engines/native/rtp/codec-payload.js';
-import { H264Depacketizer } from '../../../src/media/engines/native/rtp/h264.js';
-import { Vp8Depacketizer } from '../../../src/media/engines/native/rtp/vp8.js';
-import { encoderKey, SharedEncoder } from '../../../src/media/engines/native/shared-encoder.js';
+import { SyntheticVideo } from '../../../../src/loadgen/synthetic-video.js';
+import { DEFAULT_BITRATE } from '../../../../src/media/engines/native/congestion/bitrate-controller.js';
+import type { NativeCodecName, RtpSender, SelectedCodec } from '../../../../src/media/engines/native/stack-types.js';
+import { RtpSendStream } from '../../../../src/media/engines/native/send/rtp-send-stream.js';
+import type { RtpDepacketizer } from '../../../../src/media/engines/native/payload/codec-payload.js';
+import { H264Depacketizer } from '../../../../src/media/engines/native/payload/h264.js';
+import { Vp8Depacketizer } from '../../../../src/media/engines/native/payload/vp8.js';
+import { encoderKey, SharedEncoder } from '../../../../src/media/engines/native/send/shared-encoder.js';
 
 const W = 640;
 const H = 360;
@@ -27,7 +27,7 @@ interface SentPacket {
 }
 
 /** A transport that records what it would send. */
-class RecordingTransport implements SendTransport {
+class RecordingTransport implements RtpSender {
   readonly sent: SentPacket[] = [];
   readonly transportCc = false;
   isSending = true;

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createNativeEngine } from '../../../src/media/engines/native/index.js';
-import { selectVideoCodec } from '../../../src/media/engines/native/offer-codecs.js';
-import { NegotiationError } from '../../../src/media/engine.js';
+import { createNativeEngine } from '../../../../src/media/engines/native/index.js';
+import { selectVideoCodec } from '../../../../src/media/engines/native/codecs/offer-codecs.js';
+import { NegotiationError } from '../../../../src/media/engine.js';
 
 /** A client offer as libwebrtc writes it, with the video payload types given (rtpmap/fmtp lines). */
 function offer(video: Array<{ pt: number; name: string; fmtp?: string }>): string {

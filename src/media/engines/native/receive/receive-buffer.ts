@@ -10,16 +10,9 @@
  *
  * Pure logic, clock passed in, so the tests drive it packet by packet.
  */
-import { MEDIA_SETTINGS } from '../../media-settings.js';
-import type { AssembledFrame, PayloadInfo, RtpDepacketizer } from './rtp/codec-payload.js';
-
-/** One incoming RTP packet, as the buffer needs it. */
-export interface IncomingRtp {
-  sequenceNumber: number;
-  timestamp: number;
-  marker: boolean;
-  payload: Buffer;
-}
+import { MEDIA_SETTINGS } from '../../../media-settings.js';
+import type { AssembledFrame, PayloadInfo, RtpDepacketizer } from '../payload/codec-payload.js';
+import type { IncomingRtp } from '../stack-types.js';
 
 /** A frame ready for the decoder. */
 export interface CompleteFrame extends AssembledFrame {

@@ -8,6 +8,7 @@
  *
  * Pure logic with the clock passed in. Send times are the engine's, arrival times the client's.
  */
+import type { FeedbackResult } from '../stack-types.js';
 
 interface Sent {
   size: number;
@@ -19,14 +20,6 @@ interface Group {
   lastSendMs: number;
   lastArrivalMs: number;
   bytes: number;
-}
-
-/** One packet's fate from a transport-cc feedback message. */
-export interface FeedbackResult {
-  sequenceNumber: number;
-  received: boolean;
-  /** Arrival time on the client's clock, ms (only differences matter). */
-  receivedAtMs: number;
 }
 
 export type BandwidthUsage = 'normal' | 'overuse' | 'underuse';

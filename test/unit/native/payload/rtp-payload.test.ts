@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { balancedChunks, MAX_RTP_PAYLOAD } from '../../../src/media/engines/native/rtp/codec-payload.js';
-import { H264Depacketizer, H264Packetizer, splitAnnexB } from '../../../src/media/engines/native/rtp/h264.js';
-import { parseVp8Descriptor, Vp8Depacketizer, Vp8Packetizer } from '../../../src/media/engines/native/rtp/vp8.js';
+import { balancedChunks, MAX_RTP_PAYLOAD } from '../../../../src/media/engines/native/payload/codec-payload.js';
+import { H264Depacketizer, H264Packetizer, splitAnnexB } from '../../../../src/media/engines/native/payload/h264.js';
+import { parseVp8Descriptor, Vp8Depacketizer, Vp8Packetizer } from '../../../../src/media/engines/native/payload/vp8.js';
 
 /** A VP8 key frame header (P=0, start code) followed by arbitrary bytes. */
 function vp8Keyframe(body: Uint8Array): Buffer {

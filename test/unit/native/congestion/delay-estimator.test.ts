@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DelayBasedEstimator, type FeedbackResult } from '../../../src/media/engines/native/delay-estimator.js';
+import { DelayBasedEstimator } from '../../../../src/media/engines/native/congestion/delay-estimator.js';
+import type { FeedbackResult } from '../../../../src/media/engines/native/stack-types.js';
 
 describe('delay-based estimate from transport-cc feedback', () => {
   /** Send at `sendKbps` for `ms` through a bottleneck of `linkKbps` (a FIFO queue), feedback every 100 ms. */

@@ -12,14 +12,14 @@
  *   without simulcast does;
  * - a key frame at least every `keyframeIntervalMs`, whatever the frame rate.
  */
-import type { I420Frame } from '../../engine.js';
-import { SampleWindow } from '../../rolling-stats.js';
-import { VIDEO_CLOCK_HZ, VideoEncoder } from './ffmpeg.js';
-import type { NativeCodecName, SelectedCodec } from './offer-codecs.js';
+import type { I420Frame } from '../../../engine.js';
+import { SampleWindow } from '../../../rolling-stats.js';
+import { VIDEO_CLOCK_HZ, VideoEncoder } from '../codecs/ffmpeg.js';
+import type { NativeCodecName, SelectedCodec } from '../stack-types.js';
 import type { RtpSendStream } from './rtp-send-stream.js';
-import type { RtpPacketizer } from './rtp/codec-payload.js';
-import { H264Packetizer } from './rtp/h264.js';
-import { Vp8Packetizer } from './rtp/vp8.js';
+import type { RtpPacketizer } from '../payload/codec-payload.js';
+import { H264Packetizer } from '../payload/h264.js';
+import { Vp8Packetizer } from '../payload/vp8.js';
 
 /** What the encoder needs from the engine options. */
 export interface EncoderOptions {
@@ -207,13 +207,14 @@ export class SharedEncoder {
       const ts = (this.timestampBase + elapsed) >>> 0;
       const t0 = performance.now();
       const packets = await enc.encode(frame.data, elapsed, keyframe);
-      this.encodeMs.add(performance.now() - t0);
+      const sentAt = performance.now();
+      this.encodeMs.add(sentAt - t0);
       if (this.closed) return;
       for (const p of packets) {
         this.counters.framesEncoded++;
         if (p.keyframe) this.lastKeyframeSent = now;
         const payloads = this.packetizer.packetize(p.data, p.keyframe);
-        for (const s of this.streams) s.sendFrame(payloads, ts, p.keyframe);
+        for (const s of this.streams) s.sendFrame(payloads, ts, p.keyframe, sentAt);
       }
     } catch {
       this.counters.encodeErrors++;
