@@ -15,12 +15,18 @@
  * RTC_FACES_TILES (default 1), RTC_FACES_SWEEP_TILES (3) and RTC_FACES_RUNS (10). It reports
  * recall at the first detection after the faces appear, after one full sweep and at the end, the
  * share of detections with every face covered, and how many detections the slowest face waited.
+ *
+ * EVAL_MODE=synthetic runs the same session schedule over the load generator's face-free synthetic
+ * video (640x360, stamped, two seeds, one detection every third frame) and reports the boxes a
+ * frame: false positives that would cover parts of its picture and its stamps.
  */
 import { performance } from 'node:perf_hooks';
 import { FaceDetector, type FaceBox, type OnnxProvider } from '../../src/processing/faces/face-detector.js';
 import { padBox, FaceGuard, DEFAULT_GUARD_SETTINGS, type Detector, type FaceGuardSettings } from '../../src/processing/faces/face-guard.js';
 import { planDetection, type DetectorFrame, type Region } from '../../src/processing/faces/model-input.js';
 import { iou } from '../../src/processing/faces/blazeface.js';
+import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
+import { writeStamp } from '../../src/loadgen/stamp.js';
 import { backgroundFrame, buildEvalSet, coveredFraction, datasetAvailable, type EvalFrame } from './dataset.js';
 
 const FRAME_SIZES: Array<[number, number]> = [[640, 360], [1280, 720], [1920, 1080]];
@@ -208,15 +214,44 @@ async function evaluateSessions(provider: OnnxProvider, frames: EvalFrame[], bac
   };
 }
 
+/** Synthetic mode: boxes a frame on the load generator's face-free video through a session's guard. */
+async function evaluateSynthetic(provider: OnnxProvider, minScore: number, schedule: Pick<FaceGuardSettings, 'tiles' | 'sweepTiles' | 'runs' | 'pad'>): Promise<Record<string, unknown>> {
+  const d = await FaceDetector.create(provider, { minScore });
+  const W = 640, H = 360;
+  let boxes = 0, frames = 0, withBox = 0;
+  for (const seed of [0, 1000]) {
+    let clock = 0;
+    const guard = new FaceGuard('anonymize', () => d, { ...DEFAULT_GUARD_SETTINGS, ...schedule, minIntervalMs: 0, waitMs: 600_000, maxAgeMs: 600_000 }, () => clock);
+    const video = new SyntheticVideo(W, H, seed);
+    for (let n = 0; n < 600; n += 3) {
+      clock += 100;
+      const data = video.render(n);
+      writeStamp(data, W, H, { frameNumber: n * 7919, sendTimeMs: 1e6 + n * 33.3 }); // as its test does
+      const o = await guard.apply({ kind: 'i420', width: W, height: H, data });
+      boxes += o.faces; frames++;
+      if (o.faces > 0) withBox++;
+    }
+  }
+  await d.close();
+  return { provider, detections: frames, boxesPerFrame: Math.round((1000 * boxes) / frames) / 1000, framesWithABox: pct(withBox, frames) };
+}
+
 async function main(): Promise<void> {
   if (!datasetAvailable()) throw new Error('python3-skimage is not installed (scripts/install-system-deps.sh installs it)');
   const perCase = Number(process.env.EVAL_FRAMES ?? 6) || 6;
   const seed = Number(process.env.EVAL_SEED ?? 20);
   const minScore = Number(process.env.RTC_FACES_MIN_SCORE ?? 0.5);
   const pad = Number(process.env.RTC_FACES_PAD ?? 0.3);
-  const session = process.env.EVAL_MODE === 'session';
+  const session = process.env.EVAL_MODE === 'session' || process.env.EVAL_MODE === 'synthetic';
   const tiles = Number(process.env.RTC_FACES_TILES ?? (session ? 1 : 2));
   const providers = (process.env.EVAL_PROVIDERS ?? 'cpu,webgpu').split(',').map((s) => s.trim()).filter((p): p is OnnxProvider => p === 'cpu' || p === 'webgpu');
+  if (process.env.EVAL_MODE === 'synthetic') {
+    const schedule = { tiles, sweepTiles: Number(process.env.RTC_FACES_SWEEP_TILES ?? 3), runs: Number(process.env.RTC_FACES_RUNS ?? 10), pad };
+    const results: Record<string, unknown>[] = [];
+    for (const p of providers) results.push(await evaluateSynthetic(p, minScore, schedule));
+    process.stdout.write(`${JSON.stringify({ settings: { mode: 'synthetic', minScore, ...schedule }, providers: results }, null, 2)}\n`);
+    return;
+  }
   const frames = await buildEvalSet({ frameSizes: FRAME_SIZES, faceFractions: FACE_FRACTIONS, framesPerCase: perCase, seed });
   process.stderr.write(`eval: ${frames.length} frames, ${frames.reduce((n, f) => n + f.faces.length, 0)} faces\n`);
   if (session) {
