@@ -86,9 +86,8 @@ export class FaceGuard {
   /** Frame time of the newest finished detection. */
   private resultAt: number | null = null;
   private resultProvider: string | null = null;
-  /** The sweep's position in the fine levels, and which tracked faces get regions next (planDetection). */
+  /** The sweep's position in the fine levels (planDetection). */
   private sweepCursor = 0;
-  private faceCursor = 0;
   /** Detections that failed or were refused (busy), for stats. */
   failures = 0;
   /** The boxes the last frame covered or drew, in frame pixels, padded (empty when it was covered whole). */
@@ -149,9 +148,11 @@ export class FaceGuard {
       ? { kind: 'rgba', image: { width: frame.width, height: frame.height, data: frame.data } }
       : { kind: 'i420', frame: { width: frame.width, height: frame.height, data: frame.data } };
     // The coarse levels, a region around each small tracked face, the next part of the sweep.
-    const plan = planDetection(frame.width, frame.height, this.settings, this.tracks.map((t) => t.box), this.sweepCursor, this.faceCursor);
+    // Faces missed longest first: when not all get a region, the one closest to being dropped
+    // does; one looked at and found drops back and lets the others go first next time.
+    const byNeed = [...this.tracks].sort((a, b) => b.missed - a.missed || b.box.score - a.box.score);
+    const plan = planDetection(frame.width, frame.height, this.settings, byNeed.map((t) => t.box), this.sweepCursor);
     this.sweepCursor = plan.cursor;
-    this.faceCursor += plan.faceRegions;
     let p: Promise<DetectionResult>;
     try {
       p = d.detect(src, plan.regions);

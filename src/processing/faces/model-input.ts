@@ -100,11 +100,11 @@ export interface DetectionPlan {
 /**
  * The regions of one detection of a stream: the coarse levels (every time), a region around each
  * tracked face small enough to need one (its region smaller than the frame's short side; at most
- * half of the runs left, rotating among the faces when there are more), and the next fine regions
- * of the sweep in the remaining runs. At least half of the runs past the coarse levels go to the
- * sweep, so every fine region is looked at within `sweepDetections` detections whatever the
- * number of faces. `tracks` are the stream's face boxes in frame pixels, in its priority order;
- * `faceCursor` rotates which of them get regions when not all fit.
+ * half of the runs left, the first in `tracks` order when there are more), and the next fine
+ * regions of the sweep in the remaining runs. At least half of the runs past the coarse levels go
+ * to the sweep, so every fine region is looked at within `sweepDetections` detections whatever the
+ * number of faces. `tracks` are the stream's face boxes in frame pixels, in priority order
+ * (face-guard.ts: the longest missed first); `faceCursor` starts that order further on (a rotation).
  */
 export function planDetection(
   width: number, height: number, schedule: DetectionSchedule,
