@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FaceDetector, type DetectionResult } from '../../../src/processing/faces/face-detector.js';
+import { FaceDetector, type DetectionResult, type FaceBox } from '../../../src/processing/faces/face-detector.js';
 import { FaceGuard, DEFAULT_GUARD_SETTINGS, type Detector, type FaceFrameOutcome, type FaceGuardSettings } from '../../../src/processing/faces/face-guard.js';
 import { planDetection, type DetectorFrame, type Region } from '../../../src/processing/faces/model-input.js';
 import { backgroundFrame, buildEvalSet, coveredFraction } from '../../../bench/faces/dataset.js';
@@ -129,6 +129,34 @@ describe('the detection schedule of a session', { skip: !datasetAvailable() && '
     }
     return { covered, runs, whole };
   }
+
+  test('when not every tracked face gets a region, the one missed longest gets it first', async () => {
+    // A scripted detector: the guard's scheduling is under test, not the model. Three small faces,
+    // then only A and B are found again: C, missed once, must get the one face region next.
+    const face = (x: number, score: number): FaceBox => ({ x, y: 150, w: 36, h: 36, score });
+    const [A, B, C] = [face(60, 0.9), face(300, 0.8), face(540, 0.7)];
+    const answers = [[A, B, C], [A, B], [A, B, C]];
+    const asked: Region[][] = [];
+    const scripted: Detector = {
+      async detect(_src: DetectorFrame, plan?: number | readonly Region[]): Promise<DetectionResult> {
+        asked.push(typeof plan === 'object' ? [...plan] : []);
+        return { boxes: answers[asked.length - 1] ?? [], inferenceMs: 0, totalMs: 0, provider: 'cpu' };
+      },
+    };
+    let clock = 0;
+    const guard = new FaceGuard('anonymize', () => scripted, { ...DEFAULT_GUARD_SETTINGS, tiles: 1, sweepTiles: 3, runs: 7, minIntervalMs: 0, waitMs: 1000, maxAgeMs: 1000 }, () => clock);
+    for (let i = 0; i < 3; i++) {
+      clock += 100;
+      await guard.apply({ kind: 'rgba', width: W, height: H, data: new Uint8Array(W * H * 4) });
+    }
+    // 7 runs: 4 coarse, 1 face region (half of the 3 left), 2 sweep regions.
+    const faceRegionOf = (regions: Region[]): Region => regions[4]!;
+    const centreX = (r: Region): number => r.x + r.side / 2;
+    assert.equal(asked.length, 3);
+    assert.ok(asked.every((r) => r.length === 7), JSON.stringify(asked.map((r) => r.length)));
+    assert.equal(centreX(faceRegionOf(asked[1]!)), 78); // all found last time: the best score, A
+    assert.equal(centreX(faceRegionOf(asked[2]!)), 558); // C was missed: C, not B
+  });
 
   test('a small face that appears is covered within one sweep, then at every detection, within the run budget', async () => {
     const schedule = { tiles: 1, sweepTiles: 3, runs: 10 };
