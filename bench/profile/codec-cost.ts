@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         const v = rs.map(pick);
         return `${median(v).toFixed(digits)} (${Math.min(...v).toFixed(digits)}-${Math.max(...v).toFixed(digits)})`;
       };
-      console.log(`| ${size} | ${kbps} | ${codec} (${rs[0]!.encoder}, ${encoderThreads(w, h)}) | ${fig((r) => r.encodeMs)} | ${fig((r) => r.decodeMs)} | `
+      console.log(`| ${size} | ${kbps} | ${codec} (${rs[0]!.encoder}, ${encoderThreads(codec, w, h)}) | ${fig((r) => r.encodeMs)} | ${fig((r) => r.decodeMs)} | `
         + `${fig((r) => r.encodeMs + r.decodeMs)} | ${fig((r) => r.psnr, 1)} | ${fig((r) => r.kbpsOut, 0)} |`);
     }
   }

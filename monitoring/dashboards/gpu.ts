@@ -43,6 +43,9 @@ export function gpuDashboard(): dashboard.Dashboard {
       { expr: `sum by (filter) (rate(rtc_faces_per_frame_sum{${NS}}[$__rate_interval])) / sum by (filter) (rate(rtc_faces_per_frame_count{${NS}}[$__rate_interval]))`, legend: '{{filter}} faces per frame' },
       { expr: `sum(rate(rtc_face_frames_covered_whole_total{${NS}}[$__rate_interval])) / sum(rate(rtc_faces_per_frame_count{filter="anonymize",${NS}}[$__rate_interval]))`, legend: 'fraction of anonymize frames covered whole' },
     ], { description: 'Mean faces covered or drawn per frame, and the share of anonymize frames the fail-closed rule covered whole (no detection fresh enough: RTC_FACES_MAX_AGE_MS).', unit: 'short', min: 0 }))
+    .withPanel(timeseriesPanel('Face detector restarts by provider', [
+      { expr: `sum by (provider) (increase(rtc_face_detector_restarts_total{${NS}}[$__rate_interval]))`, legend: '{{provider}}' },
+    ], { description: 'Detectors restarted after their worker died (at most 5 a minute per provider); until the restart, anonymize frames on that provider are covered whole.', unit: 'short', min: 0 }))
 
     .withRow(row('Per GPU (DCGM)'))
     .withPanel(timeseriesPanel('GPU utilisation', [

@@ -61,7 +61,7 @@ function processProgress(s: ProcessSample, total: number): string {
 function settingsOf(o: LoadgenOptions): RunSettings {
   return {
     url: o.url, mode: o.mode, protocol: o.protocol, ...(o.mode === 'webrtc' ? { engine: o.engine, codec: o.codec } : {}), viewers: o.viewers, width: o.width, height: o.height, fps: o.fps, filter: o.filter,
-    iterations: o.iterations, backend: o.backend ?? null, workers: o.workers, spawnRate: o.spawnRate, settleS: o.settleS,
+    iterations: o.iterations, ...(o.style ? { style: o.style } : {}), backend: o.backend ?? null, workers: o.workers, spawnRate: o.spawnRate, settleS: o.settleS,
     connectTimeoutS: o.connectTimeoutS, rate: o.rate ?? null, phases: o.phases,
   };
 }
@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
         session: {
           url: opts.url, protocol: opts.protocol, engine: opts.engine, codec: opts.codec,
           params: {
-            filter: opts.filter, iterations: opts.iterations,
+            filter: opts.filter, iterations: opts.iterations, ...(opts.style ? { style: opts.style } : {}),
             ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.token ? { token: opts.token } : {}),
           },
           width: opts.width, height: opts.height, fps: opts.fps, connectTimeoutMs: opts.connectTimeoutS * 1000, viewers: opts.viewers,
@@ -126,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       report.process = await runProcessLoad({
         url: opts.url, phases: opts.phases, rate: opts.rate, timeoutS: opts.requestTimeoutS, abort: abort.signal, token: opts.token,
-        query: { width: opts.width, height: opts.height, iterations: opts.iterations, filter: opts.filter, ...(opts.backend ? { backend: opts.backend } : {}) },
+        query: { width: opts.width, height: opts.height, iterations: opts.iterations, filter: opts.filter, ...(opts.style ? { style: opts.style } : {}), ...(opts.backend ? { backend: opts.backend } : {}) },
         onSample: (s) => progress.line(processProgress(s, total)),
       });
       table = processSummaryTable(report.process);

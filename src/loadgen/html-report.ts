@@ -136,7 +136,7 @@ export function renderHtmlReport(report: LoadReport): string {
         ['spawn rate', `${st.spawnRate} sessions/s`],
         ...(st.settleS > 0 ? [['settle', `first ${st.settleS} s of each phase left out of its figures`]] : [])] as Array<[string, string]>
       : [['workload', `${st.width}x${st.height}`], ['rate cap', st.rate ? `${st.rate} req/s` : 'none']] as Array<[string, string]>),
-    ['filter', `${st.filter}${st.iterations > 1 ? ` x${st.iterations}` : ''}${st.backend ? ` (backend ${st.backend})` : ''}`],
+    ['filter', `${st.filter}${st.iterations > 1 ? ` x${st.iterations}` : ''}${st.style ? ` (${st.style})` : ''}${st.backend ? ` (backend ${st.backend})` : ''}`],
     ['profile', st.phases.map((p) => `${p.name}: ${p.sessions} for ${p.durationS} s${p.ramp ? ' (ramp)' : ''}`).join('; ')],
   ];
   const objectives = report.objectives.length

@@ -2,7 +2,7 @@
  * Command-line options of the load generator, their defaults, and the help text.
  */
 import os from 'node:os';
-import { MAX_ITERATIONS } from '../protocol/index.js';
+import { ANONYMIZE_STYLES, MAX_ITERATIONS, type AnonymizeStyle } from '../protocol/index.js';
 import { numberArg, oneOfArg, parseCommandLine, parseResolution, stringArg, UsageError } from '../toolkit/args.js';
 import { CLIENT_CODECS, CLIENT_ENGINES, type ClientCodec, type ClientEngine } from './client-media.js';
 import { multiPhaseProfile, parseDuration, parsePhasesArg, readProfileFile, type Phase } from './profile.js';
@@ -25,6 +25,8 @@ export interface LoadgenOptions {
   fps: number;
   filter: string;
   iterations: number;
+  /** How anonymize hides faces (--style); undefined: the server's default. */
+  style: AnonymizeStyle | undefined;
   backend: string | undefined;
   workers: number;
   spawnRate: number;
@@ -82,6 +84,7 @@ Video (webrtc mode)
   --fps N                frames per second sent (default 30)
   --filter NAME          server filter (default blur); aiortc: the video_transform
   --iterations N         filter iterations (default 1; process mode 10)
+  --style blur|pixelate  how anonymize hides faces (rtc-scale, whip, process; default: the server's)
   --backend B            auto|cpu|gpu (rtc-scale only; default: the server's)
   --workers N            worker processes running the sessions (default ${defaultWorkers()})
   --connect-timeout S    offer to first frame back must take less (default 20)
@@ -122,7 +125,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' }, codec: { type: 'string' }, viewers: { type: 'string' },
     sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
     'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
-    iterations: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
+    iterations: { type: 'string' }, style: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
     'connect-timeout': { type: 'string' }, rate: { type: 'string' }, 'request-timeout': { type: 'string' },
     out: { type: 'string' }, 'slo-p95-ms': { type: 'string' }, 'slo-min-fps': { type: 'string' },
     token: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -174,6 +177,8 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
   }
   const iterations = positive('iterations', str('iterations'), true) ?? (mode === 'process' ? 10 : 1);
   if (iterations > MAX_ITERATIONS) throw new UsageError(`--iterations must be at most ${MAX_ITERATIONS}`);
+  const style = str('style') === undefined ? undefined : oneOfArg('style', str('style')!, ANONYMIZE_STYLES);
+  if (style !== undefined && protocol === 'aiortc') throw new UsageError('--style needs --protocol rtc-scale or whip (aiortc has no style)');
   const fps = positive('fps', str('fps'), false) ?? 30;
   if (fps > 120) throw new UsageError('--fps must be at most 120');
 
@@ -190,6 +195,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     fps,
     filter: str('filter') ?? 'blur',
     iterations,
+    style,
     backend: str('backend'),
     workers: positive('workers', str('workers'), true) ?? defaultWorkers(),
     spawnRate: positive('spawn-rate', str('spawn-rate'), false) ?? 2,

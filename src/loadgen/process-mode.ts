@@ -12,7 +12,7 @@ import type { Phase } from './profile.js';
 export interface ProcessRunOptions {
   url: string;
   phases: Phase[];
-  query: { width: number; height: number; iterations: number; filter: string; backend?: string };
+  query: { width: number; height: number; iterations: number; filter: string; style?: string; backend?: string };
   /** Overall requests per second across connections; undefined: as fast as the connections go. */
   rate?: number;
   timeoutS: number;
@@ -66,6 +66,7 @@ export function processUrl(base: string, q: ProcessRunOptions['query']): string 
   u.searchParams.set('height', String(q.height));
   u.searchParams.set('iterations', String(q.iterations));
   u.searchParams.set('filter', q.filter);
+  if (q.style) u.searchParams.set('style', q.style);
   if (q.backend) u.searchParams.set('backend', q.backend);
   return u.toString();
 }

@@ -23,6 +23,8 @@ export interface RunSettings {
   fps: number;
   filter: string;
   iterations: number;
+  /** --style (absent: not given, the server's default). */
+  style?: string;
   backend: string | null;
   workers: number;
   spawnRate: number;

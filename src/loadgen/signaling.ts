@@ -7,7 +7,7 @@
  * WHEP viewers (watchSession) POST to {url}/whep/{sessionId} the same way.
  * A 503 is a rejection (the server is full or draining), reported with its Retry-After.
  */
-import { parseErrorBody, parseRetryAfter, SDP_MEDIA_TYPE } from '../protocol/index.js';
+import { parseErrorBody, parseRetryAfter, SDP_MEDIA_TYPE, type AnonymizeStyle } from '../protocol/index.js';
 
 /** Which server protocol to speak. */
 export type Protocol = 'rtc-scale' | 'aiortc' | 'whip';
@@ -17,6 +17,8 @@ export const PROTOCOLS: readonly Protocol[] = ['rtc-scale', 'aiortc', 'whip'];
 export interface OfferParams {
   filter: string;
   iterations: number;
+  /** How anonymize hides faces (absent: the server's default). */
+  style?: AnonymizeStyle;
   backend?: string;
   /** Bearer token for servers that protect /offer (RTC_AUTH_TOKENS or a JWT). */
   token?: string;
@@ -62,6 +64,7 @@ function baseUrl(url: string): string {
 /** The WHIP endpoint for a base URL and the session's settings. */
 export function whipUrl(base: string, params: OfferParams): string {
   const q = new URLSearchParams({ iterations: String(params.iterations) });
+  if (params.style) q.set('style', params.style);
   if (params.backend) q.set('backend', params.backend);
   return `${baseUrl(base)}/whip/${encodeURIComponent(params.filter)}?${q.toString()}`;
 }
@@ -137,6 +140,7 @@ export async function deleteSession(url: string, sessionId: string, token: strin
 export function offerBody(protocol: Protocol, sdp: string, params: OfferParams): Record<string, unknown> {
   if (protocol === 'aiortc') return { sdp, type: 'offer', video_transform: params.filter };
   const body: Record<string, unknown> = { sdp, type: 'offer', filter: params.filter, iterations: params.iterations };
+  if (params.style) body.style = params.style;
   if (params.backend) body.backend = params.backend;
   return body;
 }

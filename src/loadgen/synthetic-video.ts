@@ -3,6 +3,13 @@
  * chroma gradient that drifts, and a textured box that bounces around. Motion and texture make
  * the VP8 encoder do real work (motion search, residuals), as a camera would, while each frame
  * costs only row copies to produce. The top band is left for the frame stamp (see stamp.ts).
+ *
+ * The picture is also face-free for the face detector (BlazeFace, the `anonymize` filter), so a
+ * load test of that filter measures the filter and not covered stamps: the box's texture is
+ * per-pixel noise (a checkerboard of 8 px squares read as eyes), the luma ramp stays out of the
+ * dark (dark blobs on a bright ground are what the model looks for), and the chroma keeps to blue
+ * and cyan hues (U >= 128, V <= 128), away from skin tones. test/unit/loadgen/synthetic-video.test.ts
+ * runs the real detector on it.
  */
 import { stampBandHeight } from './stamp.js';
 
@@ -18,7 +25,9 @@ export class SyntheticVideo {
   /** The current frame: Y, U, V planes back to back. Rewritten by every call to {@link render}. */
   readonly data: Uint8Array;
   private readonly lumaPattern: Uint8Array;
-  private readonly chromaPattern: Uint8Array;
+  /** U and V patterns: U on the blue side of grey, V on the green side, never the reds of skin. */
+  private readonly uPattern: Uint8Array;
+  private readonly vPattern: Uint8Array;
   private readonly boxTexture: Uint8Array;
   private readonly boxSize: number;
   private readonly seed: number;
@@ -39,18 +48,23 @@ export class SyntheticVideo {
     this.lumaPattern = new Uint8Array(span);
     for (let i = 0; i < span; i++) {
       // Slow ramp plus a fine ripple: gradients alone encode to almost nothing.
-      const ramp = 40 + ((i * 160) / width) % 160;
+      const ramp = 90 + ((i * 110) / width) % 110;
       const ripple = ((i * 37) % 23) - 11;
       this.lumaPattern[i] = Math.max(16, Math.min(235, Math.round(ramp + ripple)));
     }
     const cspan = 2 * cw + ch;
-    this.chromaPattern = new Uint8Array(cspan);
-    for (let i = 0; i < cspan; i++) this.chromaPattern[i] = 128 + Math.round(60 * Math.sin((2 * Math.PI * i) / cw));
+    this.uPattern = new Uint8Array(cspan);
+    this.vPattern = new Uint8Array(cspan);
+    for (let i = 0; i < cspan; i++) {
+      const wave = Math.sin((2 * Math.PI * i) / cw);
+      this.uPattern[i] = 158 + Math.round(30 * wave);
+      this.vPattern[i] = 108 - Math.round(20 * wave);
+    }
     this.boxSize = Math.max(8, Math.floor(Math.min(width, height) / 5));
     this.boxTexture = new Uint8Array(this.boxSize * this.boxSize);
     for (let y = 0; y < this.boxSize; y++) {
       for (let x = 0; x < this.boxSize; x++) {
-        this.boxTexture[y * this.boxSize + x] = ((x >> 3) + (y >> 3)) & 1 ? 220 : 60 + ((x * y) & 31);
+        this.boxTexture[y * this.boxSize + x] = 60 + (pixelHash(x, y) % 161);
       }
     }
   }
@@ -69,12 +83,12 @@ export class SyntheticVideo {
     this.drawBox(t, top);
     const cw = w / 2;
     const ch = h / 2;
-    const cscroll = t % cw;
+    const cscroll = (2 * t) % cw;
     for (let plane = 0; plane < 2; plane++) {
       const base = w * h + plane * cw * ch;
       for (let y = 0; y < ch; y++) {
         const start = (plane ? cw - cscroll : cscroll) + y;
-        data.set(this.chromaPattern.subarray(start, start + cw), base + y * cw);
+        data.set((plane ? this.vPattern : this.uPattern).subarray(start, start + cw), base + y * cw);
       }
     }
     return data;
@@ -94,4 +108,11 @@ export class SyntheticVideo {
     const by = top + bounce(t * 3, rangeY);
     for (let y = 0; y < s; y++) this.data.set(this.boxTexture.subarray(y * s, (y + 1) * s), (by + y) * w + bx);
   }
+}
+
+/** A well-mixed 32-bit hash of a pixel position: texture without structure at any scale. */
+function pixelHash(x: number, y: number): number {
+  let h = Math.imul(x * 374761393 + y * 668265263, 1274126177) >>> 0;
+  h ^= h >>> 15;
+  return h >>> 0;
 }

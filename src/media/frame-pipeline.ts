@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BackendChoice, BackendName } from '../protocol/index.js';
 import { isFaceFilter, isKernelSpec, kernelSpec } from '../processing/filter-spec.js';
-import { DEFAULT_GUARD_SETTINGS, FaceGuard, type FaceFilterMode } from '../processing/faces/face-guard.js';
+import { DEFAULT_GUARD_SETTINGS, FaceGuard, type FaceFilterMode, type FaceGuardSettings } from '../processing/faces/face-guard.js';
 import type { FilterSpec, FrameProcessor, I420Frame } from '../processing/types.js';
 import { LatestFrameSlot } from './latest-frame-slot.js';
 import type { MediaMetrics } from './media-metrics.js';
@@ -15,8 +15,8 @@ import { RateMeter, SampleWindow } from './rolling-stats.js';
 /** Where processors come from: the registry, or a fake in tests. */
 export interface ProcessorSource {
   getWithFallback(choice: BackendChoice): FrameProcessor;
-  /** A face filter for one stream; without it (test fakes) face filters cover whole frames. */
-  createFaceGuard?(mode: FaceFilterMode, backendOf: () => BackendName): FaceGuard;
+  /** A face filter for one stream (`settings` over the server's); without it (test fakes) face filters cover whole frames. */
+  createFaceGuard?(mode: FaceFilterMode, backendOf: () => BackendName, settings?: Partial<FaceGuardSettings>): FaceGuard;
 }
 
 export interface FramePipelineOptions {
@@ -185,9 +185,14 @@ export class FramePipeline {
    */
   private async processFaces(frame: I420Frame, mode: FaceFilterMode): Promise<FrameProcessor> {
     const processor = this.opts.processors.getWithFallback(this.backend);
+    const style = this.filter.style;
     if (this.faceGuard === null || this.faceGuard.mode !== mode) {
       const backendOf = (): BackendName => this.opts.processors.getWithFallback(this.backend).name === 'gpu' ? 'gpu' : 'cpu';
-      this.faceGuard = this.opts.processors.createFaceGuard?.(mode, backendOf) ?? new FaceGuard(mode, () => null, DEFAULT_GUARD_SETTINGS);
+      const own = style ? { style } : {};
+      this.faceGuard = this.opts.processors.createFaceGuard?.(mode, backendOf, own) ?? new FaceGuard(mode, () => null, { ...DEFAULT_GUARD_SETTINGS, ...own });
+    } else if (style && this.faceGuard.settings.style !== style) {
+      // A new style only changes how boxes are hidden: the boxes and the freshness are kept.
+      this.faceGuard.setStyle(style);
     }
     this.outBuf.set(frame.data);
     const outcome = await this.faceGuard.apply({ kind: 'i420', width: frame.width, height: frame.height, data: this.outBuf });

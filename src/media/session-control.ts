@@ -13,7 +13,7 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
 /** What the control channel asks of its session. */
 export interface ControlHandlers {
   /** Apply settings and return the new info; throws a coded error on a bad value. */
-  update(settings: { filter: unknown; iterations: unknown; backend: unknown }): SessionInfo;
+  update(settings: { filter: unknown; iterations: unknown; style: unknown; backend: unknown }): SessionInfo;
   info(): SessionInfo;
   /** Map an error from update() to its API code. */
   errorCode(err: unknown): ErrorCode;
@@ -62,7 +62,7 @@ export class SessionControl {
     switch (m.type) {
       case 'set':
         try {
-          this.send({ type: 'ack', session: this.handlers.update({ filter: m.filter, iterations: m.iterations, backend: m.backend }) });
+          this.send({ type: 'ack', session: this.handlers.update({ filter: m.filter, iterations: m.iterations, style: m.style, backend: m.backend }) });
         } catch (err) {
           this.sendError(this.handlers.errorCode(err), err instanceof Error ? err.message : String(err));
         }

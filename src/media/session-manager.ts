@@ -11,7 +11,7 @@ import type { CapacityEstimator } from './capacity-estimator.js';
 import type { MediaEngine, PeerOptions } from './engine.js';
 import type { MediaMetrics } from './media-metrics.js';
 import { checkOfferSdp, checkStandardOffer } from './sdp.js';
-import { Session, type CloseReason, type SessionInfo, type SessionProcessors } from './session.js';
+import { Session, SessionSettingsError, type CloseReason, type SessionInfo, type SessionProcessors } from './session.js';
 import { Viewer, type ViewerCloseReason, type ViewerInfo } from './viewer.js';
 
 import { NegotiationError } from './engine.js';
@@ -166,6 +166,7 @@ export class SessionManager {
       stallTimeoutMs: this.opts.stallTimeoutMs,
       disconnectGraceMs: this.opts.disconnectGraceMs ?? 3000,
       onClose: (s, reason) => this.onSessionClosed(s, reason),
+      admitFilterChange: (from, to) => this.admitFilterChange(from, to),
       log: this.opts.log,
     });
     try {
@@ -182,6 +183,24 @@ export class SessionManager {
       this.negotiating--;
       this.negotiatingUnits -= units - 1;
       this.countChanged();
+    }
+  }
+
+  /**
+   * A live session's switch from `from` to `to`: admitted when the units it adds (a face filter's
+   * cost minus what the old filter counted) fit the measured load, else SessionSettingsError
+   * AT_CAPACITY and the session keeps its filter. A switch that costs less always passes: its
+   * units are released at once, since every count reads the filter a session runs now.
+   */
+  private admitFilterChange(from: FilterSpec, to: FilterSpec): void {
+    const extra = this.unitsOf(to) - this.unitsOf(from);
+    if (extra <= 0) return;
+    if (!this.opts.capacity.admits(this.unmeasured(), extra)) {
+      const s = this.opts.capacity.snapshot(this.unmeasured());
+      this.opts.log('info', 'filter switch refused: at capacity', { from: from.name, to: to.name });
+      throw new SessionSettingsError('AT_CAPACITY',
+        `the server is at capacity for ${to.name}: it counts ${this.unitsOf(to)} session units (RTC_FACES_SESSION_COST), `
+        + `and the sessions use ${s.processCores} of ${s.cores} cores (target ${s.target}); the session keeps ${from.name}`);
     }
   }
 
@@ -343,7 +362,9 @@ export class SessionManager {
     let mature = 0;
     for (const s of this.sessions.values()) {
       const u = this.unitsOf(s.filter);
-      if (now - s.createdAt.getTime() < WARMUP_MS) young += u; else mature += u;
+      // A session that changed filter warms up again: the new filter's cost is not measured yet.
+      const since = Math.max(s.createdAt.getTime(), s.filterChangedAt);
+      if (now - since < WARMUP_MS) young += u; else mature += u;
     }
     for (const v of this.viewers.values()) if (now - v.createdAt.getTime() < WARMUP_MS) young += w; else mature += w;
     return { young, mature };

@@ -21,12 +21,17 @@ export type CloseReason = 'deleted' | 'datachannel-closed' | WatchdogVerdict | '
 export interface SessionSettings {
   filter?: unknown;
   iterations?: unknown;
+  /** How anonymize hides faces; absent: kept. */
+  style?: unknown;
   backend?: unknown;
 }
 
-/** A setting that cannot be applied; `code` is the API error code, the same over HTTP and the data channel. */
+/**
+ * A setting that cannot be applied; `code` is the API error code, the same over HTTP and the data
+ * channel (AT_CAPACITY: a switch to a filter that costs more than the node has left).
+ */
 export class SessionSettingsError extends Error {
-  constructor(readonly code: 'UNKNOWN_FILTER' | 'INVALID_PARAMETER' | 'BACKEND_UNAVAILABLE', message: string) {
+  constructor(readonly code: 'UNKNOWN_FILTER' | 'INVALID_PARAMETER' | 'BACKEND_UNAVAILABLE' | 'AT_CAPACITY', message: string) {
     super(message);
     this.name = 'SessionSettingsError';
   }
@@ -52,6 +57,11 @@ export interface SessionOptions {
   stallTimeoutMs: number;
   disconnectGraceMs: number;
   onClose: (session: Session, reason: CloseReason) => void;
+  /**
+   * Asked before the filter changes from `from` to `to` (PATCH, data channel): throws
+   * SessionSettingsError('AT_CAPACITY') when the new filter costs more than the node has left.
+   */
+  admitFilterChange?: (from: FilterSpec, to: FilterSpec) => void;
   log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -76,6 +86,7 @@ export class Session {
   private readonly control: SessionControl;
   private readonly watchdog: ConnectionWatchdog;
   private readonly timers: NodeJS.Timeout[] = [];
+  private filterChanged = 0;
 
   constructor(private readonly opts: SessionOptions) {
     this.id = opts.id ?? randomUUID();
@@ -140,6 +151,11 @@ export class Session {
     this.peer = peer;
   }
 
+  /** When the filter last changed name (epoch ms; 0: never): its cost shows in the measured load only after that. */
+  get filterChangedAt(): number {
+    return this.filterChanged;
+  }
+
   /** The filter the session runs now. */
   get filter(): FilterSpec {
     return this.pipeline.filter;
@@ -161,7 +177,7 @@ export class Session {
     const iterations = settings.iterations ?? (settings.filter !== undefined ? 1 : p.filter.iterations);
     let filter: FilterSpec;
     try {
-      filter = makeFilterSpec(name, iterations);
+      filter = makeFilterSpec(name, iterations, settings.style ?? p.filter.style);
     } catch (err) {
       if (err instanceof FilterSpecError) throw new SessionSettingsError(err.code, err.message);
       throw err;
@@ -174,6 +190,10 @@ export class Session {
         if (err instanceof BackendUnavailableError) throw new SessionSettingsError('BACKEND_UNAVAILABLE', err.message);
         throw err;
       }
+    }
+    if (filter.name !== p.filter.name) {
+      this.opts.admitFilterChange?.(p.filter, filter);
+      this.filterChanged = Date.now();
     }
     p.filter = filter;
     p.backend = backend;
@@ -191,6 +211,7 @@ export class Session {
       engine: this.opts.engine,
       filter: this.pipeline.filter.name,
       iterations: this.pipeline.filter.iterations,
+      style: this.pipeline.filter.style ?? null,
       backend: this.pipeline.backend,
       activeBackend: p.activeBackend === 'gpu' ? 'gpu' : 'cpu',
       width: p.width,

@@ -20,8 +20,34 @@ export interface BackendRegistryOptions {
   faces?: Partial<FaceDetectorOptions>;
   /** How face filters cover faces and when they fail closed; defaults when absent. */
   faceGuard?: Partial<FaceGuardSettings>;
+  /** How a crashed face detector is restarted; DEFAULT_DETECTOR_RESTART when absent (tests shorten it). */
+  detectorRestart?: Partial<DetectorRestartPolicy>;
+  /** Called when a crashed face detector is restarted (the restarts metric). */
+  onDetectorRestart?: (provider: OnnxProvider) => void;
   /** Called when something changes that operators must see (GPU missing, lost). */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/**
+ * Restarting a face detector whose worker died: after `baseDelayMs`, doubling with each restart
+ * of the last minute up to `maxDelayMs`, and at most `maxPerMinute` in any minute (a model that
+ * kills its worker on every frame must not spin up a worker after worker). Until the new one is
+ * loaded, detection on that provider is absent: sessions fail closed (whole frames), and a lost
+ * WebGPU detector hands detection to the CPU one.
+ */
+export interface DetectorRestartPolicy {
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxPerMinute: number;
+}
+
+/** The restart policy of a server (docs/processing-backends.md). */
+export const DEFAULT_DETECTOR_RESTART: DetectorRestartPolicy = { baseDelayMs: 500, maxDelayMs: 30_000, maxPerMinute: 5 };
+
+/** A face detector slot: loading (a promise) or loaded; `ready` is null while loading, after a failed load and after a crash. */
+interface DetectorEntry {
+  ready: FaceDetector | null;
+  loading: Promise<FaceDetector | null>;
 }
 
 /** Backends a server runs; the reference is for tests only (it blocks the event loop). */
@@ -47,8 +73,15 @@ export class BackendRegistry {
   private gpu: GpuProcessor | null = null;
   private readonly lostListeners: Array<(reason: string) => void> = [];
   /** Face detectors by provider: loading (a promise) or loaded; created on first use. */
-  private readonly detectors = new Map<OnnxProvider, { ready: FaceDetector | null; loading: Promise<FaceDetector | null> }>();
+  private readonly detectors = new Map<OnnxProvider, DetectorEntry>();
   private readonly detectorReasons = new Map<OnnxProvider, string>();
+  private restartPolicy: DetectorRestartPolicy = DEFAULT_DETECTOR_RESTART;
+  private onDetectorRestart: (provider: OnnxProvider) => void = () => {};
+  /** Per provider: when its detector was restarted within the last minute (at most maxPerMinute entries). */
+  private readonly restarts = new Map<OnnxProvider, number[]>();
+  private readonly restartTimers = new Map<OnnxProvider, NodeJS.Timeout>();
+  /** Restarts done since start, per provider (tests, logs). */
+  readonly detectorRestarts = new Map<OnnxProvider, number>();
   private faceOptions: Partial<FaceDetectorOptions> = {};
   private guardSettings: FaceGuardSettings = DEFAULT_GUARD_SETTINGS;
   private closed = false;
@@ -61,6 +94,8 @@ export class BackendRegistry {
     const reg = new BackendRegistry(options.backend, log);
     reg.faceOptions = options.faces ?? {};
     reg.guardSettings = { ...DEFAULT_GUARD_SETTINGS, ...options.faceGuard };
+    reg.restartPolicy = { ...DEFAULT_DETECTOR_RESTART, ...options.detectorRestart };
+    if (options.onDetectorRestart) reg.onDetectorRestart = options.onDetectorRestart;
     reg.processors.set('cpu', await CpuProcessor.create({ workers: options.cpuWorkers }));
 
     if (options.backend !== 'cpu') {
@@ -153,13 +188,17 @@ export class BackendRegistry {
     return new FaceGuard(mode, source, { ...this.guardSettings, ...settings });
   }
 
-  /** The face detector for a backend, waiting for it to load (/process); null when none can run. */
+  /**
+   * The face detector for a backend, waiting for it to load (/process); null when none can run,
+   * or while a crashed one waits for its restart (the caller fails closed).
+   */
   async faceDetectorReady(backend: BackendName): Promise<FaceDetector | null> {
+    const working = (d: FaceDetector | null): FaceDetector | null => (d && d.broken === null ? d : null);
     if (backend === 'gpu' && this.processors.has('gpu')) {
-      const gpu = await this.loadDetector('webgpu').loading;
+      const gpu = working(await this.loadDetector('webgpu').loading);
       if (gpu) return gpu;
     }
-    return this.loadDetector('cpu').loading;
+    return working(await this.loadDetector('cpu').loading);
   }
 
   /** Providers whose detector loaded, and why the others did not (for /backends and logs). */
@@ -169,11 +208,12 @@ export class BackendRegistry {
     }));
   }
 
-  private loadDetector(provider: OnnxProvider): { ready: FaceDetector | null; loading: Promise<FaceDetector | null> } {
+  private loadDetector(provider: OnnxProvider, restart = false): DetectorEntry {
     let entry = this.detectors.get(provider);
     if (entry) return entry;
-    const e: { ready: FaceDetector | null; loading: Promise<FaceDetector | null> } = { ready: null, loading: Promise.resolve(null) };
-    e.loading = FaceDetector.create(provider, this.faceOptions).then(
+    const e: DetectorEntry = { ready: null, loading: Promise.resolve(null) };
+    const options = { ...this.faceOptions, onBroken: (_p: OnnxProvider, why: string) => this.detectorBroken(provider, e, why) };
+    e.loading = FaceDetector.create(provider, options).then(
       async (d) => {
         // Closed or GPU lost while loading: this detector is not wanted any more.
         if (this.closed || this.detectors.get(provider) !== e) {
@@ -181,19 +221,60 @@ export class BackendRegistry {
           return null;
         }
         e.ready = d;
-        this.log('info', `face detector loaded on ${provider}`);
+        this.detectorReasons.delete(provider);
+        this.log('info', `face detector ${restart ? 're' : ''}loaded on ${provider}`);
         return d;
       },
       (err: unknown) => {
         const reason = err instanceof Error ? err.message : String(err);
         this.detectorReasons.set(provider, reason);
         this.log(provider === 'cpu' ? 'error' : 'warn', `face detector on ${provider} failed to load (${reason}); ${provider === 'cpu' ? 'face filters cover whole frames' : 'detecting on CPU'}`);
+        // A restart that fails to load is tried again, within the same bounds; a first load is not
+        // (the model or the provider cannot run here).
+        if (restart && !this.closed && this.detectors.get(provider) === e) this.scheduleRestart(provider, e);
         return null;
       },
     );
     entry = e;
     this.detectors.set(provider, entry);
     return entry;
+  }
+
+  /** The worker of `entry`'s detector died: detection there is absent until a restart replaces it. */
+  private detectorBroken(provider: OnnxProvider, entry: DetectorEntry, why: string): void {
+    if (this.closed || this.detectors.get(provider) !== entry) return;
+    entry.ready = null;
+    this.detectorReasons.set(provider, `crashed: ${why}`);
+    this.log('error', `face detector on ${provider} crashed (${why}); ${provider === 'cpu' ? 'face filters cover whole frames' : 'detecting on CPU'} until it is restarted`);
+    this.scheduleRestart(provider, entry);
+  }
+
+  /** Replace `entry`'s detector after the backoff, within maxPerMinute restarts a minute. */
+  private scheduleRestart(provider: OnnxProvider, entry: DetectorEntry): void {
+    if (this.restartTimers.has(provider)) return;
+    const now = Date.now();
+    const recent = (this.restarts.get(provider) ?? []).filter((t) => now - t < 60_000);
+    this.restarts.set(provider, recent);
+    const { baseDelayMs, maxDelayMs, maxPerMinute } = this.restartPolicy;
+    let delay = Math.min(maxDelayMs, baseDelayMs * 2 ** recent.length);
+    // At the limit: wait until the oldest restart of the minute leaves the window.
+    if (recent.length >= maxPerMinute) {
+      delay = Math.max(delay, recent[0]! + 60_000 - now);
+      this.log('warn', `face detector on ${provider}: ${recent.length} restarts in the last minute; the next in ${Math.round(delay / 1000)} s`);
+    }
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(provider);
+      if (this.closed || this.detectors.get(provider) !== entry) return;
+      recent.push(Date.now());
+      this.detectorRestarts.set(provider, (this.detectorRestarts.get(provider) ?? 0) + 1);
+      this.onDetectorRestart(provider);
+      this.log('info', `restarting the face detector on ${provider} (restart ${recent.length} in the last minute)`);
+      this.detectors.delete(provider);
+      void entry.loading.then((d) => d?.close()).catch(() => {});
+      this.loadDetector(provider, true);
+    }, delay);
+    timer.unref();
+    this.restartTimers.set(provider, timer);
   }
 
   /** Listen for the GPU going away (sessions then continue on CPU). */
@@ -219,6 +300,8 @@ export class BackendRegistry {
   /** Close every processor. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.restartTimers.values()) clearTimeout(t);
+    this.restartTimers.clear();
     const all = [...this.processors.values()];
     this.processors.clear();
     this.gpu = null;

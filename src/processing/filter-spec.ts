@@ -2,7 +2,7 @@
  * Parsing and validation of filter requests, shared by the HTTP routes, the data channel and
  * the processors. The exact arithmetic of each filter is documented in reference/kernels.ts.
  */
-import { FILTER_NAMES, isFaceFilter, isFilterName, MAX_ITERATIONS, type FilterName } from '../protocol/index.js';
+import { badStyleMessage, FILTER_NAMES, isAnonymizeStyle, isFaceFilter, isFilterName, MAX_ITERATIONS, type FilterName } from '../protocol/index.js';
 import type { FilterSpec, KernelFilterSpec } from './types.js';
 
 export { isFaceFilter, isFilterName, MAX_ITERATIONS };
@@ -20,8 +20,11 @@ export class FilterSpecError extends RangeError {
   }
 }
 
-/** Build a FilterSpec; throws FilterSpecError (a RangeError) with a readable message on a bad name or count. */
-export function makeFilterSpec(name: unknown, iterations: unknown = 1): FilterSpec {
+/**
+ * Build a FilterSpec; throws FilterSpecError (a RangeError) with a readable message on a bad name,
+ * count or style. `style` undefined leaves it out (the server's default applies).
+ */
+export function makeFilterSpec(name: unknown, iterations: unknown = 1, style?: unknown): FilterSpec {
   if (!isFilterName(name)) {
     throw new FilterSpecError('UNKNOWN_FILTER', `unknown filter ${JSON.stringify(name)}; expected one of ${FILTER_NAMES.join(', ')}`);
   }
@@ -29,7 +32,8 @@ export function makeFilterSpec(name: unknown, iterations: unknown = 1): FilterSp
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_ITERATIONS) {
     throw new FilterSpecError('INVALID_PARAMETER', `iterations must be an integer from 1 to ${MAX_ITERATIONS}, got ${JSON.stringify(iterations)}`);
   }
-  return { name, iterations: n };
+  if (style !== undefined && !isAnonymizeStyle(style)) throw new FilterSpecError('INVALID_PARAMETER', badStyleMessage(style));
+  return style === undefined ? { name, iterations: n } : { name, iterations: n, style };
 }
 
 /** True when a FrameProcessor runs the filter (an image kernel, not a face filter). */

@@ -8,7 +8,7 @@
  * The /process workload runs on RGBA8 images (4 bytes a pixel, row-major, no padding).
  */
 
-import type { FilterName, KernelFilterName } from '../protocol/index.js';
+import type { AnonymizeStyle, FilterName, KernelFilterName } from '../protocol/index.js';
 
 /** Every filter name, and the kernels every backend implements bit-exact: the protocol's names. */
 export { FILTER_NAMES, KERNEL_FILTER_NAMES, FACE_FILTER_NAMES, isFaceFilter, type FilterName, type KernelFilterName, type FaceFilterName } from '../protocol/index.js';
@@ -17,6 +17,8 @@ export { FILTER_NAMES, KERNEL_FILTER_NAMES, FACE_FILTER_NAMES, isFaceFilter, typ
 export interface FilterSpec {
   readonly name: FilterName;
   readonly iterations: number;
+  /** How `anonymize` hides faces; absent: the server's default (RTC_FACES_STYLE). Other filters ignore it. */
+  readonly style?: AnonymizeStyle;
 }
 
 /** A filter a FrameProcessor runs: one of the image kernels (face filters run in faces/). */

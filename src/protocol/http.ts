@@ -1,5 +1,5 @@
 /** The bodies of the HTTP API that clients read and send (docs/protocol.md; errors in errors.ts). */
-import type { BackendChoice, BackendName, FilterName, MediaEngineName } from './names.js';
+import type { AnonymizeStyle, BackendChoice, BackendName, FilterName, MediaEngineName } from './names.js';
 import type { SessionInfo } from './session-info.js';
 
 /** One backend in GET /backends. */
@@ -97,6 +97,8 @@ export interface OfferRequest {
   type: 'offer';
   filter?: FilterName;
   iterations?: number;
+  /** How `anonymize` hides faces (default: the server's RTC_FACES_STYLE). */
+  style?: AnonymizeStyle;
   backend?: BackendChoice;
 }
 

@@ -4,17 +4,22 @@
  * Each side validates what it receives with the decoder here and never trusts a field unchecked.
  */
 import { parseErrorBody, type ErrorCode, type ErrorDetail } from './errors.js';
-import { isBackendChoice, isFilterName, MAX_ITERATIONS, type BackendChoice, type FilterName } from './names.js';
+import { badStyleMessage, isAnonymizeStyle, isBackendChoice, isFilterName, MAX_ITERATIONS, type AnonymizeStyle, type BackendChoice, type FilterName } from './names.js';
 import { parseSessionInfo, SessionInfoError, type SessionInfo } from './session-info.js';
 
 /** Longest message either side accepts, in UTF-16 code units of the JSON text. */
 export const MAX_MESSAGE_CHARS = 4096;
 
-/** Change filter, iterations or backend; fields left out keep their value (a new filter resets iterations to 1). */
+/**
+ * Change filter, iterations, style or backend; fields left out keep their value (a new filter
+ * resets iterations to 1; the style is kept).
+ */
 export interface SetMessage {
   type: 'set';
   filter?: FilterName;
   iterations?: number;
+  /** How `anonymize` hides faces. */
+  style?: AnonymizeStyle;
   backend?: BackendChoice;
 }
 
@@ -116,6 +121,10 @@ export function parseClientMessage(value: unknown): Decoded<ClientMessage> {
           return fail('INVALID_PARAMETER', `iterations must be an integer from 1 to ${MAX_ITERATIONS}, got ${JSON.stringify(value.iterations)}`);
         }
         msg.iterations = n;
+      }
+      if (value.style !== undefined) {
+        if (!isAnonymizeStyle(value.style)) return fail('INVALID_PARAMETER', badStyleMessage(value.style));
+        msg.style = value.style;
       }
       if (value.backend !== undefined) {
         if (!isBackendChoice(value.backend)) {

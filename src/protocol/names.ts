@@ -18,6 +18,13 @@ export type FilterName = (typeof FILTER_NAMES)[number];
 /** The most iterations any request may ask for: bounds the work of one call. */
 export const MAX_ITERATIONS = 50;
 
+/**
+ * How `anonymize` hides a face (the filter's `style` parameter): a strong blur or coarse blocks.
+ * Other filters accept and ignore it, as the filters that do not iterate ignore `iterations`.
+ */
+export const ANONYMIZE_STYLES = ['blur', 'pixelate'] as const;
+export type AnonymizeStyle = (typeof ANONYMIZE_STYLES)[number];
+
 /** The backends a server serves with (`activeBackend`, `/backends`, `/process` results). */
 export const BACKEND_NAMES = ['gpu', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -33,6 +40,16 @@ export type MediaEngineName = (typeof MEDIA_ENGINE_NAMES)[number];
 /** True when `v` is one of the filter names. */
 export function isFilterName(v: unknown): v is FilterName {
   return typeof v === 'string' && (FILTER_NAMES as readonly string[]).includes(v);
+}
+
+/** True when `v` is an anonymize style (blur, pixelate). */
+export function isAnonymizeStyle(v: unknown): v is AnonymizeStyle {
+  return typeof v === 'string' && (ANONYMIZE_STYLES as readonly string[]).includes(v);
+}
+
+/** The error text for a `style` that is not one: the same over HTTP and the data channel. */
+export function badStyleMessage(v: unknown): string {
+  return `style must be one of ${ANONYMIZE_STYLES.join(', ')}, got ${JSON.stringify(v)}`;
 }
 
 /** True when `name` is a face filter (runs the detector, not a kernel). */

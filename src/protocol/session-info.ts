@@ -2,7 +2,7 @@
  * What a server tells about one session: GET /sessions, GET/PATCH /sessions/:id, and the `ack`
  * and `stats` messages of the data channel all carry this object.
  */
-import { isBackendChoice, isBackendName, isFilterName, isMediaEngineName, MAX_ITERATIONS, type BackendChoice, type BackendName, type FilterName, type MediaEngineName } from './names.js';
+import { isAnonymizeStyle, isBackendChoice, isBackendName, isFilterName, isMediaEngineName, MAX_ITERATIONS, type AnonymizeStyle, type BackendChoice, type BackendName, type FilterName, type MediaEngineName } from './names.js';
 
 export const SESSION_STATES = ['connecting', 'live', 'closed'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
@@ -42,6 +42,8 @@ export interface SessionInfo extends MediaStats {
   createdAt: string;
   filter: FilterName;
   iterations: number;
+  /** How `anonymize` hides faces in this session (null: a server from before the parameter). */
+  style: AnonymizeStyle | null;
   /** What the client asked for. */
   backend: BackendChoice;
   /** The backend that processed the latest frame (differs from `backend` after auto or a GPU fallback). */
@@ -134,6 +136,8 @@ export function parseSessionInfo(v: unknown): SessionInfo {
   if (!isCount(o.iterations) || o.iterations < 1 || o.iterations > MAX_ITERATIONS) {
     throw new SessionInfoError(`iterations must be an integer from 1 to ${MAX_ITERATIONS}`);
   }
+  const style = o.style === undefined || o.style === null ? null : o.style;
+  if (style !== null && !isAnonymizeStyle(style)) throw new SessionInfoError('style must be blur, pixelate or null');
   if (!isBackendChoice(o.backend)) throw new SessionInfoError('backend must be auto, gpu or cpu');
   if (!isBackendName(o.activeBackend)) throw new SessionInfoError('activeBackend must be gpu or cpu');
   const engine = o.engine === undefined ? 'libwebrtc' : o.engine;
@@ -154,6 +158,7 @@ export function parseSessionInfo(v: unknown): SessionInfo {
     createdAt: o.createdAt,
     filter: o.filter,
     iterations: o.iterations,
+    style,
     backend: o.backend,
     activeBackend: o.activeBackend,
     engine,

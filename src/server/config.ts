@@ -8,7 +8,7 @@ import type { PodIdentity } from '../cluster/pod-deletion-cost.js';
 import { AdvertiseUrlError, parseAdvertiseUrl, type ReplicaAddress } from '../cluster/session-ids.js';
 import { MEDIA_SETTINGS, type NumericSetting } from '../media/media-settings.js';
 import { BACKEND_CHOICES, MEDIA_ENGINE_NAMES, type MediaEngineName } from '../protocol/index.js';
-import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../processing/faces/redact.js';
+import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../protocol/index.js';
 
 export type BackendSetting = (typeof BACKEND_CHOICES)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -98,7 +98,7 @@ export interface Config {
   authOperatorScope: string;
   /** Longest a JWT may still be valid for (exp - now); longer-lived ones are refused. */
   authJwtMaxTtlS: number;
-  /** Face filters: how anonymize hides a face (RTC_FACES_STYLE). */
+  /** Face filters: how anonymize hides a face unless a session or request chooses its own `style` (RTC_FACES_STYLE). */
   facesStyle: AnonymizeStyle;
   /** Face filters: lowest detector score that counts as a face. */
   facesMinScore: number;

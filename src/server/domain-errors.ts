@@ -19,6 +19,7 @@ const ADMISSION_CODES = { draining: 'DRAINING', capacity: 'AT_CAPACITY', resourc
 /** The API error `err` answers with, or null when it is not a known domain error (then it is a 500). */
 export function apiErrorFor(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
+  if (err instanceof SessionSettingsError && err.code === 'AT_CAPACITY') return new ApiError(err.code, err.message, { retryAfterS: OFFER_RETRY_AFTER_S });
   if (err instanceof FilterSpecError || err instanceof SessionSettingsError) return new ApiError(err.code, err.message);
   if (err instanceof BackendUnavailableError) return new ApiError('BACKEND_UNAVAILABLE', err.message);
   if (err instanceof InvalidSdpError || err instanceof NegotiationError) return new ApiError('INVALID_SDP', err.message);

@@ -152,6 +152,13 @@ export class Metrics implements MediaMetrics {
     registers: [this.registry],
   });
 
+  readonly faceDetectorRestarts = new client.Counter({
+    name: 'rtc_face_detector_restarts_total',
+    help: 'Face detectors restarted after their worker died, by execution provider (cpu, webgpu)',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   /** Where rtc_media_packets_dropped_total reads its counts (the media engine's, set once it exists). */
   mediaDropSource: () => Record<string, number> = () => ({});
 

@@ -4,6 +4,7 @@
  */
 import { makeFilterSpec } from '../processing/filter-spec.js';
 import type { FilterSpec } from '../processing/types.js';
+import type { AnonymizeStyle } from '../protocol/index.js';
 import { parseBackendChoice } from '../media/session.js';
 import type { ServingBackend } from '../processing/backend-registry.js';
 import { ApiError } from './errors.js';
@@ -30,9 +31,14 @@ export function intParam(params: Params, name: string, def: number, min: number,
   return v;
 }
 
-/** The filter named by `filter` (or aiortc's `video_transform`) with `iterations`; throws FilterSpecError (mapped in domain-errors.ts). */
-export function filterParam(params: Params, defName: string, defIterations: number): FilterSpec {
-  return makeFilterSpec(params.filter ?? params.video_transform ?? defName, params.iterations ?? defIterations);
+/**
+ * The filter named by `filter` (or aiortc's `video_transform`) with `iterations` and `style`
+ * (`defStyle` when absent: the server's RTC_FACES_STYLE); throws FilterSpecError (mapped in
+ * domain-errors.ts).
+ */
+export function filterParam(params: Params, defName: string, defIterations: number, defStyle?: AnonymizeStyle): FilterSpec {
+  const style = params.style === undefined || params.style === '' ? defStyle : params.style;
+  return makeFilterSpec(params.filter ?? params.video_transform ?? defName, params.iterations ?? defIterations, style);
 }
 
 /** The backend asked for (auto, cpu, gpu); throws SessionSettingsError (mapped in domain-errors.ts). */

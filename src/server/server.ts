@@ -52,6 +52,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       minIntervalMs: config.facesDetectIntervalMs,
       tiles: config.facesTiles,
     },
+    onDetectorRestart: (provider) => metrics.faceDetectorRestarts.inc({ provider }),
     log: (level, msg) => log[level](msg),
   });
 

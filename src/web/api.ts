@@ -184,7 +184,7 @@ export function getSession(id: string, signal?: AbortSignal): Promise<SessionInf
   return request<SessionInfo>(`/sessions/${encodeURIComponent(id)}`, signal ? { signal } : undefined);
 }
 
-/** PATCH /sessions/:id: change filter, iterations or backend (a WHIP session has no data channel). */
+/** PATCH /sessions/:id: change filter, iterations, style or backend (a WHIP session has no data channel). */
 export function patchSession(id: string, settings: Record<string, unknown>): Promise<SessionInfo> {
   return request<SessionInfo>(`/sessions/${encodeURIComponent(id)}`, {
     method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings),

@@ -2,7 +2,7 @@
  * "Live camera": camera → stamped canvas → WebRTC → server filter → processed video back, side by
  * side with what was sent, with per-second stats, a latency chart and clear connection states.
  */
-import { FILTER_NAMES, percentile, type BackendChoice, type BackendInfo, type FilterName, type SessionInfo } from '../protocol/index.js';
+import { ANONYMIZE_STYLES, FILTER_NAMES, percentile, type AnonymizeStyle, type BackendChoice, type BackendInfo, type FilterName, type SessionInfo } from '../protocol/index.js';
 import { ApiRequestError } from './api.js';
 import { LatencyChart } from './charts.js';
 import { byId, fmtMs, h } from './dom.js';
@@ -81,6 +81,8 @@ export class LivePanel {
   private readonly reconnectBtn = byId('live-reconnect', HTMLButtonElement);
   private readonly filterSel = byId('live-filter', HTMLSelectElement);
   private readonly iterInput = byId('live-iterations', HTMLInputElement);
+  /** How anonymize hides faces (the filter's `style` parameter). */
+  private readonly styleSel = byId('live-style', HTMLSelectElement);
   private readonly backendSel = byId('live-backend', HTMLSelectElement);
   private readonly sizeSel = byId('live-size', HTMLSelectElement);
   /** JSON /offer, or WHIP to publish and WHEP to watch; applies from the next connect. */
@@ -92,6 +94,7 @@ export class LivePanel {
 
   constructor() {
     for (const f of FILTER_NAMES) this.filterSel.append(h('option', f === 'invert' ? { value: f, selected: '' } : { value: f }, f));
+    for (const s of ANONYMIZE_STYLES) this.styleSel.append(h('option', s === 'blur' ? { value: s, selected: '' } : { value: s }, s));
     this.latency = new LatencyChart(byId('latency-chart', HTMLDivElement));
     this.startBtn.addEventListener('click', () => void this.start());
     this.stopBtn.addEventListener('click', () => this.stop());
@@ -99,8 +102,10 @@ export class LivePanel {
     const apply = () => this.applySettings();
     this.filterSel.addEventListener('change', apply);
     this.iterInput.addEventListener('change', apply);
+    this.styleSel.addEventListener('change', apply);
     this.backendSel.addEventListener('change', apply);
     window.addEventListener('pagehide', () => this.session?.close());
+    this.dimUnused(this.settings());
     this.render('idle', 'Press Start camera: your camera is sent to the server, filtered there, and shown back here.');
   }
 
@@ -120,6 +125,7 @@ export class LivePanel {
     return {
       filter: this.filterSel.value as FilterName,
       iterations: Math.min(50, Math.max(1, Math.round(Number(this.iterInput.value) || 1))),
+      style: this.styleSel.value as AnonymizeStyle,
       backend: this.backendSel.value as BackendChoice,
     };
   }
@@ -228,9 +234,15 @@ export class LivePanel {
     tick();
   }
 
+  /** Grey out the parameters the chosen filter ignores (iterations: blur, sharpen; style: anonymize). */
+  private dimUnused(s: LiveSettings): void {
+    this.iterInput.closest('label')?.classList.toggle('is-dimmed', s.filter !== 'blur' && s.filter !== 'sharpen');
+    this.styleSel.closest('label')?.classList.toggle('is-dimmed', s.filter !== 'anonymize');
+  }
+
   private applySettings(): void {
     const s = this.settings();
-    this.iterInput.closest('label')?.classList.toggle('is-dimmed', s.filter !== 'blur' && s.filter !== 'sharpen');
+    this.dimUnused(s);
     if (this.session && this.state === 'live') {
       if (!this.session.set(s)) this.flash('Not connected: the change applies when you reconnect.');
     }
@@ -297,7 +309,8 @@ export class LivePanel {
     this.setStat('resolution', `${size(rtc.sentWidth, rtc.sentHeight)} → ${size(rtc.receivedWidth, rtc.receivedHeight)}`);
     this.setStat('codec', rtc.codec ?? srv?.codec ?? '–');
     this.setStat('loss', rtc.lossPercent === null ? '–' : `${rtc.lossPercent.toFixed(1)} % (${rtc.packetsLost} total)`);
-    this.setStat('backend', srv ? `${srv.activeBackend} · ${srv.filter}${srv.filter === 'blur' || srv.filter === 'sharpen' ? ` x${srv.iterations}` : ''}` : '–');
+    const param = srv?.filter === 'blur' || srv?.filter === 'sharpen' ? ` x${srv.iterations}` : srv?.filter === 'anonymize' && srv.style ? ` (${srv.style})` : '';
+    this.setStat('backend', srv ? `${srv.activeBackend} · ${srv.filter}${param}` : '–');
     this.setStat('dropped', srv ? `${srv.framesDropped} of ${srv.framesReceived}` : '–');
     this.setStat('stamps', readable === null ? '–' : `${readable} %`);
     // Face filters: what the detector found beside the video, and how often it failed closed.

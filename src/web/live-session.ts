@@ -9,7 +9,7 @@
  *   /sessions/:id, server figures by polling GET /sessions/:id, and the end by DELETE.
  */
 import {
-  decodeServerMessage, encodeMessage, type BackendChoice, type ClientMessage, type FilterName, type IceServer, type SessionInfo,
+  decodeServerMessage, encodeMessage, type AnonymizeStyle, type BackendChoice, type ClientMessage, type FilterName, type IceServer, type SessionInfo,
 } from '../protocol/index.js';
 import { deleteResource, getIceServers, getSession, patchSession, postOffer, postSdp } from './api.js';
 
@@ -19,6 +19,8 @@ export type Signalling = 'offer' | 'whip';
 export interface LiveSettings {
   filter: FilterName;
   iterations: number;
+  /** How anonymize hides faces. */
+  style: AnonymizeStyle;
   backend: BackendChoice;
 }
 
@@ -137,7 +139,7 @@ export class LiveSession {
     pc.onconnectionstatechange = () => this.onConnectionState();
     await pc.setLocalDescription(await pc.createOffer());
     await waitForGathering(pc);
-    const q = new URLSearchParams({ iterations: String(settings.iterations), backend: settings.backend });
+    const q = new URLSearchParams({ iterations: String(settings.iterations), style: settings.style, backend: settings.backend });
     const whip = await postSdp(`/whip/${encodeURIComponent(settings.filter)}?${q.toString()}`, pc.localDescription?.sdp ?? '');
     this.resources.push(whip.location);
     this.sessionId = whip.location.split('/').pop() ?? null;
@@ -169,7 +171,7 @@ export class LiveSession {
     }, CONNECT_TIMEOUT_MS);
   }
 
-  /** Ask the server to switch filter, iterations or backend; the answer comes as onServerInfo(…, 'ack'). */
+  /** Ask the server to switch filter, iterations, style or backend; the answer comes as onServerInfo(…, 'ack'). */
   set(settings: Partial<LiveSettings>): boolean {
     if (this.signalling === 'whip') {
       if (this.sessionId === null || this.closed) return false;

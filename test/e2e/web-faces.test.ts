@@ -1,7 +1,9 @@
 /**
  * The web page with a face on camera: Chromium's fake camera plays a .y4m of the astronaut photo
  * (python3-skimage), the page goes live with `anonymize`, and beside the video it shows the faces
- * the server found and the frames it covered whole.
+ * the server found and the frames it covered whole. The Style control beside the filter list is
+ * the session's style: chosen before the start it goes in the offer, changed live it goes over
+ * the data channel, and the server's session reports it.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -59,8 +61,35 @@ describe('the web page with anonymize', { skip: !datasetAvailable() && 'python3-
     }
     assert.match(faces, /^[1-9]\d* · (\d|none)/, `faces stat: ${faces}`);
     assert.match((await page.locator('[data-stat="faces-whole"]').textContent()) ?? '', /^\d+ of \d+$/);
-    assert.match((await page.locator('[data-stat="backend"]').textContent()) ?? '', /anonymize/);
+    assert.match((await page.locator('[data-stat="backend"]').textContent()) ?? '', /anonymize \(blur\)/);
     await screenshotBoth(page, 'web-faces-anonymize');
+    await page.close();
+  });
+
+  test('the Style control sets the session style, in the offer and live', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${srv.url}/app`);
+    await page.evaluate('window.rtcApp.ready');
+    assert.equal(await page.locator('#live-style').evaluate((el) => el.closest('label')?.classList.contains('is-dimmed')), true, 'dimmed while the filter is not anonymize');
+    await page.selectOption('#live-size', '240p');
+    await page.selectOption('#live-filter', 'anonymize');
+    await page.selectOption('#live-style', 'pixelate');
+    assert.equal(await page.locator('#live-style').evaluate((el) => el.closest('label')?.classList.contains('is-dimmed')), false);
+    await page.click('#live-start');
+    const styles = async (): Promise<Array<string | null>> => {
+      const body = await (await fetch(`${srv.url}/sessions`)).json() as { sessions: Array<{ style: string | null }> };
+      return body.sessions.map((x) => x.style);
+    };
+    const waitFor = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+      for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) if (await ok()) return;
+      assert.fail(`${what}: sessions ${JSON.stringify(await styles())}, stat ${await page.locator('[data-stat="backend"]').textContent()}`);
+    };
+    await waitFor('pixelate in the offer', async () => (await styles()).includes('pixelate')
+      && /anonymize \(pixelate\)/.test((await page.locator('[data-stat="backend"]').textContent()) ?? ''));
+    await screenshotBoth(page, 'web-faces-pixelate');
+    await page.selectOption('#live-style', 'blur');
+    await waitFor('blur over the data channel', async () => (await styles()).includes('blur')
+      && /anonymize \(blur\)/.test((await page.locator('[data-stat="backend"]').textContent()) ?? ''));
     await page.close();
   });
 });

@@ -45,6 +45,8 @@ export interface FaceDetectorOptions {
   maxPending: number;
   /** Called after every model run with its duration in seconds (the metrics histogram). */
   onInference?: (provider: OnnxProvider, seconds: number) => void;
+  /** Called once when the worker dies (not when the detector is closed): its owner replaces the detector. */
+  onBroken?: (provider: OnnxProvider, reason: string) => void;
 }
 
 /** Default tuning: the values config.ts documents as defaults. */
@@ -89,7 +91,7 @@ export class FaceDetector {
   private nextId = 1;
   private readonly waiting = new Map<number, Pending>();
   private closed = false;
-  private broken: string | null = null;
+  private brokenWhy: string | null = null;
 
   private constructor(private readonly worker: Worker, readonly provider: OnnxProvider, private readonly opts: FaceDetectorOptions) {
     worker.on('message', (m: FaceWorkerMessage) => {
@@ -101,9 +103,12 @@ export class FaceDetector {
       else p.reject(new Error(`face detector (${provider}): ${m.error}`));
     });
     const fail = (why: string): void => {
-      this.broken = why;
+      // The first cause only: a worker that throws also exits.
+      if (this.brokenWhy !== null) return;
+      this.brokenWhy = why;
       for (const p of this.waiting.values()) p.reject(new Error(`face detector (${provider}) ${why}`));
       this.waiting.clear();
+      if (!this.closed) opts.onBroken?.(provider, why);
     };
     worker.on('error', (err) => fail(`worker failed: ${err.message}`));
     worker.on('exit', (code) => fail(`worker exited (${code})`));
@@ -137,6 +142,19 @@ export class FaceDetector {
     return new FaceDetector(worker, provider, { ...DEFAULT_DETECTOR_OPTIONS, ...opts });
   }
 
+  /**
+   * Why the detector cannot work any more (its worker died, or it was closed); null while it
+   * works. A broken detector stays broken: the backend registry replaces it.
+   */
+  get broken(): string | null {
+    return this.brokenWhy;
+  }
+
+  /** Test hook: end the worker as a crash would (every detection then fails, and `onBroken` is called). */
+  async crashWorkerForTest(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   /** Detections waiting or running now. */
   get inFlight(): number {
     return this.pendingCount;
@@ -149,7 +167,7 @@ export class FaceDetector {
    */
   detect(src: DetectorFrame, tiles = this.opts.tiles): Promise<DetectionResult> {
     if (this.closed) return Promise.reject(new Error('face detector is closed'));
-    if (this.broken !== null) return Promise.reject(new Error(`face detector (${this.provider}) ${this.broken}`));
+    if (this.brokenWhy !== null) return Promise.reject(new Error(`face detector (${this.provider}) ${this.brokenWhy}`));
     if (this.pendingCount >= this.opts.maxPending) return Promise.reject(new DetectorBusyError(this.pendingCount));
     const t0 = performance.now();
     const width = src.kind === 'rgba' ? src.image.width : src.frame.width;
@@ -179,8 +197,8 @@ export class FaceDetector {
     if (this.closed) return;
     this.closed = true;
     const deadline = performance.now() + 5000;
-    while (this.pendingCount > 0 && this.broken === null && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    this.broken = 'closed';
+    while (this.pendingCount > 0 && this.brokenWhy === null && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    this.brokenWhy ??= 'closed';
     await this.worker.terminate();
   }
 }

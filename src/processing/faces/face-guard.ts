@@ -84,9 +84,19 @@ export class FaceGuard {
   constructor(
     readonly mode: FaceFilterMode,
     private readonly detector: () => Detector | null,
-    readonly settings: FaceGuardSettings,
+    private settingsNow: FaceGuardSettings,
     private readonly clock: () => number = () => performance.now(),
   ) {}
+
+  /** The guard's tuning now. */
+  get settings(): FaceGuardSettings {
+    return this.settingsNow;
+  }
+
+  /** Hide faces with `style` from the next frame on (a session's `style` parameter); the tracks are kept. */
+  setStyle(style: AnonymizeStyle): void {
+    this.settingsNow = { ...this.settingsNow, style };
+  }
 
   /**
    * Filter `frame` in place: it holds the frame's pixels (the output buffer), which are read for

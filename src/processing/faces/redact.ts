@@ -4,11 +4,11 @@
  * boxes with their scores. Plain TypeScript: the rectangles are small, and a whole 360p frame
  * costs a few milliseconds.
  */
+import type { AnonymizeStyle } from '../../protocol/index.js';
 import type { FaceBox } from './face-detector.js';
 
-/** How a face is hidden: a strong blur or coarse blocks. */
-export const ANONYMIZE_STYLES = ['blur', 'pixelate'] as const;
-export type AnonymizeStyle = (typeof ANONYMIZE_STYLES)[number];
+/** How a face is hidden: the protocol's styles (the filter's `style` parameter). */
+export { ANONYMIZE_STYLES, type AnonymizeStyle } from '../../protocol/index.js';
 
 /** An integer rectangle, in pixels of the plane it applies to. */
 interface Rect {

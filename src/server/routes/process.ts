@@ -8,11 +8,10 @@ import { sha256Hex, syntheticRgba } from '../../processing/synthetic.js';
 import type { FilterSpec, FrameProcessor, ProcessTimings, RgbaImage } from '../../processing/types.js';
 import { isKernelSpec } from '../../processing/filter-spec.js';
 import type { FaceFrameOutcome } from '../../processing/faces/face-guard.js';
-import { ANONYMIZE_STYLES, type AnonymizeStyle } from '../../processing/faces/redact.js';
 import type { ServerContext } from '../context.js';
 import { ConcurrencyLimiter, LimiterFullError } from '../concurrency-limiter.js';
 import { ApiError } from '../errors.js';
-import { asParams, backendParam, type Params, filterParam, intParam, sizeParams } from '../params.js';
+import { asParams, backendParam, filterParam, intParam, sizeParams } from '../params.js';
 import { decodePng, encodePng, PngDecodeError, type DecodedPng } from '../png-codec.js';
 import { checkPngHeader, PngGuardError, type PngHeader } from '../png-guard.js';
 import { UploadBudget } from '../upload-budget.js';
@@ -62,7 +61,7 @@ interface Job {
 async function run<R = Uint8Array>(
   ctx: ServerContext, limiter: ConcurrencyLimiter, p: FrameProcessor,
   size: { width: number; height: number }, filter: FilterSpec, prepare: () => Job | Promise<Job>,
-  finish?: (out: Uint8Array) => Promise<R>, style?: AnonymizeStyle,
+  finish?: (out: Uint8Array) => Promise<R>,
 ): Promise<{ timings: ProcessTimings; out: R; faces?: FaceFrameOutcome }> {
   const work = size.width * size.height * (filter.name === 'blur' || filter.name === 'sharpen' ? filter.iterations : 1);
   if (work > ctx.config.processMaxWork) {
@@ -78,7 +77,7 @@ async function run<R = Uint8Array>(
       if (isKernelSpec(filter)) {
         timings = await p.processRgba(job.image, filter, job.out);
       } else {
-        faces = await runFaceFilter(ctx, p, filter, job, style);
+        faces = await runFaceFilter(ctx, p, filter, job);
         const ms = performance.now() - t0;
         timings = { upload: 0, compute: ms, download: 0, total: ms };
       }
@@ -104,27 +103,18 @@ async function run<R = Uint8Array>(
  * to carry boxes to: its own detection is always waited for, and without a detector (or when it
  * fails) `anonymize` covers the whole image.
  */
-async function runFaceFilter(ctx: ServerContext, p: FrameProcessor, filter: FilterSpec, job: Job, style: AnonymizeStyle | undefined): Promise<FaceFrameOutcome> {
+async function runFaceFilter(ctx: ServerContext, p: FrameProcessor, filter: FilterSpec, job: Job): Promise<FaceFrameOutcome> {
   const mode = filter.name === 'faces' ? 'faces' : 'anonymize';
   const backend = p.name === 'gpu' ? 'gpu' : 'cpu';
   const detector = await ctx.registry.faceDetectorReady(backend);
   const guard = ctx.registry.createFaceGuard(mode, () => backend, {
-    ...(style ? { style } : {}), waitMs: 60_000, maxAgeMs: 60_000, holdDetections: 0, minIntervalMs: 0, tiles: ctx.config.facesProcessTiles,
+    ...(filter.style ? { style: filter.style } : {}), waitMs: 60_000, maxAgeMs: 60_000, holdDetections: 0, minIntervalMs: 0, tiles: ctx.config.facesProcessTiles,
   }, detector);
   job.out.set(job.image.data);
   const outcome = await guard.apply({ kind: 'rgba', width: job.image.width, height: job.image.height, data: job.out });
   ctx.metrics.facesPerFrame.observe({ filter: mode }, outcome.faces);
   if (outcome.wholeFrame) ctx.metrics.faceFramesCoveredWhole.inc();
   return outcome;
-}
-
-/** The anonymize style a request asks for (`style=blur|pixelate`), or undefined for the server's default. */
-function styleParam(q: Params): AnonymizeStyle | undefined {
-  const v = q.style;
-  if (v === undefined) return undefined;
-  const style = ANONYMIZE_STYLES.find((a) => a === v);
-  if (style) return style;
-  throw new ApiError('INVALID_PARAMETER', `style must be one of ${ANONYMIZE_STYLES.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
 /** Headers telling what a face filter did: faces covered, and whether the whole image was covered. */
@@ -212,8 +202,7 @@ function registerProcessUpload(
     },
   }, async (req, reply) => {
     const q = asParams(req.query, 'query');
-    const filter = filterParam(q, 'blur', 1);
-    const style = styleParam(q);
+    const filter = filterParam(q, 'blur', 1, ctx.config.facesStyle);
     const processor = resolveProcessor(ctx, backendParam(q));
     const body = req.body;
     if (!Buffer.isBuffer(body)) {
@@ -240,7 +229,7 @@ function registerProcessUpload(
           throw new ApiError('INVALID_IMAGE', `PNG header says ${header.width}x${header.height}, its data ${png.width}x${png.height}`);
         }
         return { image: png, out: new Uint8Array(png.data.length) };
-      }, (pixels) => encodePng(pixels, header.width, header.height), style);
+      }, (pixels) => encodePng(pixels, header.width, header.height));
       serverTiming(reply, round(t));
       faceHeaders(reply, faces);
       reply.header('X-Rtc-Backend', processor.name);
@@ -253,7 +242,7 @@ function registerProcessUpload(
     }
     const data = new Uint8Array(body.buffer, body.byteOffset, body.length);
     const { timings, out, faces } = await run(ctx, limiter, processor, { width, height }, filter,
-      () => ({ image: { width, height, data }, out: new Uint8Array(data.length) }), undefined, style);
+      () => ({ image: { width, height, data }, out: new Uint8Array(data.length) }));
     serverTiming(reply, round(timings));
     faceHeaders(reply, faces);
     reply.header('X-Rtc-Backend', processor.name);

@@ -14,7 +14,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext, 
   app.post('/offer', { bodyLimit: 256 * 1024 }, async (req) => {
     const body = asParams(req.body, 'the request body');
     if (body.type !== 'offer') throw new ApiError('INVALID_SDP', `type must be "offer", got ${JSON.stringify(body.type)}`);
-    const filter = filterParam(body, 'none', 1);
+    const filter = filterParam(body, 'none', 1, ctx.config.facesStyle);
     const backend = backendParam(body);
     if (backend !== 'auto') ctx.registry.get(backend); // BackendUnavailableError when it does not run
     // Domain errors (InvalidSdpError, NegotiationError, AdmissionError) map to API errors in domain-errors.ts.
@@ -51,7 +51,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext, 
   app.patch<{ Params: { id: string } }>('/sessions/:id', async (req) => {
     const s = find(req.params.id, req);
     const body = asParams(req.body, 'the request body');
-    return s.update({ filter: body.filter ?? body.video_transform, iterations: body.iterations, backend: body.backend });
+    return s.update({ filter: body.filter ?? body.video_transform, iterations: body.iterations, style: body.style, backend: body.backend });
   });
 
   app.delete<{ Params: { id: string } }>('/sessions/:id', async (req, reply) => {

@@ -19,9 +19,9 @@ export const whipResourcePath = (id: string): string => `/whip/sessions/${id}`;
 export function registerWhipRoutes(app: FastifyInstance, ctx: ServerContext, owners: SessionOwners): void {
   const ice = new IceSessions(Math.max(16, ctx.config.maxSessions * 2), (id) => ctx.sessions.get(id) !== undefined);
 
-  /** Filter and backend from the query (and path); a backend that does not run here answers 503 before any media work. */
+  /** Filter (with iterations and style) and backend from the query (and path); a backend that does not run here answers 503 before any media work. */
   const settings = (query: Params) => {
-    const filter = filterParam(query, 'none', 1);
+    const filter = filterParam(query, 'none', 1, ctx.config.facesStyle);
     const backend = backendParam(query);
     if (backend !== 'auto') {
       try {

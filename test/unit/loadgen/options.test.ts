@@ -85,3 +85,13 @@ test('--protocol whip and --viewers', () => {
   assert.throws(() => parseOptions(['--url', 'http://h:1', '--viewers', '-1']), UsageError);
   assert.throws(() => parseOptions(['--url', 'http://h:1', '--viewers', '17']), UsageError);
 });
+
+test('--filter anonymize with --style: blur or pixelate, carried to the offer, the WHIP URL and /process', () => {
+  const o = parseOptions(['--url', 'http://h:1', '--filter', 'anonymize', '--style', 'pixelate']);
+  assert.equal(o?.filter, 'anonymize');
+  assert.equal(o?.style, 'pixelate');
+  assert.equal(parseOptions(['--url', 'http://h:1', '--filter', 'anonymize'])?.style, undefined, "absent: the server's default");
+  assert.throws(() => parseOptions(['--url', 'http://h:1', '--style', 'mosaic']), UsageError);
+  assert.throws(() => parseOptions(['--url', 'http://h:1', '--protocol', 'aiortc', '--style', 'blur']), UsageError);
+  assert.match(HELP, /--style blur\|pixelate/);
+});

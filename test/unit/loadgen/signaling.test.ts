@@ -171,6 +171,9 @@ test('offer bodies for both protocols', () => {
   assert.deepEqual(offerBody('rtc-scale', 'v=0', { filter: 'blur', iterations: 2, backend: 'gpu' }),
     { sdp: 'v=0', type: 'offer', filter: 'blur', iterations: 2, backend: 'gpu' });
   assert.deepEqual(offerBody('aiortc', 'v=0', { filter: 'edges', iterations: 1 }), { sdp: 'v=0', type: 'offer', video_transform: 'edges' });
+  assert.deepEqual(offerBody('rtc-scale', 'v=0', { filter: 'anonymize', iterations: 1, style: 'pixelate' }),
+    { sdp: 'v=0', type: 'offer', filter: 'anonymize', iterations: 1, style: 'pixelate' });
+  assert.equal(whipUrl('http://h:1', { filter: 'anonymize', iterations: 1, style: 'pixelate' }), 'http://h:1/whip/anonymize?iterations=1&style=pixelate');
 });
 
 test('answeredVideoCodec: the first payload type of the first video section, named by its rtpmap', () => {

@@ -1,8 +1,10 @@
 /**
  * Admission counts what a face-filter session costs: with the measured load held at zero and a
  * per-session prior, `none` sessions fill the allowance one unit each and `anonymize` sessions
- * RTC_FACES_SESSION_COST units each, so fewer of them are admitted. Engine and peers are stand-ins
- * (no media flows); the admission arithmetic is the real SessionManager's and CapacityEstimator's.
+ * RTC_FACES_SESSION_COST units each, so fewer of them are admitted. A live session switched to a
+ * face filter (PATCH, the data channel) is admitted again for the units it adds, and a switch back
+ * releases them. Engine and peers are stand-ins (no media flows); the admission arithmetic is the
+ * real SessionManager's and CapacityEstimator's, the control channel the real SessionControl's.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,10 +12,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { CapacityEstimator } from '../../../src/media/capacity-estimator.js';
-import type { MediaEngine, MediaPeer } from '../../../src/media/engine.js';
+import type { ControlChannel, MediaEngine, MediaPeer, PeerEvents } from '../../../src/media/engine.js';
 import type { MediaMetrics } from '../../../src/media/media-metrics.js';
 import { AdmissionError, SessionManager } from '../../../src/media/session-manager.js';
+import { SessionSettingsError } from '../../../src/media/session.js';
 import type { FilterSpec, FrameProcessor } from '../../../src/processing/types.js';
+import { apiErrorFor } from '../../../src/server/domain-errors.js';
 
 const OFFER = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/support/fuzz/fixtures/wrtc-offer.sdp'), 'utf8');
 
@@ -30,9 +34,14 @@ const peer: MediaPeer = {
   stats: async () => ({ codec: null, encoder: null, decoder: null, rttMs: null, lossRatio: null, sendBitrateKbps: null, encodeMs: null, decodeMs: null }),
   close: () => {},
 };
+/** The events of the last session answered (to attach a control channel to it). */
+let lastEvents: PeerEvents | null = null;
 const engine: MediaEngine = {
   name: 'native', codecs: [], viewerCost: 1,
-  answer: async () => ({ sdp: 'v=0\r\n', peer }),
+  answer: async (_sdp, _options, events) => {
+    lastEvents = events;
+    return { sdp: 'v=0\r\n', peer };
+  },
   answerViewer: async () => ({ sdp: 'v=0\r\n', peer }),
 };
 const timings = { upload: 0, compute: 0, download: 0, total: 0 };
@@ -81,6 +90,54 @@ describe('admission of face-filter sessions', () => {
     const m = manager(1);
     try {
       assert.equal(await admitted(m, { name: 'anonymize', iterations: 1 }), 3);
+    } finally {
+      m.closeAll('shutdown');
+    }
+  });
+
+  it('a switch to a face filter is admitted for the units it adds (AT_CAPACITY when full, over PATCH and the data channel), and a switch back releases them', async () => {
+    const m = manager(2);
+    try {
+      const none: FilterSpec = { name: 'none', iterations: 1 };
+      const a = m.get((await m.accept({ sdp: OFFER, filter: none, backend: 'cpu' })).sessionId)!;
+      const b = m.get((await m.accept({ sdp: OFFER, filter: none, backend: 'cpu' })).sessionId)!;
+      // B's control channel, as the data channel hands it to the session.
+      const sent: string[] = [];
+      const channel: ControlChannel = {
+        readyState: 'open', bufferedAmount: 0, onmessage: null, onclose: null, send: (t) => sent.push(t), close: () => {},
+      };
+      lastEvents!.onChannel(channel);
+
+      // 2 units used of 3.3: A's switch adds 1 and fits.
+      assert.equal(a.update({ filter: 'anonymize', style: 'pixelate' }).filter, 'anonymize');
+      assert.ok(Math.abs(m.capacity().utilization - 0.9) < 1e-9, String(m.capacity().utilization));
+      await assert.rejects(m.accept({ sdp: OFFER, filter: none, backend: 'cpu' }), AdmissionError, 'full: a new none session is refused');
+
+      // B's switch would make 4 units: refused with AT_CAPACITY over the data channel, B keeps none.
+      channel.onmessage!(JSON.stringify({ type: 'set', filter: 'anonymize' }));
+      const reply = JSON.parse(sent.at(-1)!) as { type: string; error?: { code: string; message: string } };
+      assert.equal(reply.type, 'error');
+      assert.equal(reply.error?.code, 'AT_CAPACITY', reply.error?.message);
+      assert.equal(b.info().filter, 'none');
+      // … and over PATCH (the same update): 503 with a Retry-After, B still on none.
+      let patchErr: unknown;
+      try { b.update({ filter: 'faces' }); } catch (err) { patchErr = err; }
+      assert.ok(patchErr instanceof SessionSettingsError && patchErr.code === 'AT_CAPACITY', String(patchErr));
+      const api = apiErrorFor(patchErr);
+      assert.equal(api?.statusCode, 503);
+      assert.equal(api?.retryAfterS, 5);
+      assert.equal(b.info().filter, 'none');
+      // Changes that add nothing pass when full: another filter of the same cost, a style, a kernel.
+      assert.equal(a.update({ filter: 'faces' }).filter, 'faces');
+      assert.equal(b.update({ filter: 'invert' }).filter, 'invert');
+
+      // A back to a kernel: its extra unit is released at once, and a new session fits again.
+      channel.onmessage!(JSON.stringify({ type: 'set', filter: 'none' }));
+      assert.equal(JSON.parse(sent.at(-1)!).type, 'ack');
+      assert.equal(a.update({ filter: 'none' }).filter, 'none');
+      assert.ok(Math.abs(m.capacity().utilization - 0.6) < 1e-9, String(m.capacity().utilization));
+      await m.accept({ sdp: OFFER, filter: none, backend: 'cpu' });
+      assert.equal(m.count, 3);
     } finally {
       m.closeAll('shutdown');
     }

@@ -1,11 +1,13 @@
 /**
  * FramePipeline with fake frames and processors: latest frame wins, GPU failure falls back to CPU,
  * oversized frames refused, the `none` filter passes the engine's frame on untouched, and a frame
- * kept for later is the pipeline's own copy (the engine reuses its buffer).
+ * kept for later is the pipeline's own copy (the engine reuses its buffer); a face filter's style
+ * reaches the stream's guard, and a new style changes the picture without a new guard.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FramePipeline } from '../../../src/media/frame-pipeline.js';
+import { DEFAULT_GUARD_SETTINGS, FaceGuard, type FaceGuardSettings } from '../../../src/processing/faces/face-guard.js';
 import type { BackendChoice } from '../../../src/protocol/index.js';
 import type { FilterSpec, FrameProcessor, I420Frame, ProcessTimings } from '../../../src/processing/types.js';
 
@@ -175,5 +177,53 @@ describe('FramePipeline', () => {
     assert.equal(whole, 1);
     assert.equal(p.stats().faces?.framesCoveredWhole, 1);
     assert.equal(gpu.calls + cpu.calls, 0);
+  });
+
+  it("hands the filter's style to the stream's face guard, and a new style changes the covering without a new guard", async () => {
+    const cpu = new FakeProcessor('cpu', 2);
+    const frames: Uint8Array[] = [];
+    const created: Array<Partial<FaceGuardSettings> | undefined> = [];
+    const p = new FramePipeline({
+      processors: {
+        getWithFallback: () => cpu,
+        // No detector: every frame is covered whole, in the guard's style.
+        createFaceGuard: (mode, _backendOf, settings) => {
+          created.push(settings);
+          return new FaceGuard(mode, () => null, { ...DEFAULT_GUARD_SETTINGS, ...settings });
+        },
+      },
+      metrics: {
+        framesReceived: noopCounter, framesSent: noopCounter, framesDropped: noopCounter, frameQueueWaitSeconds: noopHistogram,
+        frameProcessingSeconds: noopHistogram, frameServerLatencySeconds: noopHistogram,
+      },
+      filter: { name: 'anonymize', iterations: 1, style: 'pixelate' },
+      backend: 'cpu',
+      maxPixels: 64 * 64,
+      output: (f) => frames.push(f.data.slice()),
+      onOversize: () => {},
+      log: () => {},
+    });
+    // A ramp across: a blur keeps it a ramp, pixelation turns it into steps.
+    const input = new Uint8Array(48 * 48 * 1.5).fill(128);
+    for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) input[y * 48 + x] = 20 + x * 4;
+    const equalNeighbours = (f: Uint8Array): number => {
+      let n = 0;
+      for (let y = 8; y < 40; y++) for (let x = 8; x < 39; x++) if (f[y * 48 + x] === f[y * 48 + x + 1]) n++;
+      return n / (32 * 31);
+    };
+    const next = async (): Promise<Uint8Array> => {
+      const before = frames.length;
+      p.push({ width: 48, height: 48, data: input });
+      for (let i = 0; i < 20 && frames.length === before; i++) await settle();
+      assert.equal(frames.length, before + 1);
+      return frames[before]!;
+    };
+    const pixelated = await next();
+    assert.deepEqual(created, [{ style: 'pixelate' }]);
+    assert.ok(equalNeighbours(pixelated) > 0.6, `pixelate: ${equalNeighbours(pixelated)} of neighbours equal`);
+    p.filter = { name: 'anonymize', iterations: 1, style: 'blur' };
+    const blurred = await next();
+    assert.equal(created.length, 1, 'the same guard (its boxes and freshness kept)');
+    assert.ok(equalNeighbours(blurred) < 0.3, `blur: ${equalNeighbours(blurred)} of neighbours equal`);
   });
 });

@@ -20,6 +20,8 @@ describe('data channel: what the server receives', () => {
     assert.deepEqual(decodeClientMessage('{"type":"set","iterations":"7","backend":"cpu"}'),
       { ok: true, message: { type: 'set', iterations: 7, backend: 'cpu' } });
     assert.deepEqual(decodeClientMessage('{"type":"set"}'), { ok: true, message: { type: 'set' } });
+    assert.deepEqual(decodeClientMessage('{"type":"set","filter":"anonymize","style":"pixelate"}'),
+      { ok: true, message: { type: 'set', filter: 'anonymize', style: 'pixelate' } });
     assert.deepEqual(decodeClientMessage('{"type":"ping","t":12.5}'), { ok: true, message: { type: 'ping', t: 12.5 } });
     assert.deepEqual(decodeClientMessage('{"type":"stats","junk":1}'), { ok: true, message: { type: 'stats' } });
   });
@@ -41,6 +43,9 @@ describe('data channel: what the server receives', () => {
     assert.equal(code(`{"type":"set","iterations":${MAX_ITERATIONS + 1}}`), 'INVALID_PARAMETER');
     assert.equal(code('{"type":"set","iterations":"3x"}'), 'INVALID_PARAMETER');
     assert.equal(code('{"type":"set","backend":"reference"}'), 'INVALID_PARAMETER');
+    assert.equal(code('{"type":"set","style":"mosaic"}'), 'INVALID_PARAMETER');
+    assert.equal(code('{"type":"set","style":null}'), 'INVALID_PARAMETER');
+    assert.equal(code('{"type":"set","style":"Blur"}'), 'INVALID_PARAMETER');
     assert.equal(code('{"type":"ping"}'), 'INVALID_PARAMETER');
     assert.equal(code('{"type":"ping","t":"now"}'), 'INVALID_PARAMETER');
     const d = decodeClientMessage('{"type":"set","filter":"sepia"}');

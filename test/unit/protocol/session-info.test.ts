@@ -20,13 +20,14 @@ describe('session info', () => {
     for (const f of ['encoder', 'decoder', 'rttMs', 'lossRatio', 'sendBitrateKbps', 'encodeMs', 'decodeMs'] as const) assert.equal(s[f], null, f);
     assert.equal('unknownField' in s, false);
     assert.deepEqual(s.serverLatencyMs, { p50: 1.2, p95: null });
+    assert.equal(s.style, null, 'a server from before the style parameter');
   });
 
   test('the media engine fields pass through', () => {
     const full: SessionInfo = {
       ...(wire as unknown as SessionInfo), engine: 'native', codec: 'video/H264', encoder: 'h264_nvenc', decoder: 'h264_cuvid',
       rttMs: 0.8, lossRatio: 0.01, sendBitrateKbps: 1500, encodeMs: 2.1, decodeMs: 0.6,
-      faces: { lastFrame: 2, framesCoveredWhole: 3, detectionAgeMs: 40 },
+      faces: { lastFrame: 2, framesCoveredWhole: 3, detectionAgeMs: 40 }, style: 'pixelate',
     };
     assert.deepEqual(parseSessionInfo(full), full);
   });
@@ -38,6 +39,7 @@ describe('session info', () => {
       ['fpsIn', Number.NaN], ['fpsOut', '30'], ['framesReceived', null], ['framesDropped', -3], ['processingMs', { p50: '1' }],
       ['serverLatencyMs', null], ['codec', 8], ['encoder', {}], ['rttMs', -1], ['lossRatio', 1.5], ['sendBitrateKbps', 'fast'],
       ['faces', { lastFrame: -1, framesCoveredWhole: 0, detectionAgeMs: null }], ['faces', 3],
+      ['style', 'mosaic'], ['style', 1],
     ];
     for (const [field, value] of cases) {
       assert.throws(() => parseSessionInfo({ ...wire, [field]: value }), (err: unknown) =>

@@ -69,9 +69,13 @@ describe('codec round trip through the RTP processors', () => {
   it('H264: libx264 (baseline) -> RFC 6184 -> reorder -> h264 decoder, stamps intact', async () => {
     await roundTrip('H264', new H264Packetizer(), new H264Depacketizer());
   });
-  it('sizes encoder threads by frame size, within the cores', () => {
-    assert.equal(encoderThreads(640, 360, 8), 1);
-    assert.equal(encoderThreads(1280, 720, 8), 3);
-    assert.equal(encoderThreads(1920, 1080, 2), 2);
+  it('sizes encoder threads by frame size, within the cores; libvpx VP8 keeps one thread up to 1080p', () => {
+    assert.equal(encoderThreads('H264', 640, 360, 8), 1);
+    assert.equal(encoderThreads('H264', 1280, 720, 8), 3);
+    assert.equal(encoderThreads('H264', 1920, 1080, 2), 2);
+    assert.equal(encoderThreads('VP8', 1280, 720, 8), 1);
+    assert.equal(encoderThreads('VP8', 1920, 1080, 8), 1);
+    assert.equal(encoderThreads('VP8', 3840, 2160, 8), 4);
+    assert.equal(encoderThreads('VP8', 3840, 2160, 2), 2);
   });
 });

@@ -43,6 +43,8 @@ export interface EncoderSettings {
   h264Level: number | null;
   /** Allow NVENC when a CUDA device is present. */
   hardware: boolean;
+  /** Encoder threads (default: encoderThreads); the benchmarks compare counts with it. */
+  threads?: number;
 }
 
 /** Whether this process sees a CUDA device (NVIDIA driver nodes); probed once, never throws. */
@@ -61,13 +63,24 @@ export function cudaDevicePresent(): boolean {
 /** Encoders known not to open here (e.g. NVENC on an H200); remembered so each session does not retry. */
 const failedCodecs = new Set<string>();
 
-/** Encoder threads: one per 640x480 worth of pixels, at most the cores (sessions run in parallel). */
-export function encoderThreads(width: number, height: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.min(cores, 4, Math.ceil((width * height) / (640 * 480))));
+/** 1920x1080: libvpx's VP8 encoder gets a second thread only past this many pixels. */
+const VP8_PIXELS_PER_THREAD = 1920 * 1080;
+
+/**
+ * Encoder threads. x264: one per 640x480 worth of pixels, at most the cores and 4 (its threads
+ * cost nothing extra: 720p 5.1 ms of CPU a frame with 1 or 2). libvpx VP8: one up to 1080p,
+ * because its threads wait for each other by spinning: at 720p on the 2-core machine two threads
+ * cost 14.5-15.1 ms of CPU a frame at 32.7 dB PSNR, one thread 7.1-8.3 ms at 36.8-38.3 dB
+ * (docs/measurements/2026-12-06-native-cost-threads.md). Sessions give the parallelism.
+ */
+export function encoderThreads(codec: NativeCodecName, width: number, height: number, cores = availableParallelism()): number {
+  const pixels = width * height;
+  const perThread = codec === 'VP8' ? VP8_PIXELS_PER_THREAD : 640 * 480;
+  return Math.max(1, Math.min(cores, 4, Math.ceil(pixels / perThread)));
 }
 
 function encoderCandidates(s: EncoderSettings): Array<{ name: FFEncoderCodec; options: Record<string, string> }> {
-  const threads = encoderThreads(s.width, s.height);
+  const threads = s.threads ?? encoderThreads(s.codec, s.width, s.height);
   if (s.codec === 'VP8') {
     return [{
       name: FF_ENCODER_LIBVPX_VP8,
