@@ -58,6 +58,10 @@ export const MEDIA_SETTINGS = {
     env: 'RTC_VP8_CPU_USED', kind: 'integer', default: 12, min: -16, max: 16,
     doc: 'native engine: libvpx speed. Positive lets libvpx choose it from the time left before the next frame, so a loaded machine gets faster, lower-quality frames instead of late ones (12: 360p encode 4.3-5.1 ms a frame at 41 dB PSNR; 720p 18 ms at 32.7 dB under load); negative fixes it (-6: 360p 3.1-3.7 ms at 38.5 dB, but 720p fell to 16-20 fps on the shared 2-core machine; [2026-12-06-native-cost-breakdown.md](measurements/2026-12-06-native-cost-breakdown.md))',
   },
+  preferH264: {
+    env: 'RTC_PREFER_H264', kind: 'boolean', default: true,
+    doc: 'native engine: answer H264 (packetization-mode 1, baseline) when an offer has it, whatever its place in the offer (Chromium lists VP8 first); libx264 ultrafast and FFmpeg\'s decoder cost 0.54-0.70x libvpx\'s encode + decode CPU at 360p and 720p at a PSNR within 1.3 dB ([2026-12-06-native-h264.md](measurements/2026-12-06-native-h264.md)). Off: the client\'s order wins',
+  },
   hardwareCodecs: {
     env: 'RTC_HARDWARE_CODECS', kind: 'boolean', default: true,
     doc: 'native engine: NVENC/NVDEC where a CUDA device has them (else software)',

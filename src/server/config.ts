@@ -74,6 +74,8 @@ export interface Config {
   vp8CpuUsed: number;
   /** Native engine: use NVENC/NVDEC where a CUDA device has them. */
   hardwareCodecs: boolean;
+  /** Native engine: answer H264 whenever the offer has it (RTC_PREFER_H264). */
+  preferH264: boolean;
   /** Native engine: an incoming frame not complete after this long is dropped and a key frame asked for, ms. */
   frameTimeoutMs: number;
   /** Native engine: the most one client may make the server resend in answer to its NACKs, kbit/s. */
@@ -290,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyframeIntervalMs: numeric(env, MEDIA_SETTINGS.keyframeIntervalMs),
     vp8CpuUsed: numeric(env, MEDIA_SETTINGS.vp8CpuUsed),
     hardwareCodecs: bool(env, MEDIA_SETTINGS.hardwareCodecs.env, MEDIA_SETTINGS.hardwareCodecs.default),
+    preferH264: bool(env, MEDIA_SETTINGS.preferH264.env, MEDIA_SETTINGS.preferH264.default),
     frameTimeoutMs: numeric(env, MEDIA_SETTINGS.frameTimeoutMs),
     retransmitBudgetKbps: numeric(env, MEDIA_SETTINGS.retransmitBudgetKbps),
     capacityCores: decimal(env, 'RTC_CAPACITY_CORES', Math.min(cores, cgroupCores() ?? cores), 0.01, 1024),

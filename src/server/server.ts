@@ -92,6 +92,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     keyframeIntervalMs: config.keyframeIntervalMs,
     vp8CpuUsed: config.vp8CpuUsed,
     hardwareCodecs: config.hardwareCodecs,
+    preferH264: config.preferH264,
     frameTimeoutMs: config.frameTimeoutMs,
     retransmitBudgetKbps: config.retransmitBudgetKbps,
     maxPixels: config.maxPixels,

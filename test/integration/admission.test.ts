@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { OfferRejectedError, RtcClient } from '../support/rtc-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-const MAX_TRIES = 6;
+const MAX_TRIES = 8;
 
 function p95(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -20,9 +20,10 @@ describe('measured-load admission', () => {
   let srv: TestServer;
   const clients: RtcClient[] = [];
   before(async () => {
-    // 0.6 cores at a 0.8 target: room for 0.48 cores of sessions, about two at 320x240@30 here.
+    // 0.45 cores at a 0.8 target: room for 0.36 cores of sessions: two to five at 320x240@30 here
+    // (a session measured 0.07-0.2 of a core as the engine got cheaper), well inside MAX_TRIES.
     srv = await startTestServer({
-      env: { RTC_CAPACITY_CORES: '0.6', RTC_CAPACITY_TARGET: '0.8', RTC_CAPACITY_SESSION_CORES: '0.2', RTC_MAX_SESSIONS: '20' },
+      env: { RTC_CAPACITY_CORES: '0.45', RTC_CAPACITY_TARGET: '0.8', RTC_CAPACITY_SESSION_CORES: '0.2', RTC_MAX_SESSIONS: '20' },
     });
   });
   after(async () => {

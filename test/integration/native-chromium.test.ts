@@ -1,7 +1,9 @@
 /**
- * The native engine with Chromium (Debian's, through playwright-core) as the client: an offer
- * that prefers H264 (packetization-mode 1) is answered with H264, and video decodes both ways
- * (browser camera -> server decode -> encode -> browser decode); a VP8-preferring offer gets VP8.
+ * The native engine with Chromium (Debian's, through playwright-core) as the client. With the
+ * client's order (RTC_PREFER_H264 off): an offer that prefers H264 (packetization-mode 1) is
+ * answered with H264, a VP8-preferring one with VP8, and video decodes both ways (browser camera ->
+ * server decode -> encode -> browser decode). With the default preference, Chromium's VP8-first
+ * offer is answered with H264 and decodes both ways too.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -61,17 +63,28 @@ const PAGE_SESSION = `async ({ mime, ms }) => {
 describe('native engine with Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}` }, () => {
   let browser: TestBrowser;
   let harness: EchoHarness;
+  let preferring: EchoHarness;
   before(async () => {
-    harness = await startEchoHarness(createNativeEngine());
+    harness = await startEchoHarness(createNativeEngine({ preferH264: false }));
+    preferring = await startEchoHarness(createNativeEngine());
     browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
     await harness?.stop();
+    await preferring?.stop();
   });
 
-  for (const [mime, name] of [['video/H264', 'H264'], ['video/VP8', 'VP8']] as const) {
-    it(`answers a ${name}-first offer with ${name}, and video decodes both ways`, async (t) => {
+  const cases = [
+    { mime: 'video/H264', name: 'H264', answer: 'H264', title: 'answers an H264-first offer with H264', server: () => harness },
+    { mime: 'video/VP8', name: 'VP8', answer: 'VP8', title: 'answers a VP8-first offer with VP8 (client order)', server: () => harness },
+    { mime: 'video/VP8', name: 'VP8', answer: 'H264', title: 'answers a VP8-first offer with H264 by default (RTC_PREFER_H264)', server: () => preferring },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.title}, and video decodes both ways`, async (t) => {
+      const { mime, name } = c;
+      const harness = c.server();
+      const answerMime = `video/${c.answer}`;
       const page = await browser.context.newPage();
       try {
         await page.goto(harness.url);
@@ -80,16 +93,16 @@ describe('native engine with Chromium', { skip: !existsSync(CHROMIUM) && `no Chr
           t.skip(`this Chromium offers no ${name} with packetization-mode=1`);
           return;
         }
-        assert.equal(r.answerCodec, name);
-        assert.equal(r.inboundCodec, mime);
+        assert.equal(r.answerCodec, c.answer);
+        assert.equal(r.inboundCodec, answerMime);
         assert.ok(r.framesDecoded >= 30, `frames the browser decoded from the server: ${r.framesDecoded}`);
         assert.equal(r.frameWidth, 640);
         const peer = harness.peers[harness.peers.length - 1] as NativePeer;
         assert.ok(peer.counters.framesDecoded >= 30, `frames the server decoded: ${peer.counters.framesDecoded}`);
         const stats = await peer.stats();
-        assert.equal(stats.codec, mime);
-        assert.equal(stats.encoder, name === 'H264' ? 'libx264' : 'libvpx');
-        console.log(`chromium ${name}: browser decoded ${r.framesDecoded}, server decoded ${peer.counters.framesDecoded}, keyframe requests ${peer.counters.keyframeRequestsReceived}, PLIs ${peer.counters.plisSent}`);
+        assert.equal(stats.codec, answerMime);
+        assert.equal(stats.encoder, c.answer === 'H264' ? 'libx264' : 'libvpx');
+        console.log(`chromium ${name}-first offer, ${c.answer} answered: browser decoded ${r.framesDecoded}, server decoded ${peer.counters.framesDecoded}, keyframe requests ${peer.counters.keyframeRequestsReceived}, PLIs ${peer.counters.plisSent}`);
       } finally {
         await page.close();
       }

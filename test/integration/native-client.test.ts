@@ -48,7 +48,7 @@ test('native client H264 offer: H264 packetization-mode 1 constrained baseline +
     assert.match(sdp, /^a=fmtp:107 apt=106/m);
     assert.match(sdp, /^a=rtpmap:96 VP8\/90000/m);
     assert.match(sdp, /^a=fmtp:97 apt=96/m);
-    // the engine's answerer takes the client's first codec it runs
+    // the client's first codec the engine runs is H264 (the engine also prefers H264 by default)
     const picked = selectVideoCodec(sdp);
     assert.equal(picked?.name, 'H264');
     assert.equal(picked?.payloadType, 106);

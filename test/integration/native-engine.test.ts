@@ -131,6 +131,7 @@ describe('native engine with the libwebrtc client', () => {
       assert.equal(cap, Math.round((W * H * 30 * inputBitsPerPixel) / 1000));
       assert.ok(kbps <= cap * 1.25, `the client keeps under the cap: ${kbps.toFixed(0)} > ${cap}`);
       assert.ok(peer.transportForTests.transportFeedbackPackets > 150, 'every packet went into the feedback');
+      assert.equal(peer.transportForTests.weriftEstimatorRecords, 0, 'werift keeps no record of the packets we sent');
       r.client.close();
       await r.harness.stop();
     }

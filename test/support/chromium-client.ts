@@ -45,7 +45,7 @@ export interface ChromiumWhepResult {
 /** Options of one Chromium session. */
 export interface ChromiumSessionOptions {
   filter: string;
-  /** Put this codec first in the offer ("video/H264"); absent: Chromium's own order. */
+  /** Offer this codec alone, with RTX ("video/H264"); absent: every codec in Chromium's own order. */
   preferCodec?: string;
   /** How long to sample the pictures, ms. */
   sampleMs?: number;

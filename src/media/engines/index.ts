@@ -15,6 +15,8 @@ export interface EngineOptions {
   vp8CpuUsed: number;
   /** Use NVENC/NVDEC where a CUDA device has them. */
   hardwareCodecs: boolean;
+  /** Native engine: answer H264 whenever the offer has it. */
+  preferH264: boolean;
   /** Give up an incomplete incoming frame after this long and ask for a key frame. */
   frameTimeoutMs: number;
   /** The most one client may make the server resend (NACK answers), kbit/s. */
@@ -39,6 +41,7 @@ export async function createMediaEngine(name: MediaEngineName, options: EngineOp
         keyframeIntervalMs: options.keyframeIntervalMs,
         vp8CpuUsed: options.vp8CpuUsed,
         hardware: options.hardwareCodecs,
+        preferH264: options.preferH264,
         frameTimeoutMs: options.frameTimeoutMs,
         retransmitBudgetKbps: options.retransmitBudgetKbps,
         maxPixels: options.maxPixels,

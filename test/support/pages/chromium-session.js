@@ -72,8 +72,8 @@ window.runSession = async ({ filter, preferCodec, sampleMs }) => {
     const tr = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendrecv', streams: [stream] });
     if (preferCodec) {
       const caps = RTCRtpReceiver.getCapabilities('video')?.codecs ?? [];
-      const first = caps.filter((c) => c.mimeType === preferCodec);
-      tr.setCodecPreferences([...first, ...caps.filter((c) => c.mimeType !== preferCodec)]);
+      // offer that codec alone (with RTX): the native engine would answer H264 wherever it is listed
+      tr.setCodecPreferences(caps.filter((c) => c.mimeType === preferCodec || c.mimeType === 'video/rtx'));
     }
     pc.createDataChannel('control');
     const remote = new Promise((resolve) => { pc.ontrack = (ev) => resolve(ev.track); });

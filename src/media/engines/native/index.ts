@@ -39,6 +39,8 @@ export interface NativeEngineOptions {
   vp8CpuUsed?: number;
   /** Use NVENC/NVDEC when a CUDA device is present (media-settings.ts). */
   hardware?: boolean;
+  /** Answer H264 whenever the offer has it, else the client's first codec (media-settings.ts). */
+  preferH264?: boolean;
   /** Give up an incomplete incoming frame after this long and ask for a key frame, ms (media-settings.ts). */
   frameTimeoutMs?: number;
   /** Extra host addresses for ICE; default: loopback only when the machine has no other interface. */
@@ -96,6 +98,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
     impairment: options.impairment ? validateImpairment(options.impairment) : null,
   };
   if (!(Number.isInteger(settings.maxPixels) && settings.maxPixels >= 1)) throw new RangeError('maxPixels must be a positive integer');
+  const preferred = (options.preferH264 ?? MEDIA_SETTINGS.preferH264.default) ? 'H264' : null;
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
   const transportCc = options.transportCc ?? true;
   const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
@@ -120,7 +123,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
     codecs,
     packetDrops: dropCounts,
     async answer(offerSdp: string, peerOptions: PeerOptions, events: PeerEvents): Promise<AnsweredPeer> {
-      const codec = selectVideoCodec(offerSdp);
+      const codec = selectVideoCodec(offerSdp, preferred);
       if (!codec) throw new NegotiationError('the offer has no video codec the native engine supports (VP8, or H264 with packetization-mode=1 and a baseline profile)', 'unanswerable');
       let peer: NativePeer | null = null;
       let answered;
@@ -148,7 +151,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
      */
     async answerViewer(offerSdp: string, peerOptions: PeerOptions, publisher: MediaPeer, events: ViewerEvents): Promise<AnsweredPeer> {
       if (!(publisher instanceof NativePeer)) throw new TypeError('the publisher is not a native peer');
-      const offered = supportedVideoCodecs(offerSdp);
+      const offered = supportedVideoCodecs(offerSdp, preferred);
       const running = publisher.encoderKeys;
       const codec = offered.find((c) => running.includes(encoderKey(c))) ?? offered[0];
       if (!codec) throw new NegotiationError('the offer has no video codec the native engine sends (VP8, or H264 with packetization-mode=1 and a baseline profile)', 'unanswerable');

@@ -1,11 +1,11 @@
 /**
- * The native engine's codec choice follows the offer's order; an H264-first offer is answered with
- * H264 and the client's payload type and fmtp.
+ * The native engine's codec choice: H264 whenever offered (RTC_PREFER_H264, the default), else the
+ * offer's order; an H264 answer carries the client's payload type and fmtp.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createNativeEngine } from '../../../../src/media/engines/native/index.js';
-import { selectVideoCodec } from '../../../../src/media/engines/native/codecs/offer-codecs.js';
+import { selectVideoCodec, supportedVideoCodecs } from '../../../../src/media/engines/native/codecs/offer-codecs.js';
 import { NegotiationError } from '../../../../src/media/engine.js';
 
 /** A client offer as libwebrtc writes it, with the video payload types given (rtpmap/fmtp lines). */
@@ -48,6 +48,16 @@ describe('codec choice from the offer', () => {
     assert.equal(h.profileLevelId, '42e01f');
   });
 
+  it('puts the preferred codec first wherever the offer lists it, and keeps the client\'s order without a preference', () => {
+    const vp8First = offer([{ pt: 96, name: 'VP8' }, { pt: 97, name: 'rtx', fmtp: 'apt=96' }, { pt: 102, name: 'H264', fmtp: H264_CB }, { pt: 103, name: 'rtx', fmtp: 'apt=102' }]);
+    assert.deepEqual(supportedVideoCodecs(vp8First, 'H264').map((c) => [c.name, c.payloadType, c.rtxPayloadType]), [['H264', 102, 103], ['VP8', 96, 97]]);
+    assert.deepEqual(supportedVideoCodecs(vp8First).map((c) => c.name), ['VP8', 'H264']);
+    assert.equal(selectVideoCodec(vp8First, 'H264')!.name, 'H264');
+    // a preference the offer cannot meet (H264 without packetization-mode 1) leaves VP8
+    const noMode1 = offer([{ pt: 96, name: 'VP8' }, { pt: 100, name: 'H264', fmtp: 'packetization-mode=0;profile-level-id=42e01f' }]);
+    assert.equal(selectVideoCodec(noMode1, 'H264')!.name, 'VP8');
+  });
+
   it('skips H264 without packetization-mode=1 or with a non-baseline profile', () => {
     const c = selectVideoCodec(offer([
       { pt: 100, name: 'H264', fmtp: 'packetization-mode=0;profile-level-id=42e01f' },
@@ -75,6 +85,16 @@ describe('codec choice from the offer', () => {
       peer.close();
     }
     await assert.rejects(engine.answer(offer([{ pt: 98, name: 'VP9' }]), { iceServers: [], iceGatheringTimeoutMs: 500 }, events), NegotiationError);
+    // Chromium's order (VP8 first): H264 by default, VP8 with the preference off
+    const chromiumOrder = offer([{ pt: 96, name: 'VP8' }, { pt: 97, name: 'rtx', fmtp: 'apt=96' }, { pt: 102, name: 'H264', fmtp: H264_CB }]);
+    for (const [e, want] of [[engine, 'video/H264'], [createNativeEngine({ additionalHostAddresses: ['127.0.0.1'], preferH264: false }), 'video/VP8']] as const) {
+      const a = await e.answer(chromiumOrder, { iceServers: [], iceGatheringTimeoutMs: 2000 }, events);
+      try {
+        assert.equal((await a.peer.stats()).codec, want);
+      } finally {
+        a.peer.close();
+      }
+    }
     const ranged = await engine.answer(offer([{ pt: 96, name: 'VP8' }]), { iceServers: [], iceGatheringTimeoutMs: 2000, portRange: { min: 47100, max: 47120 } }, events);
     try {
       const ports = [...ranged.sdp.matchAll(/a=candidate:\S+ 1 udp \d+ \S+ (\d+) typ host/g)].map((m) => Number(m[1]));

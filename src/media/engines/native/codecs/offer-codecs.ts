@@ -1,10 +1,11 @@
 /**
- * Picks the video codec to answer with from the client's offer: the first offered codec this
- * engine can encode and decode (the client's order wins), VP8 always, H264 only with
+ * Picks the video codec to answer with from the client's offer: the engine's preferred codec when
+ * offered (RTC_PREFER_H264), else the first offered codec this engine can encode and decode (the
+ * client's order), VP8 always, H264 only with
  * packetization-mode=1 and a (constrained) baseline profile-level-id, which libx264 and every
  * browser decoder handle.
  */
-import type { SelectedCodec } from '../stack-types.js';
+import type { NativeCodecName, SelectedCodec } from '../stack-types.js';
 
 interface RtpMap {
   pt: number;
@@ -61,8 +62,8 @@ function isBaselineCompatible(profileLevelId: string): boolean {
   return idc === 0x42 || (iop & 0x40) !== 0;
 }
 
-/** Every offered video codec this engine runs, in the client's order of preference. */
-export function supportedVideoCodecs(offerSdp: string): SelectedCodec[] {
+/** Every offered video codec this engine runs: `preferred` first when offered, then the client's order. */
+export function supportedVideoCodecs(offerSdp: string, preferred: NativeCodecName | null = null): SelectedCodec[] {
   const payloads = videoPayloads(offerSdp);
   const out: SelectedCodec[] = [];
   for (const p of payloads) {
@@ -81,10 +82,11 @@ export function supportedVideoCodecs(offerSdp: string): SelectedCodec[] {
     selected.rtxPayloadType = rtx ? rtx.pt : null;
     out.push(selected);
   }
-  return out;
+  if (preferred === null) return out;
+  return [...out.filter((c) => c.name === preferred), ...out.filter((c) => c.name !== preferred)];
 }
 
-/** The codec to answer with (the client's first one this engine runs), or null when the offer has none. */
-export function selectVideoCodec(offerSdp: string): SelectedCodec | null {
-  return supportedVideoCodecs(offerSdp)[0] ?? null;
+/** The codec to answer with (`preferred` when offered, else the client's first one this engine runs), or null when the offer has none. */
+export function selectVideoCodec(offerSdp: string, preferred: NativeCodecName | null = null): SelectedCodec | null {
+  return supportedVideoCodecs(offerSdp, preferred)[0] ?? null;
 }

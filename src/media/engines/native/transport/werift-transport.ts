@@ -74,6 +74,17 @@ interface WeriftSenderNack {
   handleRtcpPacket(packet: RtcpPacket): void;
 }
 
+/**
+ * werift's own send-side estimator (a field of RTCRtpSender). The engine's delay estimator decides
+ * the bitrate instead; werift's would keep a record of every packet sent, and it prunes by the keys
+ * of the packet instead of its map, so up to 65,536 records a sender stay alive.
+ */
+interface WeriftSenderEstimator {
+  sentInfos: Record<number, unknown>;
+  rtpPacketSent(info: unknown): void;
+  receiveTWCC(feedback: unknown): void;
+}
+
 /** The werift NACK generator's shape, to switch it off (a private field of RTCRtpReceiver). */
 interface WeriftNackHandler {
   close(): void;
@@ -118,6 +129,10 @@ export class WeriftTransport {
     const { receiver, sender } = this.transceiver;
     // werift's own NACK generator is replaced by the engine's receive buffer
     (receiver as unknown as { nack: WeriftNackHandler }).nack.close();
+    // werift's send-side estimator is not used (WeriftSenderEstimator says why): no records kept
+    const estimator = (sender as unknown as { senderBWE: WeriftSenderEstimator }).senderBWE;
+    estimator.rtpPacketSent = () => undefined;
+    estimator.receiveTWCC = () => undefined;
     if (this.transportCc) this.takeOverTransportFeedback();
     this.budgetRetransmissions();
     sender.onRtcp.subscribe((packet: RtcpPacket) => this.onSenderRtcp(packet, events));
@@ -229,6 +244,11 @@ export class WeriftTransport {
     const { receiver } = this.transceiver;
     const ssrc = this.remoteSsrc;
     void receiver.dtlsTransport.sendRtcp(messages.map((m) => weriftTransportFeedback(m, receiver.rtcpSsrc, ssrc))).catch(() => undefined);
+  }
+
+  /** Sent-packet records werift's own estimator holds (tests: stays 0). */
+  get weriftEstimatorRecords(): number {
+    return Object.keys((this.transceiver.sender as unknown as { senderBWE: WeriftSenderEstimator }).senderBWE.sentInfos).length;
   }
 
   /** transport-cc packets recorded from the client (tests). */
