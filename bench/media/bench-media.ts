@@ -76,7 +76,7 @@ async function probe(kind: ServerKind, opts: BenchOptions, dir: string): Promise
 function describe(r: PointResult): string {
   if (r.status !== 'ok') return `${r.status}: ${r.error ?? ''}`.slice(0, 300);
   const c = r.cpu;
-  return `p50 ${r.latencyMs.p50} ms  p95 ${r.latencyMs.p95} ms  freezes ${r.freezes}  fps ${r.fpsPerSession}`
+  return `${r.codecsAnswered.join('+') || '-'}  p50 ${r.latencyMs.p50} ms  p95 ${r.latencyMs.p95} ms  freezes ${r.freezes}  fps ${r.fpsPerSession}`
     + `  server ${c?.serverMsPerSessionSecond ?? '-'} ms/session-s (${c?.serverMsPerFrameReturned ?? '-'} ms/frame)  client ${c?.clientMsPerSessionSecond ?? '-'}  machine busy ${c?.machineBusy ?? '-'}`;
 }
 
@@ -168,10 +168,10 @@ async function main(argv: string[]): Promise<number> {
     commit: gitCommit(),
     machine: { ...machineAtStart, loadavgAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100), nonLoopbackInterfaces: others },
     settings: {
-      preset: opts.preset, kinds: opts.kinds, durationS: opts.durationS, settleS: opts.settleS, fps: opts.fps, filter: opts.filter,
+      preset: opts.preset, kinds: opts.kinds, clientEngine: opts.client, codec: opts.codec, durationS: opts.durationS, settleS: opts.settleS, fps: opts.fps, filter: opts.filter,
       iterations: opts.iterations, sloP95Ms: opts.sloP95Ms, pastFailure: opts.pastFailure, repeat: opts.repeat, spawnRate: opts.spawnRate,
       loadgenWorkers: opts.loadgenWorkers ?? null, rtcServer: opts.rtcServer ?? 'dist/src/server/main.js', staircases: opts.staircases.map((s) => ({ resolution: `${s.width}x${s.height}`, steps: s.steps })),
-      client: 'rtc-scale load generator (libwebrtc client, --protocol rtc-scale) for every kind',
+      client: `rtc-scale load generator (${opts.client} client offering ${opts.codec === 'h264' ? 'H264 then VP8' : 'VP8'}, --protocol rtc-scale) for every kind`,
     },
     servers,
     results,

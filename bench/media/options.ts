@@ -2,6 +2,7 @@
  * Command-line options of the media benchmark (`npm run bench:media -- ...`), its two presets
  * (quick, full) and the help text.
  */
+import { CLIENT_CODECS, CLIENT_ENGINES, type ClientCodec, type ClientEngine } from '../../src/loadgen/client-media.js';
 import { numberArg, oneOfArg, parseCommandLine, parseList, parseResolution, stringArg, UsageError } from '../../src/toolkit/args.js';
 
 /** The servers the benchmark knows: rtc-scale on each media engine, and the aiortc peer. */
@@ -25,6 +26,10 @@ export interface BenchOptions {
   /** The first seconds of a point left out of its figures (connection transients). */
   settleS: number;
   fps: number;
+  /** The load generator's client stack (its --engine) for every kind. */
+  client: ClientEngine;
+  /** The codec the client offers first (its --codec) for every kind. */
+  codec: ClientCodec;
   filter: string;
   iterations: number;
   sloP95Ms: number;
@@ -56,6 +61,12 @@ every kind alike. One JSON document goes to stdout and to --out.
   --duration S             seconds per point, settle included (quick 8, full 20)
   --settle S               seconds left out at the start of each point (quick 3, full 5)
   --fps N                  sent frame rate (default 30)
+  --client libwebrtc|native
+                           the load generator's client stack for every kind (default libwebrtc,
+                           as a browser; native with --codec h264)
+  --codec vp8|h264         the codec the client offers first for every kind (default vp8);
+                           h264 needs the native client (the libwebrtc build has no H264). Each
+                           point records the codec the server answered (codecsAnswered)
   --filter NAME            server filter (default none); --iterations N (default 1)
   --slo-p95-ms X           the capacity objective (default 200)
   --past-failure N         steps still run after a kind first misses the objective (default 0)
@@ -100,7 +111,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
   const values = parseCommandLine(argv, {
     quick: { type: 'boolean' }, full: { type: 'boolean' }, kinds: { type: 'string' },
     staircase: { type: 'string', multiple: true }, duration: { type: 'string' }, settle: { type: 'string' },
-    fps: { type: 'string' }, filter: { type: 'string' }, iterations: { type: 'string' }, 'slo-p95-ms': { type: 'string' },
+    fps: { type: 'string' }, client: { type: 'string' }, codec: { type: 'string' }, filter: { type: 'string' }, iterations: { type: 'string' }, 'slo-p95-ms': { type: 'string' },
     'past-failure': { type: 'string' }, repeat: { type: 'string' }, 'spawn-rate': { type: 'string' },
     'loadgen-workers': { type: 'string' }, python: { type: 'string' }, out: { type: 'string' }, 'rtc-server': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -121,6 +132,10 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
   if (durationS - settleS < 2) throw new UsageError('--duration must leave at least 2 s after --settle');
   const fps = positive('fps', str('fps'), false) ?? 30;
   if (fps > 120) throw new UsageError('--fps must be at most 120');
+  const codec: ClientCodec = oneOfArg('codec', str('codec') ?? 'vp8', CLIENT_CODECS);
+  // the libwebrtc client's build has no H264: asking for H264 picks the client that has it
+  const client: ClientEngine = oneOfArg('client', str('client') ?? (codec === 'h264' ? 'native' : 'libwebrtc'), CLIENT_ENGINES);
+  if (codec === 'h264' && client !== 'native') throw new UsageError('--codec h264 needs --client native (the libwebrtc client\'s build has no H264)');
   return {
     preset,
     kinds,
@@ -128,6 +143,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | null {
     durationS,
     settleS,
     fps,
+    client,
+    codec,
     filter: str('filter') ?? 'none',
     iterations: positive('iterations', str('iterations'), true) ?? 1,
     sloP95Ms: positive('slo-p95-ms', str('slo-p95-ms'), false) ?? 200,

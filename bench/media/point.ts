@@ -77,6 +77,8 @@ export interface PointResult extends PointSpec {
   errors: number | null;
   /** Sizes the client received (libwebrtc scales down under CPU or bandwidth pressure). */
   receivedSizes: string[];
+  /** The video codecs the server's answers put first (e.g. ["H264"]): what the point ran; a server without the codec offered first answers the fallback. */
+  codecsAnswered: string[];
   cpu: CpuFigures | null;
   /** With viewers: what they saw. */
   viewerFigures: ViewerFigures | null;
@@ -129,7 +131,7 @@ function emptyResult(spec: PointSpec, dir: string, status: PointResult['status']
   return {
     ...spec, resolution: `${spec.width}x${spec.height}`, status, error,
     latencyMs: { p50: null, p95: null, max: null }, freezes: null, fpsPerSession: null, framesDecoded: null, framesLost: null,
-    framesUndecoded: null, sessionsStarted: null, maxActiveSessions: null, rejections: null, errors: null, receivedSizes: [],
+    framesUndecoded: null, sessionsStarted: null, maxActiveSessions: null, rejections: null, errors: null, receivedSizes: [], codecsAnswered: [],
     cpu: null, viewerFigures: null, loadgenExit: null, dir: path.relative(REPO_ROOT, dir),
   };
 }
@@ -165,6 +167,7 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
       '--url', server.url, ...(spec.viewers === undefined ? ['--protocol', 'rtc-scale'] : ['--protocol', 'whip', '--viewers', String(spec.viewers)]), '--sessions', String(spec.sessions), '--duration', String(opts.durationS),
       '--settle', String(opts.settleS), '--resolution', `${spec.width}x${spec.height}`, '--fps', String(opts.fps),
       '--filter', opts.filter, '--iterations', String(opts.iterations), '--spawn-rate', String(opts.spawnRate),
+      '--engine', opts.client, '--codec', opts.codec,
       '--connect-timeout', String(Math.max(10, opts.durationS)), '--quiet', '--out', dir,
       ...(opts.loadgenWorkers ? ['--workers', String(opts.loadgenWorkers)] : []),
     ];
@@ -194,6 +197,7 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
       sessionSeconds: round(sessionSeconds, 1) ?? 0,
     };
     const sizes = [...new Set(w.sessions.map((s) => s.receivedSize).filter((s): s is string => s !== null))].sort();
+    const codecs = [...new Set(w.sessions.map((s) => s.codec).filter((c): c is string => typeof c === 'string'))].sort();
     const problems: string[] = [];
     if (phase.maxActiveSessions < spec.sessions) problems.push(`only ${phase.maxActiveSessions} of ${spec.sessions} sessions got video back`);
     if (phase.latencyMs.p95 === null) problems.push('no stamped frame came back');
@@ -216,6 +220,7 @@ export async function runPoint(spec: PointSpec, opts: BenchOptions, dir: string)
       rejections: phase.rejections,
       errors: phase.errors,
       receivedSizes: sizes,
+      codecsAnswered: codecs,
       cpu,
       viewerFigures,
       loadgenExit: run.code,

@@ -48,6 +48,8 @@ export interface KindSummary {
   /** Median over the 640x360 steps that held the objective (step 1 when none did). */
   serverCpuMsPerSessionSecond360p: number | null;
   clientCpuMsPerSessionSecond360p: number | null;
+  /** Every codec the kind's answers put first over its points (one entry when it ran the codec asked for, or its fallback). */
+  codecsAnswered: string[];
 }
 
 /** A goal of issue 11, checked; `met` null when a figure it needs was not measured. */
@@ -112,6 +114,7 @@ export function summarizeKind(points: PointResult[], resolutions: string[], sloP
     staircases,
     serverCpuMsPerSessionSecond360p: median(basis.map((s) => s.serverCpuMsPerSessionSecond)),
     clientCpuMsPerSessionSecond360p: median(basis.map((s) => s.clientCpuMsPerSessionSecond)),
+    codecsAnswered: [...new Set(points.flatMap((p) => p.codecsAnswered))].sort(),
   };
 }
 

@@ -14,7 +14,7 @@ import { HELP, parseOptions, type LoadgenOptions } from './options.js';
 import { runProcessLoad, type ProcessSample } from './process-mode.js';
 import { profileDuration } from './profile.js';
 import {
-  capacityUnderSlo, evaluateObjectives, objectiveLines, processSummaryTable, viewerSummaryLine, webrtcSummaryTable, type LoadReport, type RunSettings,
+  capacityUnderSlo, codecSummaryLine, evaluateObjectives, objectiveLines, processSummaryTable, viewerSummaryLine, webrtcSummaryTable, type LoadReport, type RunSettings,
 } from './report.js';
 
 /** Exit statuses. */
@@ -60,7 +60,7 @@ function processProgress(s: ProcessSample, total: number): string {
 
 function settingsOf(o: LoadgenOptions): RunSettings {
   return {
-    url: o.url, mode: o.mode, protocol: o.protocol, ...(o.mode === 'webrtc' ? { engine: o.engine } : {}), viewers: o.viewers, width: o.width, height: o.height, fps: o.fps, filter: o.filter,
+    url: o.url, mode: o.mode, protocol: o.protocol, ...(o.mode === 'webrtc' ? { engine: o.engine, codec: o.codec } : {}), viewers: o.viewers, width: o.width, height: o.height, fps: o.fps, filter: o.filter,
     iterations: o.iterations, ...(o.style ? { style: o.style } : {}), backend: o.backend ?? null, workers: o.workers, spawnRate: o.spawnRate, settleS: o.settleS,
     connectTimeoutS: o.connectTimeoutS, rate: o.rate ?? null, phases: o.phases,
   };
@@ -112,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     if (opts.mode === 'webrtc') {
       report.webrtc = await runWebrtcLoad({
         session: {
-          url: opts.url, protocol: opts.protocol, engine: opts.engine,
+          url: opts.url, protocol: opts.protocol, engine: opts.engine, codec: opts.codec,
           params: {
             filter: opts.filter, iterations: opts.iterations, ...(opts.style ? { style: opts.style } : {}),
             ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.token ? { token: opts.token } : {}),
@@ -150,6 +150,8 @@ export async function main(argv: string[]): Promise<number> {
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 1)}\n`);
   writeFileSync(htmlPath, renderHtmlReport(report));
   process.stdout.write(`\n${table}\n\n`);
+  const codecLine = report.webrtc ? codecSummaryLine(report.webrtc.sessions) : null;
+  if (codecLine) process.stdout.write(`${codecLine}\n`);
   const viewersLine = report.webrtc ? viewerSummaryLine(report.webrtc.sessions) : null;
   if (viewersLine) process.stdout.write(`${viewersLine}\n`);
   for (const line of objectiveLines(report.objectives)) process.stdout.write(`${line}\n`);

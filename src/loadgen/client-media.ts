@@ -17,6 +17,14 @@ import type { MediaStats } from '../protocol/index.js';
 export const CLIENT_ENGINES = ['libwebrtc', 'native'] as const;
 export type ClientEngine = (typeof CLIENT_ENGINES)[number];
 
+/**
+ * The video codec a client offers first, for --codec. `vp8` offers VP8 alone; `h264` (native
+ * clients only: the @roamhq/wrtc build has no H264) offers H264 packetization-mode 1, constrained
+ * baseline, first and VP8 after it, as a browser that prefers H264 does.
+ */
+export const CLIENT_CODECS = ['vp8', 'h264'] as const;
+export type ClientCodec = (typeof CLIENT_CODECS)[number];
+
 /** What the media side tells its session; called on the event loop. */
 export interface ClientMediaEvents {
   /** A decoded frame of the processed video; `data` is I420, only valid during the call. */
@@ -37,7 +45,7 @@ export interface ClientSideStats {
 
 /** One client's WebRTC stack: offer, answer, send frames, close. */
 export interface ClientMedia {
-  /** The offer SDP with candidates gathered (VP8 sendrecv video + a "control" data channel). */
+  /** The offer SDP with candidates gathered (sendrecv video in the codecs of --codec + a "control" data channel). */
   createOffer(): Promise<string>;
   /** Apply the server's answer. */
   acceptAnswer(sdp: string): Promise<void>;
@@ -55,4 +63,6 @@ export interface ClientMedia {
 export interface ClientMediaOptions {
   /** Open the "control" data channel (WHIP clients such as OBS open none; libwebrtc kind only: the native client always opens it). */
   dataChannel: boolean;
+  /** The codec offered first (default vp8; h264 needs the native kind). */
+  codec?: ClientCodec;
 }

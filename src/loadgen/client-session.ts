@@ -7,11 +7,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { decodeServerMessage, type SessionInfo } from '../protocol/index.js';
-import type { ClientEngine, ClientMedia, ClientSideStats } from './client-media.js';
+import type { ClientCodec, ClientEngine, ClientMedia, ClientSideStats } from './client-media.js';
 import { createClientMedia } from './client-media-factory.js';
 import { emptyCounters, type FrameCounters } from './frame-counters.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
-import { deleteResource, deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
+import { answeredVideoCodec, deleteResource, deleteSession, exchangeOffer, RejectedError, type OfferParams, type Protocol } from './signaling.js';
 import { readStamp, writeStamp } from './stamp.js';
 import { SyntheticVideo } from './synthetic-video.js';
 import { WhepViewerPeer } from './whep-viewer.js';
@@ -28,6 +28,8 @@ export interface SessionConfig {
   connectTimeoutMs: number;
   /** The client's WebRTC stack (absent: libwebrtc, as before --engine existed). */
   engine?: ClientEngine;
+  /** The codec offered first (absent: vp8). */
+  codec?: ClientCodec;
   /** WHEP viewers per session (rtc-scale and whip servers), started once the session is answered. */
   viewers?: number;
 }
@@ -81,6 +83,8 @@ export interface SessionResult extends FrameTotals {
   /** Received frames per second while connected. */
   receivedFps: number | null;
   latencyMs: LatencySummary;
+  /** The video codec the server's answer put first (e.g. `H264`): what both directions ran; absent before the answer. */
+  codec?: string;
   /** Last received frame size (libwebrtc may scale down under load). */
   receivedSize: string | null;
   /** The server's last view of the session (rtc-scale data-channel `stats`), when it sent one. */
@@ -92,7 +96,7 @@ export interface SessionResult extends FrameTotals {
 }
 
 /** The parts of the server's SessionInfo the report keeps. */
-export type ServerSessionStats = Pick<SessionInfo, 'activeBackend' | 'fpsIn' | 'fpsOut' | 'framesDropped' | 'processingMs' | 'serverLatencyMs'>;
+export type ServerSessionStats = Pick<SessionInfo, 'activeBackend' | 'fpsIn' | 'fpsOut' | 'framesDropped' | 'processingMs' | 'serverLatencyMs' | 'codec' | 'encoder' | 'decoder'>;
 
 /** The report's fields of a valid data-channel `stats` message; null for anything else. */
 export function parseServerStats(data: unknown): ServerSessionStats | null {
@@ -101,7 +105,7 @@ export function parseServerStats(data: unknown): ServerSessionStats | null {
   const s = decoded.message.session;
   return {
     activeBackend: s.activeBackend, fpsIn: s.fpsIn, fpsOut: s.fpsOut, framesDropped: s.framesDropped,
-    processingMs: s.processingMs, serverLatencyMs: s.serverLatencyMs,
+    processingMs: s.processingMs, serverLatencyMs: s.serverLatencyMs, codec: s.codec, encoder: s.encoder, decoder: s.decoder,
   };
 }
 
@@ -131,6 +135,7 @@ export class ClientSession {
   private viewerFramesDecoded = 0;
   private viewerFirstFrameAt: number | null = null;
   private serverStats: ServerSessionStats | null = null;
+  private answeredCodec: string | null = null;
   private totals = { sent: 0, received: 0, decoded: 0, undecoded: 0, lost: 0, freezes: 0, freezeMs: 0 };
   private counters = emptyCounters();
   private connectTimer: NodeJS.Timeout | null = null;
@@ -163,7 +168,7 @@ export class ClientSession {
     }, this.config.connectTimeoutMs);
     try {
       // WHIP clients (OBS, GStreamer) open no data channel; the session ends with DELETE instead.
-      const media = await createClientMedia(this.config.engine ?? 'libwebrtc', { dataChannel: this.config.protocol !== 'whip' }, {
+      const media = await createClientMedia(this.config.engine ?? 'libwebrtc', { dataChannel: this.config.protocol !== 'whip', codec: this.config.codec ?? 'vp8' }, {
         onFrame: (data, width, height) => this.onFrame(data, width, height),
         onControlMessage: (data) => {
           const stats = parseServerStats(data);
@@ -189,6 +194,7 @@ export class ClientSession {
       }
       this.serverSessionId = answer.sessionId;
       this.resourceUrl = answer.resourceUrl;
+      this.answeredCodec = answeredVideoCodec(answer.sdp);
       await media.acceptAnswer(answer.sdp);
       if (this.state === 'signaling') {
         this.state = 'connected';
@@ -343,6 +349,7 @@ export class ClientSession {
       receivedFps: connectedFor > 0.5 ? this.totals.received / connectedFor : null,
       latencyMs: this.histogram.summary(),
       receivedSize: this.receivedSize,
+      ...(this.answeredCodec ? { codec: this.answeredCodec } : {}),
       ...(this.serverStats ? { server: this.serverStats } : {}),
       ...(clientStats ? { client: clientStats } : {}),
     };

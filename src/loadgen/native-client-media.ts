@@ -6,7 +6,7 @@
  */
 import { NativeClient } from '../media/engines/native/native-client.js';
 import type { MediaStats } from '../protocol/index.js';
-import type { ClientMedia, ClientMediaEvents, ClientSideStats } from './client-media.js';
+import type { ClientCodec, ClientMedia, ClientMediaEvents, ClientSideStats } from './client-media.js';
 
 /** How often the media stats are refreshed (they are medians over the last 64 frames anyway). */
 const STATS_INTERVAL_MS = 1000;
@@ -18,15 +18,15 @@ export class NativeClientMedia implements ClientMedia {
 
   private constructor(private readonly client: NativeClient) {}
 
-  /** Build the client (gathers the offer's candidates). */
-  static async create(events: ClientMediaEvents): Promise<NativeClientMedia> {
+  /** Build the client offering `codec` first (gathers the offer's candidates). */
+  static async create(events: ClientMediaEvents, codec: ClientCodec = 'vp8'): Promise<NativeClientMedia> {
     const client = await NativeClient.create({
       onFrame: (f) => events.onFrame(f.data, f.width, f.height),
       onMessage: (data) => events.onControlMessage(data),
       onConnectionState: (s) => {
         if (s === 'failed') events.onFailed('peer connection failed');
       },
-    });
+    }, { codec: codec === 'h264' ? 'H264' : 'VP8' });
     return new NativeClientMedia(client);
   }
 
@@ -35,7 +35,7 @@ export class NativeClientMedia implements ClientMedia {
     return Promise.resolve(this.client.offerSdp);
   }
 
-  /** Apply the answer and start the codecs. */
+  /** Apply the answer and start the codecs (in the codec the answer puts first). */
   async acceptAnswer(sdp: string): Promise<void> {
     await this.client.accept(sdp);
     // NativePeer's stats are async; keep the latest so the session can read them as it ends

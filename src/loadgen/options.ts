@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { ANONYMIZE_STYLES, MAX_ITERATIONS, type AnonymizeStyle } from '../protocol/index.js';
 import { numberArg, oneOfArg, parseCommandLine, parseResolution, stringArg, UsageError } from '../toolkit/args.js';
-import { CLIENT_ENGINES, type ClientEngine } from './client-media.js';
+import { CLIENT_CODECS, CLIENT_ENGINES, type ClientCodec, type ClientEngine } from './client-media.js';
 import { multiPhaseProfile, parseDuration, parsePhasesArg, readProfileFile, type Phase } from './profile.js';
 import { PROTOCOLS, type Protocol } from './signaling.js';
 
@@ -15,6 +15,8 @@ export interface LoadgenOptions {
   protocol: Protocol;
   /** The clients' WebRTC stack (webrtc mode). */
   engine: ClientEngine;
+  /** The video codec the clients offer first (webrtc mode). */
+  codec: ClientCodec;
   /** WHEP viewers per session (0: none). */
   viewers: number;
   phases: Phase[];
@@ -60,6 +62,10 @@ Target
                          libwebrtc (default): @roamhq/wrtc, jitter buffer and pacing as in a browser;
                          native: werift + FFmpeg (the server's native engine as a client), decodes
                          each frame on arrival (no jitter buffer: lower latency than a browser sees)
+  --codec vp8|h264       the codec the clients offer first (webrtc mode; default vp8: VP8 alone);
+                         h264 (--engine native only: the libwebrtc build has no H264) offers H264
+                         packetization-mode 1, constrained baseline, then VP8, as a browser
+                         preferring H264 does; each session's report says what was answered
 
 Load profile (sessions = concurrent WebRTC sessions, or HTTP connections in process mode)
   --sessions N --duration S
@@ -116,7 +122,7 @@ function nonNegative(name: string, v: string | undefined, integer: boolean): num
 /** Parse argv (without node and script). Returns null when --help was asked for. */
 export function parseOptions(argv: string[]): LoadgenOptions | null {
   const values = parseCommandLine(argv, {
-    url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' }, viewers: { type: 'string' },
+    url: { type: 'string' }, mode: { type: 'string' }, protocol: { type: 'string' }, engine: { type: 'string' }, codec: { type: 'string' }, viewers: { type: 'string' },
     sessions: { type: 'string' }, duration: { type: 'string' }, phases: { type: 'string' }, profile: { type: 'string' },
     'spawn-rate': { type: 'string' }, settle: { type: 'string' }, resolution: { type: 'string' }, fps: { type: 'string' }, filter: { type: 'string' },
     iterations: { type: 'string' }, style: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
@@ -141,6 +147,9 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
   const protocol: Protocol = oneOfArg('protocol', str('protocol') ?? 'rtc-scale', PROTOCOLS);
   const engine: ClientEngine = oneOfArg('engine', str('engine') ?? 'libwebrtc', CLIENT_ENGINES);
   if (str('engine') !== undefined && mode === 'process') throw new UsageError('--engine applies to webrtc mode only');
+  const codec: ClientCodec = oneOfArg('codec', str('codec') ?? 'vp8', CLIENT_CODECS);
+  if (str('codec') !== undefined && mode === 'process') throw new UsageError('--codec applies to webrtc mode only');
+  if (codec === 'h264' && engine !== 'native') throw new UsageError('--codec h264 needs --engine native (the libwebrtc client\'s build has no H264)');
   const viewers = numberArg('viewers', str('viewers'), { integer: true, min: 0, max: 16 }) ?? 0;
   if (viewers > 0 && protocol === 'aiortc') throw new UsageError('--viewers needs --protocol rtc-scale or whip (aiortc has no WHEP)');
 
@@ -178,6 +187,7 @@ export function parseOptions(argv: string[]): LoadgenOptions | null {
     mode,
     protocol,
     engine,
+    codec,
     viewers,
     phases,
     width: res.width,

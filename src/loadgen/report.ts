@@ -14,6 +14,8 @@ export interface RunSettings {
   protocol: string;
   /** The clients' WebRTC stack (--engine); absent in reports written before it existed. */
   engine?: string;
+  /** The codec the clients offered first (--codec); absent in reports written before it existed. */
+  codec?: string;
   /** WHEP viewers per session (absent in reports from before WHEP). */
   viewers?: number;
   width: number;
@@ -129,6 +131,18 @@ export function processSummaryTable(run: ProcessRunResult): string {
 /** Lines saying how each objective fared. */
 export function objectiveLines(results: ObjectiveResult[]): string[] {
   return results.map((o) => `objective ${o.name}: ${o.name.startsWith('received') ? '>=' : '<='} ${o.limit}, observed ${num(o.observed, 1)} → ${o.met ? 'MET' : 'MISSED'}`);
+}
+
+/**
+ * One line on the codecs the servers answered (`codecs answered: H264 x4`), most sessions first;
+ * null when no session got an answer. A server that cannot send the codec offered first answers
+ * the fallback (VP8), and this line says so.
+ */
+export function codecSummaryLine(sessions: readonly SessionResult[]): string | null {
+  const counts = new Map<string, number>();
+  for (const s of sessions) if (s.codec) counts.set(s.codec, (counts.get(s.codec) ?? 0) + 1);
+  if (counts.size === 0) return null;
+  return `codecs answered: ${[...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c, n]) => `${c} x${n}`).join(', ')}`;
 }
 
 /**

@@ -182,3 +182,23 @@ export async function exchangeOffer(
   }
   return { sdp: answer.sdp, type: 'answer', ...(typeof answer.sessionId === 'string' ? { sessionId: answer.sessionId } : {}) };
 }
+
+/**
+ * The video codec an answer puts first (upper case, e.g. `VP8`, `H264`): the one the server sends
+ * and the client encodes. Null when the answer has no video m-line or no rtpmap for its first
+ * payload type. Reads at most the first video section.
+ */
+export function answeredVideoCodec(sdp: string): string | null {
+  let firstPt: string | null = null;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) {
+      if (firstPt !== null) break;
+      if (line.startsWith('m=video ')) firstPt = line.split(' ')[3] ?? null;
+      if (firstPt === null) continue;
+    }
+    if (firstPt === null) continue;
+    const m = /^a=rtpmap:(\d+) ([^/\s]+)\//.exec(line);
+    if (m && m[1] === firstPt) return m[2]!.toUpperCase();
+  }
+  return null;
+}

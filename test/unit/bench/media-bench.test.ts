@@ -1,7 +1,8 @@
 /**
  * The media benchmark's own arithmetic: options and presets, CPU windows read from /proc, the
  * staircase capacity (with its lower-bound case), the ratios and goals against aiortc, and the
- * engine check that skips an engine a server does not run.
+ * engine check that skips an engine a server does not run, and the client and codec every point
+ * asks for (H264 only with the native client) with the codecs the answers named.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,13 +14,13 @@ import { CLOCK_TICKS, counterAt, readProcStat, treeCpuTicks, type CpuReading } f
 import { engineCheck } from '../../../bench/media/servers.js';
 import { checkGoals, median, moreCapacity, ratiosAgainst, summarizeKind } from '../../../bench/media/summary.js';
 
-function point(kind: PointResult['kind'], resolution: string, sessions: number, p95: number | null, cpu: number, status: PointResult['status'] = 'ok'): PointResult {
+function point(kind: PointResult['kind'], resolution: string, sessions: number, p95: number | null, cpu: number, status: PointResult['status'] = 'ok', codecsAnswered = ['VP8']): PointResult {
   const [w, h] = resolution.split('x').map(Number) as [number, number];
   return {
     kind, width: w, height: h, sessions, round: 1, resolution, status,
     latencyMs: { p50: p95 === null ? null : p95 - 10, p95, max: p95 }, freezes: 0, fpsPerSession: 30, framesDecoded: 100,
     framesLost: 0, framesUndecoded: 0, sessionsStarted: sessions, maxActiveSessions: sessions, rejections: 0, errors: 0,
-    receivedSizes: [resolution],
+    receivedSizes: [resolution], codecsAnswered,
     cpu: { serverMsPerSessionSecond: cpu, serverMsPerFrameReturned: cpu / 30, serverCores: null, clientMsPerSessionSecond: cpu, machineBusy: 0.5, windowS: 10, sessionSeconds: 10 * sessions },
     viewerFigures: null, loadgenExit: 0, dir: '',
   };
@@ -33,6 +34,19 @@ describe('bench:media options', () => {
     assert.deepEqual(o.staircases.map((s) => `${s.width}x${s.height}:${s.steps.join(',')}`), ['640x360:1,2,4', '1280x720:1']);
     assert.equal(o.filter, 'none');
     assert.equal(o.pastFailure, 0);
+    assert.equal(o.client, 'libwebrtc');
+    assert.equal(o.codec, 'vp8');
+  });
+
+  it('--codec h264 runs the native client (the libwebrtc client has no H264); --client picks it for vp8 too', () => {
+    const h = parseBenchOptions(['--kinds', 'native,aiortc', '--codec', 'h264', '--quick'])!;
+    assert.deepEqual([h.client, h.codec], ['native', 'h264']);
+    assert.deepEqual([parseBenchOptions(['--client', 'native', '--codec', 'h264'])!.client, parseBenchOptions(['--client', 'native'])!.codec], ['native', 'vp8']);
+    assert.deepEqual([parseBenchOptions(['--codec', 'vp8'])!.client, parseBenchOptions(['--client', 'native', '--codec', 'vp8'])!.client], ['libwebrtc', 'native']);
+    assert.throws(() => parseBenchOptions(['--client', 'libwebrtc', '--codec', 'h264']), /--codec h264 needs --client native/);
+    for (const argv of [['--codec', 'vp9'], ['--codec', 'H264'], ['--client', 'chrome'], ['--codec']]) {
+      assert.throws(() => parseBenchOptions(argv), UsageError, argv.join(' '));
+    }
   });
 
   it('takes the full preset, kinds and staircases', () => {
@@ -148,5 +162,15 @@ describe('bench:media summary', () => {
     assert.match(engineCheck('native', { mediaEngine: 'libwebrtc' })!, /runs libwebrtc/);
     assert.equal(engineCheck('aiortc', { server: 'aiortc' }), null);
     assert.notEqual(engineCheck('aiortc', { status: 'ok' }), null);
+  });
+});
+
+describe('bench:media codecs answered', () => {
+  it('a kind lists every codec its answers named, so a fallback to VP8 shows', () => {
+    const h264 = summarizeKind([point('native', '640x360', 1, 40, 100, 'ok', ['H264']), point('native', '640x360', 2, 50, 100, 'ok', ['H264'])], ['640x360'], 200);
+    assert.deepEqual(h264.codecsAnswered, ['H264']);
+    const mixed = summarizeKind([point('libwebrtc', '640x360', 1, 40, 100, 'ok', ['VP8']), point('libwebrtc', '640x360', 2, 50, 100, 'failed', [])], ['640x360'], 200);
+    assert.deepEqual(mixed.codecsAnswered, ['VP8']);
+    assert.deepEqual(summarizeKind([point('aiortc', '640x360', 1, 40, 100, 'ok', ['VP8', 'H264'])], ['640x360'], 200).codecsAnswered, ['H264', 'VP8']);
   });
 });

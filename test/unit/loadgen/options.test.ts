@@ -1,11 +1,12 @@
 /**
  * The load generator's command-line options: defaults, a single steady phase, help, usage errors,
  * --protocol whip with --viewers, and --engine: the default is libwebrtc (a browser's behaviour), native is
- * accepted in webrtc mode, anything else is a usage error, and --help documents both.
+ * accepted in webrtc mode, anything else is a usage error, and --help documents both; --codec:
+ * vp8 by default, h264 only with the native client (the libwebrtc build has no H264).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLIENT_ENGINES } from '../../../src/loadgen/client-media.js';
+import { CLIENT_CODECS, CLIENT_ENGINES } from '../../../src/loadgen/client-media.js';
 import { HELP, parseOptions } from '../../../src/loadgen/options.js';
 import { UsageError } from '../../../src/toolkit/args.js';
 
@@ -20,6 +21,23 @@ test('--engine: libwebrtc by default, native on request, others refused', () => 
   ]) {
     assert.throws(() => parseOptions(bad), UsageError, bad.join(' '));
   }
+});
+
+test('--codec: vp8 by default, h264 with the native client only, others refused', () => {
+  assert.deepEqual([...CLIENT_CODECS], ['vp8', 'h264']);
+  assert.equal(parseOptions(['--url', 'http://h:1'])!.codec, 'vp8');
+  assert.equal(parseOptions(['--url', 'http://h:1', '--codec', 'vp8'])!.codec, 'vp8');
+  assert.equal(parseOptions(['--url', 'http://h:1', '--engine', 'native', '--codec', 'h264'])!.codec, 'h264');
+  assert.equal(parseOptions(['--url', 'http://h:1', '--engine', 'native', '--codec', 'h264', '--protocol', 'aiortc'])!.codec, 'h264');
+  for (const bad of [
+    ['--url', 'http://h', '--codec', 'h264'], ['--url', 'http://h', '--engine', 'libwebrtc', '--codec', 'h264'],
+    ['--url', 'http://h', '--engine', 'native', '--codec', 'H264'], ['--url', 'http://h', '--engine', 'native', '--codec', 'vp9'],
+    ['--url', 'http://h', '--engine', 'native', '--codec'], ['--url', 'http://h', '--mode', 'process', '--codec', 'vp8'],
+  ]) {
+    assert.throws(() => parseOptions(bad), UsageError, bad.join(' '));
+  }
+  assert.throws(() => parseOptions(['--url', 'http://h', '--codec', 'h264']), /--codec h264 needs --engine native/);
+  assert.match(HELP, /--codec vp8\|h264/);
 });
 
 test('--help names both client engines', () => {

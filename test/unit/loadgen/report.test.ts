@@ -3,7 +3,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { capacityUnderSlo, evaluateObjectives, webrtcSummaryTable, type LoadReport } from '../../../src/loadgen/report.js';
+import { capacityUnderSlo, codecSummaryLine, evaluateObjectives, webrtcSummaryTable, type LoadReport } from '../../../src/loadgen/report.js';
+import type { SessionResult } from '../../../src/loadgen/client-session.js';
 import { renderHtmlReport } from '../../../src/loadgen/html-report.js';
 import type { PhaseResult, Sample, WebrtcRunResult } from '../../../src/loadgen/run-result.js';
 
@@ -57,4 +58,16 @@ test('capacity: the largest steady phase that reached its target within the obje
   run.phases = [step('up', 6, 6, 50, true), step('s1', 1, 1, 90), step('s2', 2, 2, 150), step('s3', 3, 2, 120), step('s4', 4, 4, 260)];
   assert.deepEqual(capacityUnderSlo(run, 200), { sloP95Ms: 200, sessions: 2, phase: 's2' });
   assert.deepEqual(capacityUnderSlo(run, 80), { sloP95Ms: 80, sessions: null, phase: null });
+});
+
+test('codecSummaryLine: the codecs the answers put first, most sessions first; null when no session was answered', () => {
+  const session = (id: number, codec?: string): SessionResult => ({
+    id, outcome: 'completed', connectMs: 1, durationS: 1, framesSent: 1, framesReceived: 1, framesDecoded: 1, framesUndecoded: 0, framesLost: 0,
+    freezes: 0, freezeMs: 0, receivedFps: 1, latencyMs: { count: 0, mean: null, p50: null, p95: null, p99: null, max: null }, receivedSize: null,
+    ...(codec ? { codec } : {}),
+  });
+  assert.equal(codecSummaryLine([session(1, 'VP8'), session(2, 'H264'), session(3, 'H264'), session(4)]), 'codecs answered: H264 x2, VP8 x1');
+  assert.equal(codecSummaryLine([session(1, 'VP8'), session(2, 'H264')]), 'codecs answered: H264 x1, VP8 x1');
+  assert.equal(codecSummaryLine([session(1)]), null);
+  assert.equal(codecSummaryLine([]), null);
 });

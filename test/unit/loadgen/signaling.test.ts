@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deleteResource, deleteSession, exchangeOffer, offerBody, offerUrl, RejectedError, SignalingError, watchSession, whipUrl } from '../../../src/loadgen/signaling.js';
+import { answeredVideoCodec, deleteResource, deleteSession, exchangeOffer, offerBody, offerUrl, RejectedError, SignalingError, watchSession, whipUrl } from '../../../src/loadgen/signaling.js';
 import { parseServerStats } from '../../../src/loadgen/client-session.js';
 
 interface Seen { method?: string; path: string; body: unknown; authorization: string | undefined; contentType?: string | undefined }
@@ -111,6 +111,8 @@ test('data-channel stats messages are validated (src/protocol) before the report
   };
   assert.deepEqual(parseServerStats(JSON.stringify({ type: 'stats', session })), {
     activeBackend: 'cpu', fpsIn: 29.5, fpsOut: 29, framesDropped: 2, processingMs: { p50: 1.5, p95: 3 }, serverLatencyMs: { p50: 2, p95: null },
+    // the server's codec is kept (it says what the answer ran); the media fields it left out read as null
+    codec: 'video/VP8', encoder: null, decoder: null,
   });
   for (const bad of ['{"type":"pong","t":1}', 'not json', '{"type":"stats"}', '{"type":"stats","session":3}', 'null',
     JSON.stringify({ type: 'ack', session }), JSON.stringify({ type: 'stats', session: { ...session, fpsIn: 'fast' } }),
@@ -172,4 +174,16 @@ test('offer bodies for both protocols', () => {
   assert.deepEqual(offerBody('rtc-scale', 'v=0', { filter: 'anonymize', iterations: 1, style: 'pixelate' }),
     { sdp: 'v=0', type: 'offer', filter: 'anonymize', iterations: 1, style: 'pixelate' });
   assert.equal(whipUrl('http://h:1', { filter: 'anonymize', iterations: 1, style: 'pixelate' }), 'http://h:1/whip/anonymize?iterations=1&style=pixelate');
+});
+
+test('answeredVideoCodec: the first payload type of the first video section, named by its rtpmap', () => {
+  const answer = (pts: string, maps: string[]): string => ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2',
+    `m=video 9 UDP/TLS/RTP/SAVPF ${pts}`, ...maps, 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'a=rtpmap:106 VP9/90000', ''].join('\r\n');
+  // aiortc answers every common codec, in the offer's order: the first is what it sends
+  assert.equal(answeredVideoCodec(answer('106 107 96 97', ['a=rtpmap:96 VP8/90000', 'a=rtpmap:97 rtx/90000', 'a=rtpmap:106 h264/90000', 'a=rtpmap:107 rtx/90000'])), 'H264');
+  assert.equal(answeredVideoCodec(answer('96 97', ['a=rtpmap:96 VP8/90000', 'a=rtpmap:97 rtx/90000'])), 'VP8');
+  // no rtpmap for the first payload type in the video section (a later section's does not count)
+  assert.equal(answeredVideoCodec(answer('106', ['a=rtpmap:96 VP8/90000'])), null);
+  assert.equal(answeredVideoCodec('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n'), null);
+  assert.equal(answeredVideoCodec(''), null);
 });

@@ -10,6 +10,7 @@ import { DEFAULT_BITRATE, type BitrateBounds } from './congestion/bitrate-contro
 import { DEFAULT_MAX_PIXELS, NativePeer, type NativePeerCounters, type PeerSettings } from './native-peer.js';
 import type { ReceiveCounters } from './receive/receive-buffer.js';
 import { selectVideoCodec } from './codecs/offer-codecs.js';
+import type { NativeCodecName } from './stack-types.js';
 import type { RawMediaPaths } from './transport/transport-types.js';
 import { makeOffer, type OfferedTransport } from './transport/werift-offerer.js';
 import { defaultHostAddresses } from './transport/werift-peer-setup.js';
@@ -30,6 +31,11 @@ export interface NativeClientOptions {
   /** Default: loopback only when the machine has no other interface. */
   additionalHostAddresses?: string[];
   bitrate?: BitrateBounds;
+  /**
+   * The codec offered first (default VP8: VP8 alone; H264: H264 then VP8). The encoder follows
+   * the answer, whatever was offered.
+   */
+  codec?: NativeCodecName;
   /** libvpx cpu-used of the client's encoder (default: the server's, media-settings.ts; 16 measured no clear saving on the client, see docs/load-generator.md). */
   vp8CpuUsed?: number;
 }
@@ -56,11 +62,12 @@ export class NativeClient {
     private offered: OfferedTransport | null = null,
   ) {}
 
-  /** Gather and build the offer (VP8 sendrecv + "control" data channel); read it from `offerSdp`. */
+  /** Gather and build the offer (sendrecv video in `options.codec` order + "control" data channel); read it from `offerSdp`. */
   static async create(events: NativeClientEvents, options: NativeClientOptions = {}): Promise<NativeClient> {
     const client = new NativeClient(events, options);
     client.offered = await makeOffer({
       iceServers: options.iceServers ?? [],
+      codec: options.codec ?? 'VP8',
       iceGatheringTimeoutMs: options.iceGatheringTimeoutMs ?? 5000,
       additionalHostAddresses: options.additionalHostAddresses ?? defaultHostAddresses(),
       transportCc: true,
@@ -83,7 +90,12 @@ export class NativeClient {
     return this.offered.sdp;
   }
 
-  /** Apply the server's answer; rejects when it has no VP8 (or H264) video or werift refuses it. */
+  /**
+   * Apply the server's answer; rejects when it has no VP8 (or H264) video or werift refuses it.
+   * The encoder, packetizer and depacketizer follow the answer's first codec: the one the server
+   * sends (aiortc answers several, the first is its encoder's) and the one werift's sender then
+   * stamps on our packets (it takes the answer's first non-RTX codec).
+   */
   async accept(answerSdp: string): Promise<void> {
     const offered = this.offered;
     if (!offered || this.closed) throw new Error('client closed');

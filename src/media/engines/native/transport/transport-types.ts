@@ -5,7 +5,7 @@
  */
 import type { RtcpPacket, RtpHeader } from 'werift';
 import type { ControlChannel, IceServer, PeerConnectionState } from '../../../engine.js';
-import type { FeedbackResult, IncomingRtp, SelectedCodec } from '../stack-types.js';
+import type { FeedbackResult, IncomingRtp, NativeCodecName, SelectedCodec } from '../stack-types.js';
 import type { ImpairmentOptions } from './impairment.js';
 import type { RetransmitBudgetOptions } from './retransmit-budget.js';
 
@@ -28,6 +28,12 @@ export interface TransportConfig {
 /** What the offerer needs. */
 export interface OfferConfig {
   iceServers: IceServer[];
+  /**
+   * The codec offered first: VP8 offers VP8 (+RTX) only; H264 offers H264 (packetization-mode 1,
+   * constrained baseline 42e01f, +RTX) first and VP8 after it, as a browser that prefers H264 does
+   * (default VP8).
+   */
+  codec?: NativeCodecName;
   /** Send the offer with the candidates gathered by then. */
   iceGatheringTimeoutMs: number;
   /** Host addresses to offer besides the interfaces werift finds (it skips loopback). */

@@ -1,11 +1,12 @@
 /**
- * The client side (the load generator's native client, the tests' hostile peer): offer VP8 (+RTX)
- * sendrecv video and a "control" data channel, gathered in full (no trickle); `accept` applies
+ * The client side (the load generator's native client, the tests' hostile peer): offer VP8 (+RTX),
+ * or H264 (+RTX) then VP8 (+RTX), sendrecv video and a "control" data channel, gathered in full (no trickle); `accept` applies
  * the server's answer and hands the connection to a WeriftTransport. No playout-delay extension is
  * offered: browsers do not send it, and the server's receive path should see what a browser sends.
  */
 import { RTCPeerConnection, RTCRtpCodecParameters, useAbsSendTime, useSdesMid, useTransportWideCC } from 'werift';
 import { DEFAULT_RETRANSMIT_BUDGET } from './retransmit-budget.js';
+import type { NativeCodecName } from '../stack-types.js';
 import type { OfferConfig, TransportEvents } from './transport-types.js';
 import { installWeriftFixes } from './werift-fixes.js';
 import { WeriftControlChannel } from './werift-control-channel.js';
@@ -19,21 +20,33 @@ export interface OfferedTransport {
   close(): void;
 }
 
-/** Payload types the offerer uses (the browser's usual ones; the answer repeats them). */
+/** Payload types the offerer uses (Chromium's for these codecs; the answer repeats them). */
 const OFFER_VP8_PT = 96;
 const OFFER_RTX_PT = 97;
+const OFFER_H264_PT = 106;
+const OFFER_H264_RTX_PT = 107;
+/** Chromium's fmtp for H264 constrained baseline 3.1 with packetization-mode 1 (the mode the engine runs). */
+export const OFFER_H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f';
+
+/** The offer's video codecs in order of preference: VP8 alone, or H264 first with VP8 as the fallback. */
+function offeredCodecs(codec: NativeCodecName, transportCc: boolean): RTCRtpCodecParameters[] {
+  const vp8 = [
+    new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: OFFER_VP8_PT, rtcpFeedback: videoFeedback(transportCc) }),
+    new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: OFFER_RTX_PT, parameters: `apt=${OFFER_VP8_PT}` }),
+  ];
+  if (codec === 'VP8') return vp8;
+  return [
+    new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, payloadType: OFFER_H264_PT, rtcpFeedback: videoFeedback(transportCc), parameters: OFFER_H264_FMTP }),
+    new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: OFFER_H264_RTX_PT, parameters: `apt=${OFFER_H264_PT}` }),
+    ...vp8,
+  ];
+}
 
 /** Make the offer; read it from `sdp`, then `accept` the answer (or `close`). */
 export async function makeOffer(config: OfferConfig, events: TransportEvents): Promise<OfferedTransport> {
   installWeriftFixes();
   const pc = new RTCPeerConnection({
-    codecs: {
-      video: [
-        new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: OFFER_VP8_PT, rtcpFeedback: videoFeedback(config.transportCc) }),
-        new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: OFFER_RTX_PT, parameters: `apt=${OFFER_VP8_PT}` }),
-      ],
-      audio: [],
-    },
+    codecs: { video: offeredCodecs(config.codec ?? 'VP8', config.transportCc), audio: [] },
     headerExtensions: { video: [useSdesMid(), useAbsSendTime(), ...(config.transportCc ? [useTransportWideCC()] : [])], audio: [] },
     iceServers: weriftIceServers(config.iceServers),
     iceAdditionalHostAddresses: config.additionalHostAddresses,
