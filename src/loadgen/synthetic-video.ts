@@ -47,9 +47,10 @@ export class SyntheticVideo {
     const span = 2 * width + height;
     this.lumaPattern = new Uint8Array(span);
     for (let i = 0; i < span; i++) {
-      // Slow ramp plus a fine ripple: gradients alone encode to almost nothing.
+      // Slow ramp plus a fine ripple: gradients alone encode to almost nothing. A short, faint
+      // ripple (7 px, ±3): one of 23 px and ±11 read as faces to the finest detection level.
       const ramp = 90 + ((i * 110) / width) % 110;
-      const ripple = ((i * 37) % 23) - 11;
+      const ripple = ((i * 37) % 7) - 3;
       this.lumaPattern[i] = Math.max(16, Math.min(235, Math.round(ramp + ripple)));
     }
     const cspan = 2 * cw + ch;
