@@ -11,76 +11,18 @@
  *   default 640x360:600,1280x720:1500 10 2 300 (the engine's 10 s key frame interval)
  */
 import { availableParallelism } from 'node:os';
-import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
-import { encoderThreads, VideoDecoder, VideoEncoder } from '../../src/media/engines/native/codecs/ffmpeg.js';
+import { encoderThreads } from '../../src/media/engines/native/codecs/ffmpeg.js';
 import { MEDIA_SETTINGS } from '../../src/media/media-settings.js';
+import { runCodec, type CodecRunResult } from './realtime-codec-run.js';
 
 type Codec = 'VP8' | 'H264';
 
-/** PSNR of the Y plane of `b` against `a` (99 when equal). */
-function psnrY(a: Uint8Array, b: Uint8Array, pixels: number): number {
-  let se = 0;
-  for (let i = 0; i < pixels; i++) {
-    const d = a[i]! - b[i]!;
-    se += d * d;
-  }
-  const mse = se / pixels;
-  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
-}
-
-interface Row {
+interface Row extends CodecRunResult {
   codec: Codec;
-  encoder: string;
-  encodeMs: number;
-  decodeMs: number;
-  psnr: number;
-  kbpsOut: number;
 }
 
 async function run(codec: Codec, width: number, height: number, seconds: number, kbps: number, gop: number): Promise<Row> {
-  const video = new SyntheticVideo(width, height, 1);
-  const enc = await VideoEncoder.open({
-    codec, width, height, bitrateKbps: kbps, keyframeInterval: gop, vp8CpuUsed: MEDIA_SETTINGS.vp8CpuUsed.default, hardware: false,
-    // the level the load generator's H264 offer (42e01f) asks for: 3.1
-    h264Level: codec === 'H264' ? 31 : null,
-  });
-  const dec = await VideoDecoder.open(codec, false);
-  const frames = Math.round(seconds * 30);
-  const input = new Uint8Array(video.data.length);
-  let psnr = 0;
-  let decoded = 0;
-  let bytes = 0;
-  let encodeUs = 0;
-  let decodeUs = 0;
-  const start = performance.now();
-  for (let n = 0; n < frames; n++) {
-    const wait = start + (n * 1000) / 30 - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    video.render(n);
-    input.set(video.data);
-    const e0 = process.cpuUsage();
-    const packets = await enc.encode(input, n * 3000, false);
-    const e = process.cpuUsage(e0);
-    encodeUs += e.user + e.system;
-    for (const p of packets) {
-      bytes += p.data.length;
-      const d0 = process.cpuUsage();
-      const out = await dec.decode(p.data);
-      const d = process.cpuUsage(d0);
-      decodeUs += d.user + d.system;
-      for (const f of out) {
-        psnr += psnrY(f.data, input, width * height);
-        decoded++;
-      }
-    }
-  }
-  const row: Row = {
-    codec, encoder: enc.name, encodeMs: encodeUs / 1000 / frames, decodeMs: decodeUs / 1000 / Math.max(1, decoded),
-    psnr: psnr / Math.max(1, decoded), kbpsOut: (bytes * 8) / seconds / 1000,
-  };
-  enc.close();
-  dec.close();
-  return row;
+  return { codec, ...(await runCodec({ codec, width, height, seconds, kbps, gop, vp8CpuUsed: MEDIA_SETTINGS.vp8CpuUsed.default })) };
 }
 
 const median = (v: number[]): number => {

@@ -6,51 +6,11 @@
  *
  * Usage: node dist/bench/profile/vp8-speed.js [WxH] [seconds] [kbps] [cpu-used,...] [key frame every N frames, default 75] [threads, default the engine's]
  */
-import { SyntheticVideo } from '../../src/loadgen/synthetic-video.js';
-import { VideoDecoder, VideoEncoder } from '../../src/media/engines/native/codecs/ffmpeg.js';
-
-function psnrY(a: Uint8Array, b: Uint8Array, pixels: number): number {
-  let se = 0;
-  for (let i = 0; i < pixels; i++) {
-    const d = a[i]! - b[i]!;
-    se += d * d;
-  }
-  const mse = se / pixels;
-  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
-}
+import { runCodec } from './realtime-codec-run.js';
 
 async function run(width: number, height: number, seconds: number, kbps: number, cpuUsed: number, gop: number, threads: number | undefined): Promise<string> {
-  const video = new SyntheticVideo(width, height, 1);
-  const enc = await VideoEncoder.open({ codec: 'VP8', width, height, bitrateKbps: kbps, keyframeInterval: gop, vp8CpuUsed: cpuUsed, hardware: false, h264Level: null, ...(threads ? { threads } : {}) });
-  const dec = await VideoDecoder.open('VP8', false);
-  const frames = seconds * 30;
-  const input = new Uint8Array(video.data.length);
-  let psnr = 0;
-  let decoded = 0;
-  let bytes = 0;
-  let encodeCpuUs = 0;
-  const start = performance.now();
-  for (let n = 0; n < frames; n++) {
-    const due = start + (n * 1000) / 30;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    video.render(n);
-    input.set(video.data);
-    const c0 = process.cpuUsage();
-    const packets = await enc.encode(input, n * 3000, false);
-    const c = process.cpuUsage(c0);
-    encodeCpuUs += c.user + c.system;
-    for (const p of packets) {
-      bytes += p.data.length;
-      for (const f of await dec.decode(p.data)) {
-        psnr += psnrY(f.data, input, width * height);
-        decoded++;
-      }
-    }
-  }
-  enc.close();
-  dec.close();
-  return `| ${cpuUsed} | ${(encodeCpuUs / 1000 / frames).toFixed(2)} | ${(psnr / Math.max(1, decoded)).toFixed(2)} | ${((bytes * 8) / seconds / 1000).toFixed(0)} |`;
+  const r = await runCodec({ codec: 'VP8', width, height, seconds, kbps, gop, vp8CpuUsed: cpuUsed, ...(threads ? { threads } : {}) });
+  return `| ${cpuUsed} | ${r.encodeMs.toFixed(2)} | ${r.psnr.toFixed(2)} | ${r.kbpsOut.toFixed(0)} |`;
 }
 
 async function main(): Promise<void> {
