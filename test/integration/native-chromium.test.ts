@@ -80,8 +80,14 @@ describe('native engine with Chromium', { skip: !existsSync(CHROMIUM) && `no Chr
     { mime: 'video/VP8', name: 'VP8', answer: 'VP8', title: 'answers a VP8-first offer with VP8 (client order)', server: () => harness },
     { mime: 'video/VP8', name: 'VP8', answer: 'H264', title: 'answers a VP8-first offer with H264 by default (RTC_PREFER_H264)', server: () => preferring },
   ] as const;
+  /** Whether this Chromium offers H264 with packetization-mode=1 (learnt by the H264-first case). */
+  let chromiumH264: boolean | null = null;
   for (const c of cases) {
     it(`${c.title}, and video decodes both ways`, async (t) => {
+      if (c.answer === 'H264' && c.name === 'VP8' && chromiumH264 === false) {
+        t.skip('this Chromium offers no H264 with packetization-mode=1');
+        return;
+      }
       const { mime, name } = c;
       const harness = c.server();
       const answerMime = `video/${c.answer}`;
@@ -89,6 +95,7 @@ describe('native engine with Chromium', { skip: !existsSync(CHROMIUM) && `no Chr
       try {
         await page.goto(harness.url);
         const r = (await page.evaluate(`(${PAGE_SESSION})(${JSON.stringify({ mime, ms: 5000 })})`)) as PageResult;
+        if (c.name === 'H264') chromiumH264 = r.offered.length > 0;
         if (r.offered.length === 0) {
           t.skip(`this Chromium offers no ${name} with packetization-mode=1`);
           return;
