@@ -55,8 +55,8 @@ export const MEDIA_SETTINGS = {
     doc: 'native engine: longest time between key frames, a safety net: receivers get one at once when they join, send PLI/FIR or lose a frame (a key frame every 10 s instead of 2.5 s: 360p encode 2.75 instead of 3.09 ms a frame, +1.7 dB PSNR at the same bitrate; [2026-12-06-native-cost-breakdown.md](measurements/2026-12-06-native-cost-breakdown.md))',
   },
   vp8CpuUsed: {
-    env: 'RTC_VP8_CPU_USED', kind: 'integer', default: 12, min: -16, max: 16,
-    doc: 'native engine: libvpx speed. Positive lets libvpx choose it from the time left before the next frame, so a loaded machine gets faster, lower-quality frames instead of late ones (12: 360p encode 4.3-5.1 ms a frame at 41 dB PSNR; 720p 18 ms at 32.7 dB under load); negative fixes it (-6: 360p 3.1-3.7 ms at 38.5 dB, but 720p fell to 16-20 fps on the shared 2-core machine; [2026-12-06-native-cost-breakdown.md](measurements/2026-12-06-native-cost-breakdown.md))',
+    env: 'RTC_VP8_CPU_USED', kind: 'integer', default: 0, min: -16, max: 16,
+    doc: 'native engine: libvpx speed. 0: by frame size (15 up to 640x480, 13 up to 1280x720, 12 above). Positive c gives libvpx (16 - c)/16 of the frame interval and it picks the speed that fits, so a loaded machine gets faster, lower-quality frames instead of late ones (360p: 15 costs 2.4 ms a frame at 42.6 dB PSNR, 12 costs 3.3 ms at 42.8 dB; 720p: 13 costs 6.3 ms at 42.2 dB, 12 8.6 ms at 42.4 dB); negative fixes it (-16: 360p 1.8 ms at 40.7 dB; [2026-12-06-vp8-budget.md](measurements/2026-12-06-vp8-budget.md))',
   },
   preferH264: {
     env: 'RTC_PREFER_H264', kind: 'boolean', default: true,

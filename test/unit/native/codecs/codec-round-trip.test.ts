@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readStamp, writeStamp } from '../../../../src/loadgen/stamp.js';
 import { SyntheticVideo } from '../../../../src/loadgen/synthetic-video.js';
-import { VideoDecoder, VideoEncoder, encoderThreads } from '../../../../src/media/engines/native/codecs/ffmpeg.js';
+import { VideoDecoder, VideoEncoder, encoderThreads, vp8CpuUsedFor } from '../../../../src/media/engines/native/codecs/ffmpeg.js';
+import { MEDIA_SETTINGS } from '../../../../src/media/media-settings.js';
 import { Impairment } from '../../../../src/media/engines/native/transport/impairment.js';
 import type { NativeCodecName } from '../../../../src/media/engines/native/stack-types.js';
 import { ReceiveBuffer } from '../../../../src/media/engines/native/receive/receive-buffer.js';
@@ -20,7 +21,7 @@ const W = 640;
 const H = 360;
 
 async function roundTrip(codec: NativeCodecName, packetizer: RtpPacketizer, depacketizer: RtpDepacketizer): Promise<void> {
-  const enc = await VideoEncoder.open({ codec, width: W, height: H, bitrateKbps: 1200, keyframeInterval: 75, vp8CpuUsed: 12, hardware: false, h264Level: 31 });
+  const enc = await VideoEncoder.open({ codec, width: W, height: H, bitrateKbps: 1200, keyframeInterval: 75, vp8CpuUsed: MEDIA_SETTINGS.vp8CpuUsed.default, hardware: false, h264Level: 31 });
   const dec = await VideoDecoder.open(codec, false);
   assert.equal(enc.name, codec === 'VP8' ? 'libvpx' : 'libx264');
   assert.equal(dec.name, codec === 'VP8' ? 'vp8' : 'h264');
@@ -77,5 +78,14 @@ describe('codec round trip through the RTP processors', () => {
     assert.equal(encoderThreads('VP8', 1920, 1080, 8), 1);
     assert.equal(encoderThreads('VP8', 3840, 2160, 8), 4);
     assert.equal(encoderThreads('VP8', 3840, 2160, 2), 2);
+  });
+  it('gives libvpx a time budget by frame size when cpu-used is 0 (the default), and any other value as set', () => {
+    assert.equal(MEDIA_SETTINGS.vp8CpuUsed.default, 0);
+    assert.equal(vp8CpuUsedFor(0, 640, 360), 15);
+    assert.equal(vp8CpuUsedFor(0, 640, 480), 15);
+    assert.equal(vp8CpuUsedFor(0, 1280, 720), 13);
+    assert.equal(vp8CpuUsedFor(0, 1920, 1080), 12);
+    assert.equal(vp8CpuUsedFor(-6, 640, 360), -6);
+    assert.equal(vp8CpuUsedFor(12, 1280, 720), 12);
   });
 });
