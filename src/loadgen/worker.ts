@@ -8,12 +8,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ClientSession, type SessionConfig } from './client-session.js';
+import { FrameClock } from './frame-clock.js';
 import { addCounts, emptyCounters } from './frame-counters.js';
 import { COUNTER_INTERVAL_MS, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 const sessions = new Map<number, ClientSession>();
 let config: SessionConfig | null = null;
 let frameTimer: NodeJS.Timeout | null = null;
+let frameClock: FrameClock | null = null;
 let counterTimer: NodeJS.Timeout | null = null;
 let shuttingDown = false;
 
@@ -24,21 +26,21 @@ function send(msg: FromWorker): Promise<void> {
   });
 }
 
-/** One frame clock for all sessions: ticks at fps against an absolute schedule so it does not drift. */
+/**
+ * The frame clock: each session sends at fps on its own phase (frame-clock.ts), against an
+ * absolute schedule so it does not drift. The timer wakes for the next due frame, and at least once
+ * an interval, so a session started in between is picked up.
+ */
 function startFrameClock(fps: number): void {
-  const interval = 1000 / fps;
-  const t0 = performance.now();
-  let tick = 0;
+  const clock = new FrameClock(fps, performance.now());
+  frameClock = clock;
   const step = (): void => {
-    for (const s of sessions.values()) s.sendFrame();
-    tick++;
     const now = performance.now();
-    // When the process falls behind, skip ticks rather than bursting frames.
-    const next = Math.max(tick, Math.ceil((now - t0) / interval));
-    tick = next;
-    frameTimer = setTimeout(step, Math.max(0, t0 + next * interval - now));
+    for (const id of clock.due(now)) sessions.get(id)?.sendFrame();
+    const wake = Math.min(clock.nextDueMs(), now + clock.intervalMs);
+    frameTimer = setTimeout(step, Math.max(0, wake - performance.now()));
   };
-  frameTimer = setTimeout(step, interval);
+  frameTimer = setTimeout(step, clock.intervalMs);
 }
 
 function reportCounters(): void {
@@ -55,11 +57,13 @@ function startSession(id: number): void {
   if (!config || shuttingDown || sessions.has(id)) return;
   const session = new ClientSession(id, config);
   sessions.set(id, session);
+  frameClock?.add(id, performance.now());
   session.onConnected = (connectMs) => void send({ type: 'connected', id, connectMs });
   void session.ended.then(async (result) => {
     // Counters gathered since the last report belong to the timeline, so flush them first.
     const last = session.drainCounters();
     sessions.delete(id);
+    frameClock?.remove(id);
     if (last.received || last.sent) await send({ type: 'counters', counters: last });
     await send({ type: 'ended', result });
   });
