@@ -14,7 +14,9 @@ import { RtpSendStream } from '../../../../src/media/engines/native/send/rtp-sen
 import type { RtpDepacketizer } from '../../../../src/media/engines/native/payload/codec-payload.js';
 import { H264Depacketizer } from '../../../../src/media/engines/native/payload/h264.js';
 import { Vp8Depacketizer } from '../../../../src/media/engines/native/payload/vp8.js';
-import { encoderKey, SharedEncoder } from '../../../../src/media/engines/native/send/shared-encoder.js';
+import { ENCODE_QUEUE_MAX, encoderKey, SharedEncoder } from '../../../../src/media/engines/native/send/shared-encoder.js';
+import { VideoDecoder } from '../../../../src/media/engines/native/codecs/ffmpeg.js';
+import { readStamp, writeStamp } from '../../../../src/loadgen/stamp.js';
 
 const W = 640;
 const H = 360;
@@ -172,6 +174,48 @@ describe('SharedEncoder', () => {
       enc.removeStream(weak);
       assert.equal(enc.sendBitrateKbps, strong.bitrate.currentKbps, 'back to the remaining stream');
       assert.ok(enc.sendBitrateKbps > 300);
+    } finally {
+      enc.close();
+    }
+  });
+
+  it(`keeps up to ${ENCODE_QUEUE_MAX} frames waiting behind a busy encoder, in order, and drops the oldest past that`, async () => {
+    const enc = new SharedEncoder(codecOf('VP8'), OPTIONS, DEFAULT_BITRATE.startKbps);
+    const t = new RecordingTransport();
+    enc.addStream(new RtpSendStream(t, DEFAULT_BITRATE));
+    const video = new SyntheticVideo(W, H);
+    const offered = ENCODE_QUEUE_MAX + 3;
+    try {
+      // all offered at once: frame 0 goes to the encoder, the rest wait, and the two oldest waiting are dropped
+      for (let n = 0; n < offered; n++) {
+        const data = video.render(n);
+        writeStamp(data, W, H, { frameNumber: n, sendTimeMs: 0 });
+        enc.offer({ width: W, height: H, data });
+      }
+      const deadline = Date.now() + 5000;
+      while (enc.counters.framesEncoded + enc.counters.encodeErrors < offered - 2) {
+        if (Date.now() > deadline) throw new Error('frames were not encoded within 5 s');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(enc.counters.encodeErrors, 0);
+      assert.equal(enc.counters.framesReplaced, 2);
+      assert.equal(enc.counters.framesEncoded, offered - 2);
+      // decode what went out (VP8 payload descriptor: 4 bytes) and read each frame's stamp
+      const dec = await VideoDecoder.open('VP8', false);
+      const numbers: number[] = [];
+      try {
+        let parts: Buffer[] = [];
+        for (const p of t.sent) {
+          parts.push(p.payload.subarray(4));
+          if (!p.marker) continue;
+          for (const f of await dec.decode(Buffer.concat(parts))) numbers.push(readStamp(f.data, f.width, f.height)?.frameNumber ?? -1);
+          parts = [];
+        }
+      } finally {
+        dec.close();
+      }
+      assert.deepEqual(numbers, [0, ...Array.from({ length: ENCODE_QUEUE_MAX }, (_, i) => i + 3)], 'the first frame, then the newest ones in order');
     } finally {
       enc.close();
     }

@@ -4,7 +4,8 @@
  * packetized once; each RtpSendStream numbers and sends the payloads on its own transport.
  *
  * Rules:
- * - latest frame wins: one encode in flight, a newer frame replaces a waiting one (counted);
+ * - one encode in flight, up to ENCODE_QUEUE_MAX frames waiting behind it in order; past that the
+ *   oldest waiting frame is dropped (counted), so the delay a busy encoder adds stays bounded;
  * - no stream, no encode (a sendonly WHIP publisher without viewers costs no encoder);
  * - a stream that joins or reconnects, or whose receiver sends PLI/FIR, gets a key frame (at most
  *   one per 200 ms, whoever asks), and it skips delta frames until then;
@@ -31,7 +32,7 @@ export interface EncoderOptions {
 /** Counters of one shared encoder (for tests and logs). */
 export interface SharedEncoderCounters {
   framesEncoded: number;
-  /** Frames offered while the encoder was busy that a newer one replaced. */
+  /** Waiting frames dropped because ENCODE_QUEUE_MAX newer ones were already waiting. */
   framesReplaced: number;
   /** Frames offered while no stream took this codec (not encoded). */
   framesWithoutStreams: number;
@@ -41,6 +42,15 @@ export interface SharedEncoderCounters {
 }
 
 const KEYFRAME_ANSWER_MIN_INTERVAL_MS = 200;
+
+/**
+ * Frames that may wait for the encoder. Frames come out of the decoder in bursts when it catches
+ * up after a stall, faster than one encode: with one waiting frame ("latest frame wins") each burst
+ * dropped frames, 1.1-1.4 % of them at three 720p VP8 sessions on the 2-core box, with the encoder
+ * well under its capacity. Three (100 ms at 30 fps) lost none in the same runs
+ * (docs/measurements/2026-12-06-vp8-budget.md); an encoder that cannot keep up still drops.
+ */
+export const ENCODE_QUEUE_MAX = 3;
 
 /** 0.15 bit per pixel at 30 fps: more buys no visible quality in real-time VP8/H264 and only costs the client decode time. */
 export function pixelRateCapKbps(frame: { width: number; height: number }): number {
@@ -64,8 +74,10 @@ export class SharedEncoder {
   private encoder: VideoEncoder | null = null;
   private encoding = false;
   private closed = false;
-  private pending: I420Frame | null = null;
-  private spare: Uint8Array | null = null;
+  /** Frames waiting for the encoder, oldest first (at most ENCODE_QUEUE_MAX). */
+  private readonly waiting: I420Frame[] = [];
+  /** Buffers of encoded or dropped frames, reused for the next ones (at most ENCODE_QUEUE_MAX + 1). */
+  private readonly spares: Uint8Array[] = [];
   private forceKeyframe = false;
   private lastKeyframeAnswer = -Infinity;
   private lastKeyframeSent = -Infinity;
@@ -143,30 +155,37 @@ export class SharedEncoder {
     else this.reopen = true;
   }
 
-  /** Encode and send a processed frame when a stream takes it; the newest frame wins while the encoder is busy. */
+  /** Encode and send a processed frame when a stream takes it; while the encoder is busy it waits (the oldest is dropped past ENCODE_QUEUE_MAX). */
   offer(frame: I420Frame): void {
     if (this.closed) return;
     if (this.streams.size === 0) {
       this.counters.framesWithoutStreams++;
       return;
     }
-    if (this.pending) this.counters.framesReplaced++;
+    if (this.waiting.length >= ENCODE_QUEUE_MAX) {
+      this.release(this.waiting.shift()!.data);
+      this.counters.framesReplaced++;
+    }
     const bytes = frame.data.byteLength;
-    let copy = this.pending && this.pending.data.byteLength === bytes ? this.pending.data : null;
-    if (!copy && this.spare && this.spare.byteLength === bytes) copy = this.spare;
-    copy ??= new Uint8Array(bytes);
+    const i = this.spares.findIndex((b) => b.byteLength === bytes);
+    const copy = i >= 0 ? this.spares.splice(i, 1)[0]! : new Uint8Array(bytes);
     copy.set(frame.data);
-    this.pending = { width: frame.width, height: frame.height, data: copy };
+    this.waiting.push({ width: frame.width, height: frame.height, data: copy });
     this.pump();
   }
 
+  /** Keep a frame's buffer for reuse (bounded: one per frame that can be waiting or encoding). */
+  private release(buffer: Uint8Array): void {
+    if (this.spares.length <= ENCODE_QUEUE_MAX) this.spares.push(buffer);
+  }
+
   private pump(): void {
-    if (this.encoding || this.closed || !this.pending) return;
-    const frame = this.pending;
-    this.pending = null;
+    if (this.encoding || this.closed) return;
+    const frame = this.waiting.shift();
+    if (!frame) return;
     this.encoding = true;
     void this.encodeOne(frame).finally(() => {
-      this.spare = frame.data;
+      this.release(frame.data);
       this.encoding = false;
       if (this.closed) this.encoder?.close();
       else this.pump();
@@ -225,7 +244,7 @@ export class SharedEncoder {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = null;
+    this.waiting.length = 0;
     for (const s of this.streams) s.onKeyframeNeeded = null;
     this.streams.clear();
     if (!this.encoding) this.encoder?.close();
