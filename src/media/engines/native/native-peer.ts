@@ -5,8 +5,9 @@
  * Receive: RTP -> (test impairment) -> receive buffer (reorder window, NACK, give-up + PLI) ->
  * decode queue (bounded; one decode in flight) -> events.onFrame.
  * Send: sendFrame -> one SharedEncoder per output codec (one encode in flight, at most three
- * frames waiting, the oldest dropped past that) -> packetized once -> every RtpSendStream of that codec: the client's own stream back
- * (when its offer receives) and each WHEP viewer's (native-viewer-peer.ts).
+ * frames waiting, the oldest dropped past that) -> packetized once -> every RtpSendStream of that
+ * codec: the client's own stream back (when its offer receives) and each WHEP viewer's
+ * (native-viewer-peer.ts).
  */
 import type { I420Frame, MediaPeer, PeerConnectionState, PeerEvents, PeerStats } from '../../engine.js';
 import { SampleWindow } from '../../rolling-stats.js';
