@@ -62,6 +62,10 @@ export const MEDIA_SETTINGS = {
     env: 'RTC_PREFER_H264', kind: 'boolean', default: true,
     doc: 'native engine: answer H264 (packetization-mode 1, baseline) when an offer has it, whatever its place in the offer (Chromium lists VP8 first); libx264 ultrafast and FFmpeg\'s decoder cost 0.54-0.70x libvpx\'s encode + decode CPU at 360p and 720p at a PSNR within 1.3 dB ([2026-12-06-native-h264.md](measurements/2026-12-06-native-h264.md)). Off: the client\'s order wins',
   },
+  transportCc: {
+    env: 'RTC_TRANSPORT_CC', kind: 'boolean', default: true,
+    doc: 'native engine: negotiate transport-cc, so both sides run delay-based congestion control on per-packet feedback. Off: the client adapts to REMB and loss only, and the engine\'s own estimate to receiver reports, loss and REMB. Off suits LAN clients on libwebrtc around M106, whose pacer holds each packet 11-13 ms with transport-cc and 5.3 ms without (the load generator\'s default client: one 360p session p95 44-51 ms with it, 18 ms without); Chromium 156 round-trips in about 6 ms either way ([2026-12-06-vp8-budget.md](measurements/2026-12-06-vp8-budget.md))',
+  },
   hardwareCodecs: {
     env: 'RTC_HARDWARE_CODECS', kind: 'boolean', default: true,
     doc: 'native engine: NVENC/NVDEC where a CUDA device has them (else software)',

@@ -76,6 +76,8 @@ export interface Config {
   hardwareCodecs: boolean;
   /** Native engine: answer H264 whenever the offer has it (RTC_PREFER_H264). */
   preferH264: boolean;
+  /** Native engine: negotiate transport-cc (RTC_TRANSPORT_CC). */
+  transportCc: boolean;
   /** Native engine: an incoming frame not complete after this long is dropped and a key frame asked for, ms. */
   frameTimeoutMs: number;
   /** Native engine: the most one client may make the server resend in answer to its NACKs, kbit/s. */
@@ -297,6 +299,7 @@ export function loadConfig(env: Env = process.env): Config {
     vp8CpuUsed: numeric(env, MEDIA_SETTINGS.vp8CpuUsed),
     hardwareCodecs: bool(env, MEDIA_SETTINGS.hardwareCodecs.env, MEDIA_SETTINGS.hardwareCodecs.default),
     preferH264: bool(env, MEDIA_SETTINGS.preferH264.env, MEDIA_SETTINGS.preferH264.default),
+    transportCc: bool(env, MEDIA_SETTINGS.transportCc.env, MEDIA_SETTINGS.transportCc.default),
     frameTimeoutMs: numeric(env, MEDIA_SETTINGS.frameTimeoutMs),
     retransmitBudgetKbps: numeric(env, MEDIA_SETTINGS.retransmitBudgetKbps),
     capacityCores: decimal(env, 'RTC_CAPACITY_CORES', Math.min(cores, cgroupCores() ?? cores), 0.01, 1024),

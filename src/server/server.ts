@@ -95,6 +95,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     vp8CpuUsed: config.vp8CpuUsed,
     hardwareCodecs: config.hardwareCodecs,
     preferH264: config.preferH264,
+    transportCc: config.transportCc,
     frameTimeoutMs: config.frameTimeoutMs,
     retransmitBudgetKbps: config.retransmitBudgetKbps,
     maxPixels: config.maxPixels,

@@ -97,6 +97,21 @@ describe('native engine with the libwebrtc client', () => {
     console.log(`native echo 640x360@30: frames ${r.client.framesReceived}, latency p50 ${percentile(r.latencies, 50)} ms p95 ${percentile(r.latencies, 95)} ms, encode ${stats.encodeMs} ms, decode ${stats.decodeMs} ms`);
   });
 
+  it('with transport-cc off (RTC_TRANSPORT_CC=0) answers without it and runs on REMB and receiver reports', async () => {
+    const r = await run({ transportCc: false }, 3000);
+    cleanups.push(() => r.client.close(), () => r.harness.stop());
+    const answer = r.harness.answers[0]!;
+    assert.doesNotMatch(answer, /a=rtcp-fb:\d+ transport-cc/, 'no transport-cc feedback negotiated');
+    assert.doesNotMatch(answer, /transport-wide-cc-extensions/, 'no transport-wide sequence number extension');
+    assert.match(answer, /a=rtcp-fb:\d+ goog-remb/);
+    assert.ok(r.client.framesReceived >= 45, `frames back: ${r.client.framesReceived}`);
+    const peer = r.harness.peers[0]! as NativePeer;
+    assert.equal(peer.counters.transportFeedback, 0, 'the client sends no transport-cc feedback');
+    assert.equal(peer.transportForTests.transportFeedbackPackets, 0, 'the engine writes none');
+    assert.ok(peer.counters.receiverReports > 0, `receiver reports on our stream: ${peer.counters.receiverReports}`);
+    assert.ok((await peer.stats()).sendBitrateKbps! > 0);
+  });
+
   it('warms werift up with a loopback connection of its own, quickly, and leaves no socket open', async () => {
     const udp = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWRAP').length;
     const before = udp();

@@ -17,6 +17,8 @@ export interface EngineOptions {
   hardwareCodecs: boolean;
   /** Native engine: answer H264 whenever the offer has it. */
   preferH264: boolean;
+  /** Native engine: negotiate transport-cc. */
+  transportCc: boolean;
   /** Give up an incomplete incoming frame after this long and ask for a key frame. */
   frameTimeoutMs: number;
   /** The most one client may make the server resend (NACK answers), kbit/s. */
@@ -42,6 +44,7 @@ export async function createMediaEngine(name: MediaEngineName, options: EngineOp
         vp8CpuUsed: options.vp8CpuUsed,
         hardware: options.hardwareCodecs,
         preferH264: options.preferH264,
+        transportCc: options.transportCc,
         frameTimeoutMs: options.frameTimeoutMs,
         retransmitBudgetKbps: options.retransmitBudgetKbps,
         maxPixels: options.maxPixels,

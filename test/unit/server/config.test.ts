@@ -48,6 +48,7 @@ describe('config', () => {
     ['RTC_VP8_CPU_USED', { RTC_VP8_CPU_USED: '17' }],
     ['RTC_VIDEO_INPUT_BPP', { RTC_VIDEO_INPUT_BPP: '0' }],
     ['RTC_HARDWARE_CODECS', { RTC_HARDWARE_CODECS: 'perhaps' }],
+    ['RTC_TRANSPORT_CC', { RTC_TRANSPORT_CC: 'sometimes' }],
   ];
 
   it('runs the native media engine by default, with its codec settings', () => {
@@ -55,6 +56,8 @@ describe('config', () => {
     assert.equal(c.mediaEngine, 'native');
     assert.deepEqual([c.videoBitrateMinKbps, c.videoBitrateStartKbps, c.videoBitrateMaxKbps], [150, 800, 2000]);
     assert.equal(c.hardwareCodecs, true);
+    assert.equal(c.transportCc, true);
+    assert.equal(loadConfig({ RTC_TRANSPORT_CC: '0' }).transportCc, false);
     assert.equal(loadConfig({ RTC_MEDIA_ENGINE: 'libwebrtc' }).mediaEngine, 'libwebrtc');
     assert.ok(c.capacityCores > 0 && c.capacityTarget === 0.8);
   });

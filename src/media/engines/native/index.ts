@@ -45,7 +45,7 @@ export interface NativeEngineOptions {
   frameTimeoutMs?: number;
   /** Extra host addresses for ICE; default: loopback only when the machine has no other interface. */
   additionalHostAddresses?: string[];
-  /** Negotiate transport-cc, so the client's send-side estimator runs on werift's feedback (default true). */
+  /** Negotiate transport-cc, so the client's send-side estimator runs on the engine's feedback (media-settings.ts). */
   transportCc?: boolean;
   /** Where a closing peer writes its counters (one line per session, for diagnosis). */
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
@@ -100,7 +100,7 @@ export function createNativeEngine(options: NativeEngineOptions = {}, probed: Co
   if (!(Number.isInteger(settings.maxPixels) && settings.maxPixels >= 1)) throw new RangeError('maxPixels must be a positive integer');
   const preferred = (options.preferH264 ?? MEDIA_SETTINGS.preferH264.default) ? 'H264' : null;
   const hostAddresses = options.additionalHostAddresses ?? defaultHostAddresses();
-  const transportCc = options.transportCc ?? true;
+  const transportCc = options.transportCc ?? MEDIA_SETTINGS.transportCc.default;
   const sendImpairment = options.sendImpairment ? validateImpairment(options.sendImpairment) : null;
   const rtxKbps = checkSetting('retransmitBudgetKbps', options.retransmitBudgetKbps ?? MEDIA_SETTINGS.retransmitBudgetKbps.default);
   const retransmitBudget = { bytesPerSecond: rtxKbps * 1000 / 8, packetsPerSecond: DEFAULT_RETRANSMIT_BUDGET.packetsPerSecond };

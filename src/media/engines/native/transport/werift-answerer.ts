@@ -2,7 +2,7 @@
  * The server side: answer one offer with the single video codec the engine chose, gather all
  * candidates before answering (no trickle), and hand the connection to a WeriftTransport.
  */
-import { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, useAbsSendTime, useSdesMid, useTransportWideCC } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, useAbsSendTime, useSdesMid, useTransportWideCC, useTWCC } from 'werift';
 import { offeredDtlsSetups } from '../../../sdp.js';
 import type { TransportConfig, TransportEvents } from './transport-types.js';
 import { installWeriftFixes } from './werift-fixes.js';
@@ -47,6 +47,11 @@ export async function answerOffer(offerSdp: string, config: TransportConfig, eve
     guardMediaDatagrams(pc);
     const transceiver = pc.getTransceivers().find((t) => t.kind === 'video');
     if (!transceiver) throw new Error('offer has no video');
+    // werift answers with the offer's own codec entries, feedback types included: without
+    // transport-cc the answer must not list it (the extension alone is left out by our config)
+    if (!config.transportCc) {
+      for (const codec of transceiver.codecs) codec.rtcpFeedback = codec.rtcpFeedback.filter((f) => f.type !== useTWCC().type);
+    }
     // werift takes its DTLS role from an answer only, so as the answerer it would always be the
     // client. Be the server (a=setup:passive) where the offer is the client (active: FFmpeg's
     // whip_flags=dtls_active, which RFC 9725 §4.4.4 allows) or lets us choose (actpass): the
