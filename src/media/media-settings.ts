@@ -64,7 +64,7 @@ export const MEDIA_SETTINGS = {
   },
   transportCc: {
     env: 'RTC_TRANSPORT_CC', kind: 'boolean', default: true,
-    doc: 'native engine: negotiate transport-cc, so both sides run delay-based congestion control on per-packet feedback. Off: the client adapts to REMB and loss only, and the engine\'s own estimate to receiver reports, loss and REMB. Off suits LAN clients on libwebrtc around M106, whose pacer holds each packet 11-13 ms with transport-cc and 5.3 ms without (the load generator\'s default client: one 360p session p95 44-51 ms with it, 18 ms without); Chromium 156 round-trips in about 6 ms either way ([2026-12-06-vp8-budget.md](measurements/2026-12-06-vp8-budget.md))',
+    doc: 'native engine: negotiate transport-cc, so both sides run delay-based congestion control on per-packet feedback. Off: the client adapts to REMB and loss only, and the engine\'s own estimate to receiver reports, loss and REMB. Off suits LAN clients on libwebrtc around M106, whose pacer holds each packet 11-13 ms with transport-cc and 5.3 ms without (the load generator\'s default client at one 360p session: p95 42.3 ms with it, 18.6 ms without); Chromium 156 round-trips in about 6 ms either way ([2026-12-06-transport-cc-setting.md](measurements/2026-12-06-transport-cc-setting.md))',
   },
   hardwareCodecs: {
     env: 'RTC_HARDWARE_CODECS', kind: 'boolean', default: true,
