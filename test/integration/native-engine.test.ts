@@ -1,7 +1,8 @@
 /**
  * The native engine end to end with the project's libwebrtc client: the client's offer is
  * answered by createNativeEngine, frames round-trip (decode -> encode) with their stamps intact,
- * the data channel works, the answer carries playout-delay, and with a seeded 2 % / 5 % loss
+ * the data channel works, the answer carries playout-delay (and, with transport-cc off, neither
+ * the transport-cc extension nor its feedback type), and with a seeded 2 % / 5 % loss
  * (plus reorder and duplicates) on the engine's receive path the video recovers through NACK/PLI
  * without a freeze over 1 s; with loss on the way out, the client's NACKs are answered from
  * werift's send history (RTX) and its key frame requests with key frames.
