@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import * as ndc from 'node-datachannel';
 import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, useAbsSendTime, useSdesMid, useTransportWideCC } from 'werift';
 import { videoFeedback } from '../../src/media/engines/native/transport/werift-peer-setup.js';
+import { percentile } from '../../src/protocol/index.js';
 import { UsageError, numberArg, oneOfArg, parseCommandLine, parseList, stringArg } from '../../src/toolkit/args.js';
 
 type Library = 'werift' | 'werift-bare' | 'node-datachannel';
@@ -174,10 +175,8 @@ async function measure(library: Library, rate: number, seconds: number, size: nu
   return sample;
 }
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+/** The project's one median (nearest rank, src/protocol); every list here has a sample per round. */
+const median = (v: number[]): number => percentile(v, 50) ?? Number.NaN;
 
 async function inChild(library: Library, rate: number, seconds: number, size: number): Promise<Sample> {
   const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--child', library, '--rates', String(rate), '--seconds', String(seconds), '--size', String(size)], { timeout: (seconds + 30) * 1000 });
